@@ -1,0 +1,32 @@
+"""Exceptions and warnings raised by mixtura.
+
+Every error that mixtura raises for bad input derives from :class:`ValueError`, so
+code written for scikit-learn's ``except ValueError`` keeps working, and from
+:class:`MixturaError`, so code written for mixtura can catch all of them at once.
+"""
+
+from sklearn.exceptions import ConvergenceWarning
+
+__all__ = [
+    "ConvergenceWarning",
+    "DataValidationError",
+    "MixturaError",
+    "ModelFileError",
+    "SingularCovarianceError",
+]
+
+
+class MixturaError(Exception):
+    """Base class of every error mixtura raises on purpose."""
+
+
+class DataValidationError(MixturaError, ValueError):
+    """The data or sample weights given to an estimator are unusable as given."""
+
+
+class ModelFileError(MixturaError, ValueError):
+    """A model file is truncated, edited, foreign or of an unknown format version."""
+
+
+class SingularCovarianceError(MixturaError, ValueError):
+    """A covariance matrix is not positive definite, so its component collapsed."""

@@ -1,0 +1,103 @@
+"""The family interface: one distribution, K components batched on the leading axis."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+import numpy as np
+
+from mixtura.stats import Stats
+
+__all__ = ["Family"]
+
+
+class Family(ABC):
+    """A batch of K component distributions of one kind.
+
+    A family is a value: its configuration (e.g. the covariance structure) and, once
+    estimated, its parameters, every one with ``n_components`` on the leading axis.
+    It holds no fitting state and knows nothing of estimators or inference: the
+    E-step calls :meth:`log_prob` and :meth:`statistics`, the M-step
+    :meth:`maximize`.
+
+    A family without parameters (a *template*) can compute statistics and maximize
+    them, which is how initial parameters are made from initial responsibilities.
+    """
+
+    #: registry name, as used by ``MixtureModel(family=...)``, the CLI and model files
+    name: ClassVar[str]
+
+    @property
+    @abstractmethod
+    def n_components(self) -> int:
+        """Number of components K."""
+
+    @property
+    @abstractmethod
+    def n_features(self) -> int:
+        """Number of features d of one sample."""
+
+    @abstractmethod
+    def log_prob(self, X):
+        """Log density of every sample under every component.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_prob : array of shape (n_samples, n_components)
+        """
+
+    @abstractmethod
+    def statistics(self, X, resp, sample_weight=None) -> Stats:
+        """Responsibility-weighted sufficient statistics.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        resp : array of shape (n_samples, n_components)
+            Responsibilities (rows sum to one) or any non-negative weights.
+        sample_weight : array of shape (n_samples,) or None
+
+        Returns
+        -------
+        stats : Stats
+        """
+
+    @abstractmethod
+    def maximize(self, stats: Stats) -> Family:
+        """M-step: a family of the same configuration fitted to ``stats``."""
+
+    @abstractmethod
+    def sample(self, labels, random_state: np.random.RandomState):
+        """Draw one sample from component ``labels[i]`` for each i.
+
+        Parameters
+        ----------
+        labels : ndarray of shape (n_samples,)
+        random_state : RandomState
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        """
+
+    @abstractmethod
+    def n_parameters(self) -> int:
+        """Number of free parameters of the components (weights excluded)."""
+
+    @abstractmethod
+    def config(self) -> dict:
+        """JSON-serialisable configuration, for model files."""
+
+    @abstractmethod
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Parameter arrays by name, for model files."""
+
+    @classmethod
+    @abstractmethod
+    def from_arrays(cls, config: dict, arrays: dict[str, np.ndarray]) -> Family:
+        """Rebuild a family from :meth:`config` and :meth:`arrays` (validated)."""

@@ -1,0 +1,425 @@
+"""Covariance structures of the Gaussian family, each a small strategy object.
+
+A structure owns everything that differs between ``'full'``, ``'tied'``, ``'diag'``
+and ``'spherical'``: the shape of its parameters, the E-step's squared Mahalanobis
+distances, the M-step from centred scatter, precision Cholesky factors and their
+log-determinants, sampling factors and the parameter count. Choosing one is a
+registry lookup (:func:`get_covariance_structure`); nothing else in the code base
+switches on the name. mclust's eigen-decomposition models join the same registry.
+
+Conventions follow scikit-learn: ``precisions_cholesky`` is upper triangular ``U``
+with ``precision = U @ U.T``; ``covariance = inv(precision)``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+import numpy as np
+from scipy import linalg
+
+from mixtura.exceptions import SingularCovarianceError
+
+__all__ = [
+    "COVARIANCE_STRUCTURES",
+    "CovarianceStructure",
+    "Diagonal",
+    "Full",
+    "Spherical",
+    "Tied",
+    "get_covariance_structure",
+]
+
+_SINGULAR_ADVICE = (
+    "Fitting the mixture model failed because component(s) {components} have an "
+    "ill-defined covariance (for instance caused by singleton or collapsed samples). "
+    "Try fewer components, a larger reg_covar, or scaling the input data."
+)
+
+
+def _singular(components):
+    return SingularCovarianceError(_SINGULAR_ADVICE.format(components=components))
+
+
+def _lower_cholesky(matrices):
+    """Lower Cholesky factors of a stack of SPD matrices; names failing ones."""
+    factors = np.empty_like(matrices)
+    failed = []
+    for k, matrix in enumerate(matrices):
+        try:
+            factors[k] = linalg.cholesky(matrix, lower=True)
+        except linalg.LinAlgError:
+            failed.append(k)
+    if failed:
+        raise _singular(failed)
+    return factors
+
+
+def _upper_precision_cholesky(covariances):
+    """U with inv(cov) = U @ U.T, for a stack of covariances (K, d, d)."""
+    lower = _lower_cholesky(covariances)
+    eye = np.eye(covariances.shape[-1])
+    return np.stack(
+        [linalg.solve_triangular(factor, eye, lower=True).T for factor in lower]
+    )
+
+
+def _upper_cholesky_of_precisions(precisions):
+    """U upper triangular with P = U @ U.T, for a stack of precisions (K, d, d).
+
+    The Cholesky factor of the reversed matrix J P J, reversed again, is the upper
+    factor of P (J is the exchange matrix).
+    """
+    flipped = _lower_cholesky(precisions[:, ::-1, ::-1])
+    return np.ascontiguousarray(flipped[:, ::-1, ::-1])
+
+
+class CovarianceStructure(ABC):
+    """How the components' covariance matrices are shaped and shared."""
+
+    #: registry name, e.g. ``'full'``
+    name: ClassVar[str]
+    #: whether the M-step needs full (d, d) scatter matrices rather than diagonals
+    full_scatter: ClassVar[bool]
+
+    @abstractmethod
+    def shape(self, n_components, n_features):
+        """Shape of the covariance (and precision) parameter array."""
+
+    @abstractmethod
+    def n_parameters(self, n_components, n_features):
+        """Number of free covariance parameters."""
+
+    @abstractmethod
+    def covariances_from_scatter(self, scatter, nk, reg_covar):
+        """M-step: covariances from centred scatter and component weights.
+
+        Parameters
+        ----------
+        scatter : ndarray of shape (K, d, d) or (K, d)
+        nk : ndarray of shape (K,)
+            Weighted number of samples of each component (never zero).
+        reg_covar : float
+            Added to the diagonal, so every covariance is positive definite.
+        """
+
+    @abstractmethod
+    def precision_cholesky(self, covariances):
+        """Upper-triangular precision Cholesky factors of ``covariances``."""
+
+    @abstractmethod
+    def precision_cholesky_from_precisions(self, precisions):
+        """Upper-triangular Cholesky factors of given precisions."""
+
+    @abstractmethod
+    def precisions(self, precisions_cholesky):
+        """Precision matrices ``U @ U.T`` from their Cholesky factors."""
+
+    @abstractmethod
+    def covariances_from_precision_cholesky(self, precisions_cholesky):
+        """Covariances ``inv(U @ U.T)`` from precision Cholesky factors."""
+
+    @abstractmethod
+    def log_det_cholesky(self, precisions_cholesky, n_features):
+        """``log det U`` of each component, shape (K,) or a scalar when shared."""
+
+    @abstractmethod
+    def sampling_factors(self, covariances, n_components):
+        """Per-component factors ``A_k`` with ``A_k A_k^T = cov_k``.
+
+        Returns an array of shape (K, d, d) or (K, d) (diagonal factors).
+        """
+
+    @abstractmethod
+    def squared_mahalanobis(self, X, means, precisions_cholesky, xp):
+        """E-step core: ``(x_i - mu_k)^T P_k (x_i - mu_k)`` for every i and k.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            Data, centred on the family's reference point.
+        means : array of shape (n_components, n_features)
+            Means, centred on the same point.
+        precisions_cholesky : array
+            Precision factors in ``X``'s namespace and dtype.
+        xp : namespace
+
+        Returns
+        -------
+        distances : array of shape (n_samples, n_components)
+        """
+
+    @abstractmethod
+    def centred_scatter(self, X, weighted_resp, means, xp):
+        """Weighted scatter of each component about ``means``.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        weighted_resp : array of shape (n_samples, n_components)
+            Responsibilities times sample weights.
+        means : array of shape (n_components, n_features)
+            The components' weighted means of ``X``.
+        xp : namespace
+
+        Returns
+        -------
+        scatter : array of shape (K, d, d) if ``full_scatter`` else (K, d)
+        """
+
+    def validate(self, array, n_components, n_features, what):
+        """Check a user-given covariance or precision array: shape, symmetry, PD.
+
+        Raises
+        ------
+        ValueError
+            Naming the problem and the expected shape.
+        """
+        array = np.asarray(array, dtype=np.float64)
+        expected = self.shape(n_components, n_features)
+        if array.shape != expected:
+            raise ValueError(
+                f"{what} for covariance_type={self.name!r} must have shape "
+                f"{expected}; got {array.shape}."
+            )
+        if not np.isfinite(array).all():
+            raise ValueError(f"{what} contains NaN or infinity.")
+        return array
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class _MatrixStructure(CovarianceStructure):
+    """Shared parts of structures whose parameters are full (d, d) matrices."""
+
+    full_scatter = True
+
+    def validate(self, array, n_components, n_features, what):
+        array = super().validate(array, n_components, n_features, what)
+        stack = array.reshape(-1, n_features, n_features)
+        if not np.allclose(stack, np.swapaxes(stack, 1, 2)):
+            raise ValueError(f"{what} must be symmetric.")
+        if (np.linalg.eigvalsh(stack)[:, 0] <= 0).any():
+            raise ValueError(f"{what} must be positive definite.")
+        return array
+
+    def centred_scatter(self, X, weighted_resp, means, xp):
+        # (K, n, d) deviations of the chunk from each component's mean; the chunk
+        # size bounds this temporary.
+        deviations = X[None, :, :] - means[:, None, :]
+        weighted = deviations * xp.permute_dims(weighted_resp, (1, 0))[:, :, None]
+        return xp.matmul(xp.permute_dims(weighted, (0, 2, 1)), deviations)
+
+
+class Full(_MatrixStructure):
+    """Each component has its own full covariance matrix; shape (K, d, d)."""
+
+    name = "full"
+
+    def shape(self, n_components, n_features):
+        return (n_components, n_features, n_features)
+
+    def n_parameters(self, n_components, n_features):
+        return n_components * n_features * (n_features + 1) // 2
+
+    def covariances_from_scatter(self, scatter, nk, reg_covar):
+        covariances = scatter / nk[:, None, None]
+        diagonal = np.einsum("kii->ki", covariances)
+        diagonal += reg_covar
+        return covariances
+
+    def precision_cholesky(self, covariances):
+        return _upper_precision_cholesky(covariances)
+
+    def precision_cholesky_from_precisions(self, precisions):
+        return _upper_cholesky_of_precisions(precisions)
+
+    def precisions(self, precisions_cholesky):
+        return precisions_cholesky @ np.swapaxes(precisions_cholesky, 1, 2)
+
+    def covariances_from_precision_cholesky(self, precisions_cholesky):
+        # P = U U^T, so cov = U^{-T} U^{-1}
+        eye = np.eye(precisions_cholesky.shape[-1])
+        inverses = [linalg.solve_triangular(u, eye) for u in precisions_cholesky]
+        return np.stack([inv.T @ inv for inv in inverses])
+
+    def log_det_cholesky(self, precisions_cholesky, n_features):
+        return np.log(np.diagonal(precisions_cholesky, axis1=1, axis2=2)).sum(axis=1)
+
+    def sampling_factors(self, covariances, n_components):
+        return _lower_cholesky(covariances)
+
+    def squared_mahalanobis(self, X, means, precisions_cholesky, xp):
+        # one batched product for all components: (n, d) @ (K, d, d) -> (K, n, d)
+        whitened = xp.matmul(X, precisions_cholesky)
+        whitened = whitened - xp.matmul(means[:, None, :], precisions_cholesky)
+        return xp.permute_dims(xp.sum(whitened * whitened, axis=2), (1, 0))
+
+
+class Tied(_MatrixStructure):
+    """All components share one full covariance matrix; shape (d, d)."""
+
+    name = "tied"
+
+    def shape(self, n_components, n_features):
+        return (n_features, n_features)
+
+    def n_parameters(self, n_components, n_features):
+        return n_features * (n_features + 1) // 2
+
+    def covariances_from_scatter(self, scatter, nk, reg_covar):
+        covariance = scatter.sum(axis=0) / nk.sum()
+        covariance[np.diag_indices_from(covariance)] += reg_covar
+        return covariance
+
+    def precision_cholesky(self, covariances):
+        return _upper_precision_cholesky(covariances[None])[0]
+
+    def precision_cholesky_from_precisions(self, precisions):
+        return _upper_cholesky_of_precisions(precisions[None])[0]
+
+    def precisions(self, precisions_cholesky):
+        return precisions_cholesky @ precisions_cholesky.T
+
+    def covariances_from_precision_cholesky(self, precisions_cholesky):
+        return Full().covariances_from_precision_cholesky(precisions_cholesky[None])[0]
+
+    def log_det_cholesky(self, precisions_cholesky, n_features):
+        return np.log(np.diagonal(precisions_cholesky)).sum()
+
+    def sampling_factors(self, covariances, n_components):
+        factor = _lower_cholesky(covariances[None])[0]
+        return np.broadcast_to(factor, (n_components, *factor.shape))
+
+    def squared_mahalanobis(self, X, means, precisions_cholesky, xp):
+        whitened = xp.matmul(X, precisions_cholesky)  # (n, d), shared by all K
+        whitened_means = xp.matmul(means, precisions_cholesky)  # (K, d)
+        deviations = whitened[:, None, :] - whitened_means[None, :, :]
+        return xp.sum(deviations * deviations, axis=2)
+
+
+class _DiagonalStructure(CovarianceStructure):
+    """Shared parts of structures with diagonal covariances."""
+
+    full_scatter = False
+
+    def validate(self, array, n_components, n_features, what):
+        array = super().validate(array, n_components, n_features, what)
+        if (array <= 0).any():
+            raise ValueError(f"{what} must be positive.")
+        return array
+
+    def precision_cholesky(self, covariances):
+        if (covariances <= 0).any() or not np.isfinite(covariances).all():
+            failed = np.flatnonzero(
+                ~(covariances > 0).reshape(len(covariances), -1).all(axis=1)
+            )
+            raise _singular(failed.tolist())
+        return 1.0 / np.sqrt(covariances)
+
+    def precision_cholesky_from_precisions(self, precisions):
+        return np.sqrt(precisions)
+
+    def precisions(self, precisions_cholesky):
+        return precisions_cholesky**2
+
+    def covariances_from_precision_cholesky(self, precisions_cholesky):
+        return 1.0 / precisions_cholesky**2
+
+    def centred_scatter(self, X, weighted_resp, means, xp):
+        # sum_i r_ik (x_i - m_k)^2 = r_k^T x^2 - n_k m_k^2: two products for all K.
+        # X is centred on the family's reference point, which keeps the
+        # subtraction well conditioned; rounding can still leave tiny negatives.
+        resp_t = xp.permute_dims(weighted_resp, (1, 0))
+        nk = xp.sum(weighted_resp, axis=0)
+        scatter = xp.matmul(resp_t, X * X) - nk[:, None] * means * means
+        return xp.where(scatter > 0, scatter, xp.zeros_like(scatter))
+
+
+class Diagonal(_DiagonalStructure):
+    """Each component has its own diagonal covariance; shape (K, d)."""
+
+    name = "diag"
+
+    def shape(self, n_components, n_features):
+        return (n_components, n_features)
+
+    def n_parameters(self, n_components, n_features):
+        return n_components * n_features
+
+    def covariances_from_scatter(self, scatter, nk, reg_covar):
+        return scatter / nk[:, None] + reg_covar
+
+    def log_det_cholesky(self, precisions_cholesky, n_features):
+        return np.log(precisions_cholesky).sum(axis=1)
+
+    def sampling_factors(self, covariances, n_components):
+        return np.sqrt(covariances)
+
+    def squared_mahalanobis(self, X, means, precisions_cholesky, xp):
+        # expanded quadratic form: three matrix products for all components
+        precisions = precisions_cholesky * precisions_cholesky  # (K, d)
+        return (
+            xp.matmul(X * X, xp.permute_dims(precisions, (1, 0)))
+            - 2.0 * xp.matmul(X, xp.permute_dims(means * precisions, (1, 0)))
+            + xp.sum(means * means * precisions, axis=1)[None, :]
+        )
+
+
+class Spherical(_DiagonalStructure):
+    """Each component has one variance shared by all features; shape (K,)."""
+
+    name = "spherical"
+
+    def shape(self, n_components, n_features):
+        return (n_components,)
+
+    def n_parameters(self, n_components, n_features):
+        return n_components
+
+    def covariances_from_scatter(self, scatter, nk, reg_covar):
+        return (scatter / nk[:, None] + reg_covar).mean(axis=1)
+
+    def log_det_cholesky(self, precisions_cholesky, n_features):
+        return n_features * np.log(precisions_cholesky)
+
+    def sampling_factors(self, covariances, n_components):
+        return np.sqrt(covariances)[:, None]
+
+    def squared_mahalanobis(self, X, means, precisions_cholesky, xp):
+        precisions = precisions_cholesky * precisions_cholesky  # (K,)
+        squared_norms = xp.sum(X * X, axis=1)[:, None]
+        cross = xp.matmul(X, xp.permute_dims(means, (1, 0)))
+        mean_norms = xp.sum(means * means, axis=1)[None, :]
+        return (squared_norms - 2.0 * cross + mean_norms) * precisions[None, :]
+
+
+COVARIANCE_STRUCTURES: dict[str, CovarianceStructure] = {
+    structure.name: structure for structure in (Full(), Tied(), Diagonal(), Spherical())
+}
+
+
+def get_covariance_structure(name):
+    """Return the covariance structure registered as ``name``.
+
+    Parameters
+    ----------
+    name : str or CovarianceStructure
+        A registered name such as ``'full'``, or a structure (returned as is).
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not registered; the message lists the valid names.
+    """
+    if isinstance(name, CovarianceStructure):
+        return name
+    try:
+        return COVARIANCE_STRUCTURES[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"unknown covariance_type {name!r}; valid ones are "
+            f"{sorted(COVARIANCE_STRUCTURES)}"
+        ) from None

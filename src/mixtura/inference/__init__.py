@@ -1,0 +1,17 @@
+"""Inference: the shared fit loop, the data seam, EM and initialisation."""
+
+from mixtura.inference.data import ArrayData, accumulate
+from mixtura.inference.em import em_step
+from mixtura.inference.init import INIT_METHODS, initial_responsibilities
+from mixtura.inference.loop import FitResult, IterationInfo, fit_loop
+
+__all__ = [
+    "INIT_METHODS",
+    "ArrayData",
+    "FitResult",
+    "IterationInfo",
+    "accumulate",
+    "em_step",
+    "fit_loop",
+    "initial_responsibilities",
+]

@@ -1,0 +1,147 @@
+"""The data seam: how the fit loop sees data, and ``accumulate`` over it.
+
+The loop never touches arrays directly. It calls ``accumulate(mixture, data)``, which
+returns the E-step's sufficient statistics and the mean per-sample log-likelihood.
+In-memory arrays are processed in row chunks, so temporaries stay bounded by the
+chunk size and the cache stays warm; Dask arrays and chunk iterators add their own
+data types and ``accumulate`` implementations (``functools.singledispatch``).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from mixtura.backend import get_namespace, to_numpy
+
+__all__ = ["ArrayData", "accumulate", "default_chunk_size"]
+
+# Working-set budget of one chunk's temporaries, in bytes. About the size of a
+# last-level cache slice plus headroom: large enough that BLAS calls are efficient,
+# small enough that an (n_chunk, K, d) temporary does not spill to main memory.
+CHUNK_BYTES = 32 * 2**20
+
+
+def default_chunk_size(n_components, n_features, itemsize, budget=CHUNK_BYTES):
+    """Rows per chunk so that the largest temporary, (K, rows, d), fits ``budget``."""
+    per_row = max(1, n_components * (n_features + 2) * itemsize)
+    return int(max(256, budget // per_row))
+
+
+@dataclass(frozen=True)
+class ArrayData:
+    """An in-memory data set: rows of ``X``, optional sample weights, chunking.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+    sample_weight : array of shape (n_samples,) or None
+    chunk_size : int or None
+        Rows per chunk; None picks one from the number of components and features.
+    """
+
+    X: object
+    sample_weight: object = None
+    chunk_size: int | None = None
+
+    @property
+    def n_samples(self):
+        return self.X.shape[0]
+
+    @property
+    def total_weight(self):
+        """Sum of the sample weights (the number of rows when unweighted)."""
+        if self.sample_weight is None:
+            return float(self.n_samples)
+        return float(
+            to_numpy(get_namespace(self.sample_weight).sum(self.sample_weight))
+        )
+
+    def chunks(self, n_components):
+        """Yield ``(X_chunk, weight_chunk)`` pairs covering the rows in order."""
+        size = self.chunk_size or default_chunk_size(
+            n_components, self.X.shape[1], self.X.dtype.itemsize
+        )
+        for start in range(0, self.n_samples, size):
+            stop = start + size
+            weights = (
+                None if self.sample_weight is None else self.sample_weight[start:stop]
+            )
+            yield self.X[start:stop], weights
+
+
+@functools.singledispatch
+def accumulate(data, mixture):
+    """E-step over ``data``: statistics and mean per-sample log-likelihood.
+
+    Parameters
+    ----------
+    data : ArrayData
+        The data (other data types register their own implementation).
+    mixture : Mixture
+        The current model.
+
+    Returns
+    -------
+    stats : Stats
+        Sum of the chunks' statistics.
+    mean_log_likelihood : float
+        ``sum_i w_i log p(x_i) / sum_i w_i``.
+    """
+    raise TypeError(f"no accumulate implementation for {type(data).__name__}")
+
+
+@accumulate.register
+def _accumulate_array(data: ArrayData, mixture):
+    total_stats = None
+    total_log_likelihood = 0.0
+    for X, weights in data.chunks(mixture.n_components):
+        xp = get_namespace(X)
+        log_resp, log_density = mixture.log_responsibilities(X)
+        stats = mixture.statistics(X, xp.exp(log_resp), weights)
+        if weights is not None:
+            log_density = log_density * weights
+        total_log_likelihood += float(to_numpy(xp.sum(log_density)))
+        total_stats = stats if total_stats is None else total_stats + stats
+    return total_stats, total_log_likelihood / data.total_weight
+
+
+def predict_log_resp(data: ArrayData, mixture):
+    """Log responsibilities and log densities of every row, chunk by chunk.
+
+    Returns
+    -------
+    log_resp : ndarray of shape (n_samples, n_components)
+    log_density : ndarray of shape (n_samples,)
+    """
+    log_resps, log_densities = [], []
+    for X, _ in data.chunks(mixture.n_components):
+        log_resp, log_density = mixture.log_responsibilities(X)
+        log_resps.append(to_numpy(log_resp))
+        log_densities.append(to_numpy(log_density))
+    return np.concatenate(log_resps), np.concatenate(log_densities)
+
+
+def chunked_statistics(data: ArrayData, family, resp):
+    """A family's statistics for given responsibilities, chunk by chunk.
+
+    Parameters
+    ----------
+    data : ArrayData
+    family : Family
+        May be a template (no parameters).
+    resp : ndarray of shape (n_samples, n_components)
+
+    Returns
+    -------
+    stats : Stats
+    """
+    total, start = None, 0
+    for X, weights in data.chunks(resp.shape[1]):
+        stop = start + X.shape[0]
+        stats = family.statistics(X, resp[start:stop], weights)
+        total = stats if total is None else total + stats
+        start = stop
+    return total

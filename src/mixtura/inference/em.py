@@ -1,0 +1,27 @@
+"""Batch EM (Dempster, Laird & Rubin 1977) as a step of the shared fit loop."""
+
+from __future__ import annotations
+
+from mixtura.inference.data import accumulate
+
+__all__ = ["em_step"]
+
+
+def em_step(mixture, data):
+    """One EM iteration: E-step statistics over all the data, then the M-step.
+
+    Parameters
+    ----------
+    mixture : Mixture
+    data : ArrayData or another type ``accumulate`` supports
+
+    Returns
+    -------
+    new_mixture : Mixture
+        The M-step's parameters.
+    lower_bound : float
+        Mean per-sample log-likelihood of ``mixture`` (the parameters the E-step
+        used), which EM never decreases.
+    """
+    stats, mean_log_likelihood = accumulate(data, mixture)
+    return mixture.maximize(stats), mean_log_likelihood

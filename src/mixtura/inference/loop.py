@@ -1,0 +1,143 @@
+"""The one fit loop shared by every inference algorithm.
+
+It owns restarts (``n_init``), the tolerance on the change of the mean per-sample
+lower bound, ``max_iter``, warm starts, the convergence warning, the choice of the
+best restart and progress callbacks. Algorithms plug in through two callables: one
+that makes an initial mixture and one that takes a step.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from mixtura.exceptions import ConvergenceWarning
+from mixtura.mixture import Mixture
+
+__all__ = ["FitResult", "IterationInfo", "fit_loop"]
+
+
+@dataclass(frozen=True)
+class IterationInfo:
+    """What a progress callback receives after each iteration.
+
+    Attributes
+    ----------
+    init : int
+        Index of the restart (0-based).
+    n_iter : int
+        Iteration within the restart (1-based).
+    lower_bound : float
+        Mean per-sample log-likelihood (or variational bound) of the parameters
+        the step started from.
+    change : float
+        ``lower_bound`` minus the previous iteration's.
+    """
+
+    init: int
+    n_iter: int
+    lower_bound: float
+    change: float
+
+
+@dataclass
+class FitResult:
+    """The best restart's outcome."""
+
+    mixture: Mixture
+    converged: bool
+    n_iter: int
+    lower_bound: float
+    lower_bounds: list = field(default_factory=list)
+
+
+def _run_one(data, mixture, step, lower_bound, *, init, max_iter, tol, callback):
+    """Iterate ``step`` from ``mixture`` until the bound changes by less than tol."""
+    lower_bounds = []
+    converged = False
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):
+        previous = lower_bound
+        mixture, lower_bound = step(mixture, data)
+        lower_bounds.append(lower_bound)
+        change = lower_bound - previous
+        if callback is not None:
+            callback(IterationInfo(init, n_iter, lower_bound, change))
+        if abs(change) < tol:
+            converged = True
+            break
+    return FitResult(mixture, converged, n_iter, lower_bound, lower_bounds)
+
+
+def fit_loop(
+    data,
+    initialize: Callable,
+    step: Callable,
+    *,
+    n_init=1,
+    max_iter=100,
+    tol=1e-3,
+    random_state,
+    warm_start: tuple | None = None,
+    callback: Callable | None = None,
+) -> FitResult:
+    """Fit a mixture from ``n_init`` starts and keep the one with the best bound.
+
+    Parameters
+    ----------
+    data : ArrayData or another data type with an ``accumulate`` implementation
+    initialize : callable
+        ``initialize(random_state) -> Mixture``, called once per restart.
+    step : callable
+        ``step(mixture, data) -> (new_mixture, lower_bound)``, where the bound is
+        that of ``mixture`` (the parameters the step started from).
+    n_init : int
+        Number of restarts (ignored with ``warm_start``).
+    max_iter : int
+        Steps per restart; 0 returns the initialisation.
+    tol : float
+        Convergence threshold on the change of the mean per-sample bound.
+    random_state : RandomState
+    warm_start : (Mixture, float) or None
+        A fitted mixture and its bound to continue from, instead of initialising.
+    callback : callable or None
+        Called with an :class:`IterationInfo` after every iteration.
+
+    Returns
+    -------
+    FitResult
+        The best restart; a :class:`ConvergenceWarning` is issued when it did not
+        converge within ``max_iter``.
+    """
+    best = None
+    starts = 1 if warm_start is not None else n_init
+    for init in range(starts):
+        if warm_start is not None:
+            mixture, lower_bound = warm_start
+        else:
+            mixture, lower_bound = initialize(random_state), -math.inf
+        if max_iter == 0:
+            result = FitResult(mixture, False, 0, lower_bound, [])
+        else:
+            result = _run_one(
+                data,
+                mixture,
+                step,
+                lower_bound,
+                init=init,
+                max_iter=max_iter,
+                tol=tol,
+                callback=callback,
+            )
+        if best is None or result.lower_bound > best.lower_bound:
+            best = result
+    if not best.converged and max_iter > 0:
+        warnings.warn(
+            "Best performing initialization did not converge. Try different init "
+            "parameters, or increase max_iter, tol, or check for degenerate data.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    return best

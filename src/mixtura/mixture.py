@@ -1,0 +1,136 @@
+"""The mixture value: log weights plus one batched family."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mixtura.backend import get_namespace, logsumexp, to_namespace
+from mixtura.families.base import Family
+from mixtura.stats import Stats
+
+__all__ = ["Mixture"]
+
+_EMPTY_COMPONENT_GUARD = 10 * np.finfo(np.float64).eps
+
+
+class Mixture:
+    """A finite mixture: weights w_k and K components of one family.
+
+    ``p(x) = sum_k w_k p(x | theta_k)``. A value: methods return new mixtures and
+    never change this one.
+
+    Parameters
+    ----------
+    log_weights : array-like of shape (n_components,)
+        Log mixing weights (they need not be normalised; they are normalised here).
+    family : Family
+        The components, with parameters.
+    """
+
+    def __init__(self, log_weights, family: Family):
+        log_weights = np.asarray(log_weights, dtype=np.float64)
+        with np.errstate(divide="ignore"):
+            self.log_weights = log_weights - logsumexp(log_weights, 0, np)
+        self.family = family
+        if self.log_weights.shape != (family.n_components,):
+            raise ValueError(
+                f"{family.n_components} components need {family.n_components} "
+                f"weights; got shape {self.log_weights.shape}"
+            )
+
+    @classmethod
+    def from_weights(cls, weights, family):
+        """A mixture from (unnormalised) weights rather than log weights."""
+        with np.errstate(divide="ignore"):
+            return cls(np.log(np.asarray(weights, dtype=np.float64)), family)
+
+    @property
+    def weights(self):
+        """Mixing weights, shape (n_components,), summing to one."""
+        return np.exp(self.log_weights)
+
+    @property
+    def n_components(self):
+        """Number of components K."""
+        return self.family.n_components
+
+    @property
+    def n_features(self):
+        """Number of features of one sample."""
+        return self.family.n_features
+
+    def joint_log_prob(self, X):
+        """``log w_k + log p(x_i | theta_k)``, shape (n_samples, n_components)."""
+        return self.family.log_prob(X) + to_namespace(self.log_weights, X)[None, :]
+
+    def log_responsibilities(self, X):
+        """Log posterior memberships and the per-sample log densities.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_resp : array of shape (n_samples, n_components)
+        log_density : array of shape (n_samples,)
+            ``log p(x_i)`` under the mixture.
+        """
+        xp = get_namespace(X)
+        joint = self.joint_log_prob(X)
+        log_density = logsumexp(joint, 1, xp)
+        return joint - log_density[:, None], log_density
+
+    def score_samples(self, X):
+        """``log p(x_i)`` under the mixture, shape (n_samples,)."""
+        return logsumexp(self.joint_log_prob(X), 1, get_namespace(X))
+
+    def statistics(self, X, resp, sample_weight=None) -> Stats:
+        """Sufficient statistics of the components for responsibilities ``resp``."""
+        return self.family.statistics(X, resp, sample_weight)
+
+    def maximize(self, stats: Stats) -> Mixture:
+        """M-step: weights from the responsibility sums, components from ``stats``."""
+        return Mixture.from_statistics(self.family, stats)
+
+    @classmethod
+    def from_statistics(cls, family: Family, stats: Stats) -> Mixture:
+        """M-step from a family (possibly a template without parameters).
+
+        Parameters
+        ----------
+        family : Family
+            Supplies the configuration; its parameters, if any, are not used.
+        stats : Stats
+
+        Returns
+        -------
+        Mixture
+        """
+        nk = stats.resp_sum + _EMPTY_COMPONENT_GUARD
+        return cls.from_weights(nk / nk.sum(), family.maximize(stats))
+
+    def sample(self, n_samples, random_state):
+        """Draw samples and their component labels.
+
+        Parameters
+        ----------
+        n_samples : int
+        random_state : RandomState
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        labels : ndarray of shape (n_samples,)
+            Sorted by component, as scikit-learn returns them.
+        """
+        counts = random_state.multinomial(n_samples, self.weights)
+        labels = np.repeat(np.arange(self.n_components), counts)
+        return self.family.sample(labels, random_state), labels
+
+    def n_parameters(self):
+        """Free parameters: the components' plus K - 1 weights."""
+        return self.family.n_parameters() + self.n_components - 1
+
+    def __repr__(self):
+        return f"Mixture(weights={np.round(self.weights, 4).tolist()}, {self.family!r})"
