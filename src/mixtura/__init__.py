@@ -9,6 +9,7 @@ and :mod:`mixtura.inference` for the fit loop.
 from mixtura.estimators import GaussianMixture
 from mixtura.exceptions import (
     ConvergenceWarning,
+    DataTypeError,
     DataValidationError,
     MixturaError,
     ModelFileError,
@@ -20,6 +21,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ConvergenceWarning",
+    "DataTypeError",
     "DataValidationError",
     "GaussianMixture",
     "MixturaError",

@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 from sklearn.utils.validation import validate_data
 
-from mixtura.exceptions import DataValidationError
+from mixtura.exceptions import DataTypeError, DataValidationError
 
 FLOAT_DTYPES = (np.float64, np.float32)
 
@@ -74,7 +74,7 @@ def check_data(estimator, X, *, reset, ensure_min_samples=1):
             ) from exc
         raise
     except TypeError as exc:
-        raise DataValidationError(
+        raise DataTypeError(
             f"X must be a numeric array-like of shape (n_samples, n_features); "
             f"got {type(X).__name__} ({exc})."
         ) from exc

@@ -9,6 +9,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 __all__ = [
     "ConvergenceWarning",
+    "DataTypeError",
     "DataValidationError",
     "MixturaError",
     "ModelFileError",
@@ -22,6 +23,10 @@ class MixturaError(Exception):
 
 class DataValidationError(MixturaError, ValueError):
     """The data or sample weights given to an estimator are unusable as given."""
+
+
+class DataTypeError(MixturaError, TypeError):
+    """The data hold values of a type that cannot be read as numbers (e.g. dicts)."""
 
 
 class ModelFileError(MixturaError, ValueError):

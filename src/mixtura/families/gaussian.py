@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mixtura.backend import LOG_2PI, get_namespace, to_namespace
+from mixtura.backend import LOG_2PI, get_namespace, to_namespace, to_numpy
 from mixtura.exceptions import ModelFileError
 from mixtura.families.base import Family
 from mixtura.families.covariance import get_covariance_structure
@@ -151,7 +151,7 @@ class Gaussian(Family):
         xp = get_namespace(X, resp)
         weighted = resp if sample_weight is None else resp * sample_weight[:, None]
         if self.means is None:
-            reference = np.asarray(xp.mean(X, axis=0), dtype=np.float64)
+            reference = to_numpy(xp.mean(X, axis=0)).astype(np.float64)
         else:
             reference = self._reference
         centred = X - to_namespace(reference, X)
@@ -160,9 +160,9 @@ class Gaussian(Family):
         means = xp.matmul(xp.permute_dims(weighted, (1, 0)), centred) / safe[:, None]
         scatter = self.structure.centred_scatter(centred, weighted, means, xp)
         return MomentStats(
-            np.asarray(resp_sum),
-            np.asarray(means, dtype=np.float64) + reference,
-            np.asarray(scatter),
+            to_numpy(resp_sum),
+            to_numpy(means).astype(np.float64) + reference,
+            to_numpy(scatter),
         )
 
     # -- M-step -----------------------------------------------------------------

@@ -1,0 +1,147 @@
+"""Covariance structures: registry, factorisations, M-step, validation."""
+
+import numpy as np
+import pytest
+from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
+
+from mixtura.exceptions import SingularCovarianceError
+from mixtura.families.covariance import COVARIANCE_STRUCTURES, get_covariance_structure
+
+from .cases import _gaussian_covariances
+
+structures = pytest.mark.parametrize("name", sorted(COVARIANCE_STRUCTURES))
+K, D = 3, 4
+
+
+def test_unknown_name_lists_the_valid_ones():
+    with pytest.raises(ValueError, match=r"unknown covariance_type 'VVV'.*'diag'"):
+        get_covariance_structure("VVV")
+
+
+def test_lookup_returns_registered_object_or_passes_one_through():
+    full = get_covariance_structure("full")
+    assert full.name == "full"
+    assert get_covariance_structure(full) is full
+
+
+def _as_matrices(structure, array):
+    """Per-component (K, D, D) matrices of a structure-shaped array."""
+    if structure.name == "full":
+        return array
+    if structure.name == "tied":
+        return np.broadcast_to(array, (K, D, D))
+    if structure.name == "diag":
+        return np.stack([np.diag(a) for a in array])
+    return np.stack([a * np.eye(D) for a in array])
+
+
+@structures
+def test_precision_cholesky_inverts_covariance(name):
+    structure = get_covariance_structure(name)
+    cov = _gaussian_covariances(name, np.random.RandomState(1), K, D)
+    factor = structure.precision_cholesky(cov)
+    precisions = structure.precisions(factor)
+    product = _as_matrices(structure, precisions) @ _as_matrices(structure, cov)
+    np.testing.assert_allclose(product, np.broadcast_to(np.eye(D), (K, D, D)), atol=1e-10)
+    if factor.ndim >= 2 and structure.full_scatter:  # matrix factors: upper triangular
+        np.testing.assert_array_equal(np.tril(factor, -1), 0)
+    np.testing.assert_allclose(
+        structure.covariances_from_precision_cholesky(factor), cov, rtol=1e-10
+    )
+    np.testing.assert_allclose(
+        structure.precision_cholesky_from_precisions(precisions), factor, rtol=1e-10
+    )
+
+
+@structures
+def test_log_det_cholesky_is_half_log_det_precision(name):
+    structure = get_covariance_structure(name)
+    cov = _gaussian_covariances(name, np.random.RandomState(2), K, D)
+    log_det = structure.log_det_cholesky(structure.precision_cholesky(cov), D)
+    expected = -0.5 * np.linalg.slogdet(_as_matrices(structure, cov))[1]
+    np.testing.assert_allclose(np.broadcast_to(log_det, (K,)), expected, rtol=1e-12)
+
+
+@structures
+def test_sampling_factors_reproduce_covariance(name):
+    structure = get_covariance_structure(name)
+    cov = _gaussian_covariances(name, np.random.RandomState(3), K, D)
+    factors = structure.sampling_factors(cov, K)
+    matrices = _as_matrices(structure, cov)
+    for k in range(K):
+        factor = factors[k] if factors[k].ndim == 2 else np.diag(
+            np.broadcast_to(factors[k], (D,))
+        )
+        np.testing.assert_allclose(factor @ factor.T, matrices[k], rtol=1e-12)
+
+
+@structures
+def test_parameter_count_matches_scikit_learn(name):
+    structure = get_covariance_structure(name)
+    reference = SklearnGaussianMixture(K, covariance_type=name)
+    reference.means_ = np.zeros((K, D))
+    assert structure.n_parameters(K, D) + K * D + K - 1 == reference._n_parameters()
+
+
+@structures
+def test_singular_covariance_names_the_component(name):
+    structure = get_covariance_structure(name)
+    cov = _gaussian_covariances(name, np.random.RandomState(4), K, D)
+    if name == "tied":
+        cov = np.zeros((D, D))
+        expected = r"\[0\]"
+    elif name == "full":
+        cov[1] = np.ones((D, D))  # rank one
+        expected = r"\[1\]"
+    else:
+        cov[2] = 0.0
+        expected = r"\[2\]"
+    with pytest.raises(SingularCovarianceError, match=expected):
+        structure.precision_cholesky(cov)
+
+
+@structures
+def test_validate_rejects_wrong_shape_and_non_positive(name):
+    structure = get_covariance_structure(name)
+    good = _gaussian_covariances(name, np.random.RandomState(5), K, D)
+    structure.validate(good, K, D, "precisions_init")
+    with pytest.raises(ValueError, match=r"precisions_init .* must have shape"):
+        structure.validate(good[..., :-1] if good.ndim > 1 else good[:-1], K, D,
+                           "precisions_init")
+    with pytest.raises(ValueError, match="positive"):
+        structure.validate(-good, K, D, "precisions_init")
+
+
+@pytest.mark.parametrize("name", ["full", "tied"])
+def test_validate_rejects_asymmetric_matrices(name):
+    structure = get_covariance_structure(name)
+    bad = _gaussian_covariances(name, np.random.RandomState(6), K, D).copy()
+    bad[..., 0, 1] += 1.0
+    with pytest.raises(ValueError, match="symmetric"):
+        structure.validate(bad, K, D, "precisions_init")
+
+
+@structures
+def test_m_step_adds_reg_covar_and_matches_weighted_covariance(name):
+    rng = np.random.RandomState(7)
+    X = rng.normal(size=(500, D)) * [1.0, 2.0, 0.5, 3.0] + 100.0
+    resp = rng.dirichlet(np.ones(K), size=500)
+    structure = get_covariance_structure(name)
+    from mixtura.families import Gaussian
+
+    stats = Gaussian(name).statistics(X, resp)
+    nk = resp.sum(axis=0)
+    covariances = structure.covariances_from_scatter(stats.scatter, nk, 1e-3)
+    weighted = []
+    for k in range(K):
+        mean = resp[:, k] @ X / nk[k]
+        diff = X - mean
+        weighted.append((resp[:, k, None] * diff).T @ diff / nk[k])
+    weighted = np.array(weighted)
+    expected = {
+        "full": weighted + 1e-3 * np.eye(D),
+        "tied": (weighted * nk[:, None, None]).sum(0) / nk.sum() + 1e-3 * np.eye(D),
+        "diag": np.diagonal(weighted, axis1=1, axis2=2) + 1e-3,
+        "spherical": np.diagonal(weighted, axis1=1, axis2=2).mean(1) + 1e-3,
+    }[name]
+    np.testing.assert_allclose(covariances, expected, rtol=1e-10)

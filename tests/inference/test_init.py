@@ -1,0 +1,50 @@
+"""Initial responsibilities."""
+
+import numpy as np
+import pytest
+
+from mixtura.exceptions import DataValidationError
+from mixtura.inference.init import (
+    INIT_METHODS,
+    initial_responsibilities,
+    responsibilities_from_labels,
+)
+
+
+@pytest.mark.parametrize("method", sorted(INIT_METHODS))
+def test_each_method_gives_valid_responsibilities(method):
+    X = np.random.RandomState(0).normal(size=(40, 3))
+    resp = initial_responsibilities(X, 4, method, np.random.RandomState(0))
+    assert resp.shape == (40, 4)
+    assert np.all(resp >= 0)
+    if method in ("kmeans", "random"):
+        np.testing.assert_allclose(resp.sum(axis=1), 1.0)
+    else:  # seeds: one row per component
+        np.testing.assert_array_equal(resp.sum(axis=0), 1.0)
+    again = initial_responsibilities(X, 4, method, np.random.RandomState(0))
+    np.testing.assert_array_equal(resp, again)
+
+
+def test_labels_become_one_hot_responsibilities():
+    resp = initial_responsibilities(
+        np.zeros((4, 1)), 3, np.array([0, 2, 2, 1]), np.random.RandomState(0)
+    )
+    np.testing.assert_array_equal(resp, np.eye(3)[[0, 2, 2, 1]])
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        (np.array([0, 3]), r"lie in \[0, 3\)"),
+        (np.array([0.5, 1.0]), "integers"),
+        (np.array([-1, 0]), r"lie in \[0, 3\)"),
+    ],
+)
+def test_bad_labels_are_rejected(labels, message):
+    with pytest.raises(DataValidationError, match=message):
+        responsibilities_from_labels(labels, 3)
+
+
+def test_labels_of_the_wrong_length_are_rejected():
+    with pytest.raises(DataValidationError, match="one label per row"):
+        initial_responsibilities(np.zeros((5, 2)), 2, [0, 1], np.random.RandomState(0))
