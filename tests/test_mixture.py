@@ -24,7 +24,10 @@ def test_score_samples_matches_scipy_mixture_density():
     components = [
         np.log(w) + stats.multivariate_normal(m, c).logpdf(X)
         for w, m, c in zip(
-            mixture.weights, mixture.family.means, mixture.family.covariances, strict=True
+            mixture.weights,
+            mixture.family.means,
+            mixture.family.covariances,
+            strict=True,
         )
     ]
     expected = logsumexp(np.column_stack(components), axis=1)
@@ -44,7 +47,9 @@ def test_responsibilities_are_normalised_posteriors():
 
 def test_weights_are_normalised_and_validated():
     family = _mixture().family
-    np.testing.assert_allclose(Mixture.from_weights([1.0, 3.0], family).weights, [0.25, 0.75])
+    np.testing.assert_allclose(
+        Mixture.from_weights([1.0, 3.0], family).weights, [0.25, 0.75]
+    )
     with pytest.raises(ValueError, match="2 components need 2 weights"):
         Mixture.from_weights([1.0, 1.0, 1.0], family)
 

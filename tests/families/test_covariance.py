@@ -42,7 +42,9 @@ def test_precision_cholesky_inverts_covariance(name):
     factor = structure.precision_cholesky(cov)
     precisions = structure.precisions(factor)
     product = _as_matrices(structure, precisions) @ _as_matrices(structure, cov)
-    np.testing.assert_allclose(product, np.broadcast_to(np.eye(D), (K, D, D)), atol=1e-10)
+    np.testing.assert_allclose(
+        product, np.broadcast_to(np.eye(D), (K, D, D)), atol=1e-10
+    )
     if factor.ndim >= 2 and structure.full_scatter:  # matrix factors: upper triangular
         np.testing.assert_array_equal(np.tril(factor, -1), 0)
     np.testing.assert_allclose(
@@ -69,8 +71,10 @@ def test_sampling_factors_reproduce_covariance(name):
     factors = structure.sampling_factors(cov, K)
     matrices = _as_matrices(structure, cov)
     for k in range(K):
-        factor = factors[k] if factors[k].ndim == 2 else np.diag(
-            np.broadcast_to(factors[k], (D,))
+        factor = (
+            factors[k]
+            if factors[k].ndim == 2
+            else np.diag(np.broadcast_to(factors[k], (D,)))
         )
         np.testing.assert_allclose(factor @ factor.T, matrices[k], rtol=1e-12)
 
@@ -106,8 +110,9 @@ def test_validate_rejects_wrong_shape_and_non_positive(name):
     good = _gaussian_covariances(name, np.random.RandomState(5), K, D)
     structure.validate(good, K, D, "precisions_init")
     with pytest.raises(ValueError, match=r"precisions_init .* must have shape"):
-        structure.validate(good[..., :-1] if good.ndim > 1 else good[:-1], K, D,
-                           "precisions_init")
+        structure.validate(
+            good[..., :-1] if good.ndim > 1 else good[:-1], K, D, "precisions_init"
+        )
     with pytest.raises(ValueError, match="positive"):
         structure.validate(-good, K, D, "precisions_init")
 

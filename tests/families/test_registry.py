@@ -58,7 +58,9 @@ def test_statistics_are_additive(case, split):
 @cases
 def test_statistics_sum_and_scale(case):
     _, family, X, resp = _setup(case)
-    chunks = [family.statistics(X[i : i + 50], resp[i : i + 50]) for i in (0, 50, 100, 150)]
+    chunks = [
+        family.statistics(X[i : i + 50], resp[i : i + 50]) for i in (0, 50, 100, 150)
+    ]
     _assert_stats_equal(family.statistics(X, resp), sum(chunks))
     # doubling every sample weight is scaling the statistics by two
     doubled = family.statistics(X, resp, sample_weight=np.full(X.shape[0], 2.0))

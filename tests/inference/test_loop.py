@@ -22,7 +22,9 @@ def _blobs(n=600, seed=0):
 def _initializer(X, name, method="random"):
     def initialize(rng):
         resp = initial_responsibilities(X, 3, method, rng)
-        return Mixture.from_statistics(Gaussian(name), Gaussian(name).statistics(X, resp))
+        return Mixture.from_statistics(
+            Gaussian(name), Gaussian(name).statistics(X, resp)
+        )
 
     return initialize
 
@@ -84,7 +86,9 @@ def test_not_converging_warns_and_max_iter_zero_returns_the_start():
     X = _blobs()
     args = (ArrayData(X), _initializer(X, "full"), em_step)
     with pytest.warns(ConvergenceWarning, match="did not converge"):
-        result = fit_loop(*args, max_iter=2, tol=0.0, random_state=np.random.RandomState(0))
+        result = fit_loop(
+            *args, max_iter=2, tol=0.0, random_state=np.random.RandomState(0)
+        )
     assert result.n_iter == 2 and not result.converged
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -130,7 +134,9 @@ def test_accumulate_is_independent_of_chunking(chunk_size):
     assert ll == pytest.approx(whole_ll, rel=1e-13)
     np.testing.assert_allclose(stats.scatter, whole_stats.scatter, rtol=1e-11)
     resp = np.exp(mixture.log_responsibilities(X)[0])
-    chunked = chunked_statistics(ArrayData(X, w, chunk_size=chunk_size), Gaussian("full"), resp)
+    chunked = chunked_statistics(
+        ArrayData(X, w, chunk_size=chunk_size), Gaussian("full"), resp
+    )
     np.testing.assert_allclose(chunked.mean, whole_stats.mean, rtol=1e-12)
 
 

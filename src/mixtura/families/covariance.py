@@ -133,7 +133,12 @@ class CovarianceStructure(ABC):
 
     @abstractmethod
     def squared_mahalanobis(self, X, means, precisions_cholesky, xp):
-        """E-step core: ``(x_i - mu_k)^T P_k (x_i - mu_k)`` for every i and k.
+        """E-step core, fast form: ``(x_i - mu_k)^T P_k (x_i - mu_k)`` for all i, k.
+
+        Uses expanded or shared products (a few matrix products for all
+        components); accurate while the means lie within a few thousand standard
+        deviations of the origin of ``X`` in float32 (far more in float64). See
+        :meth:`squared_mahalanobis_centred` for the form that is always accurate.
 
         Parameters
         ----------
@@ -151,8 +156,38 @@ class CovarianceStructure(ABC):
         """
 
     @abstractmethod
-    def centred_scatter(self, X, weighted_resp, means, xp):
-        """Weighted scatter of each component about ``means``.
+    def whiten(self, deviations, precisions_cholesky, xp):
+        """Whitened deviations ``(x_i - mu_k) U_k``.
+
+        Parameters
+        ----------
+        deviations : array of shape (n_components, n_samples, n_features)
+        precisions_cholesky : array
+        xp : namespace
+
+        Returns
+        -------
+        whitened : array of shape (n_components, n_samples, n_features)
+        """
+
+    def squared_mahalanobis_centred(self, X, means, precisions_cholesky, xp):
+        """E-step core from explicit deviations, accurate at any offset.
+
+        Same contract as :meth:`squared_mahalanobis`; costs an
+        (n_components, n_samples, n_features) temporary.
+        """
+        deviations = X[None, :, :] - means[:, None, :]
+        whitened = self.whiten(deviations, precisions_cholesky, xp)
+        return xp.permute_dims(xp.vecdot(whitened, whitened, axis=-1), (1, 0))
+
+    @abstractmethod
+    def scatter(self, X, weighted_resp, means, xp):
+        """Weighted scatter of each component about ``means``, fast form.
+
+        Computed as ``sum_i r_ik x_i x_i^T - n_k m_k m_k^T`` (matrix products for
+        all components), which cancels digits when a mean lies far from the origin
+        of ``X``; the family checks for that and recomputes such components with
+        :meth:`deviation_scatter`.
 
         Parameters
         ----------
@@ -167,6 +202,28 @@ class CovarianceStructure(ABC):
         -------
         scatter : array of shape (K, d, d) if ``full_scatter`` else (K, d)
         """
+
+    @abstractmethod
+    def deviation_scatter(self, deviations, weights, xp):
+        """Scatter of one component from explicit deviations.
+
+        Parameters
+        ----------
+        deviations : array of shape (n_samples, n_features)
+        weights : array of shape (n_samples,)
+        xp : namespace
+
+        Returns
+        -------
+        scatter : array of shape (d, d) if ``full_scatter`` else (d,)
+        """
+
+    @staticmethod
+    def scatter_variances(scatter):
+        """Per-feature diagonal of a scatter array, shape (K, d) (NumPy)."""
+        if scatter.ndim == 3:
+            return np.diagonal(scatter, axis1=1, axis2=2)
+        return scatter
 
     def validate(self, array, n_components, n_features, what):
         """Check a user-given covariance or precision array: shape, symmetry, PD.
@@ -205,12 +262,22 @@ class _MatrixStructure(CovarianceStructure):
             raise ValueError(f"{what} must be positive definite.")
         return array
 
-    def centred_scatter(self, X, weighted_resp, means, xp):
-        # (K, n, d) deviations of the chunk from each component's mean; the chunk
-        # size bounds this temporary.
-        deviations = X[None, :, :] - means[:, None, :]
-        weighted = deviations * xp.permute_dims(weighted_resp, (1, 0))[:, :, None]
-        return xp.matmul(xp.permute_dims(weighted, (0, 2, 1)), deviations)
+    def scatter(self, X, weighted_resp, means, xp):
+        # sum_i r_ik x_i x_i^T for all k in one product: (K*d, n) @ (n, d)
+        n_samples, n_features = X.shape
+        n_components = means.shape[0]
+        weighted_rows = xp.reshape(
+            weighted_resp[:, :, None] * X[:, None, :],
+            (n_samples, n_components * n_features),
+        )
+        second = xp.matmul(xp.permute_dims(weighted_rows, (1, 0)), X)
+        second = xp.reshape(second, (n_components, n_features, n_features))
+        nk = xp.sum(weighted_resp, axis=0)
+        return second - nk[:, None, None] * (means[:, :, None] * means[:, None, :])
+
+    def deviation_scatter(self, deviations, weights, xp):
+        weighted = deviations * weights[:, None]
+        return xp.matmul(xp.permute_dims(weighted, (1, 0)), deviations)
 
 
 class Full(_MatrixStructure):
@@ -252,10 +319,22 @@ class Full(_MatrixStructure):
         return _lower_cholesky(covariances)
 
     def squared_mahalanobis(self, X, means, precisions_cholesky, xp):
-        # one batched product for all components: (n, d) @ (K, d, d) -> (K, n, d)
-        whitened = xp.matmul(X, precisions_cholesky)
-        whitened = whitened - xp.matmul(means[:, None, :], precisions_cholesky)
-        return xp.permute_dims(xp.sum(whitened * whitened, axis=2), (1, 0))
+        # whitened coordinates of every component in one product:
+        # (n, d) @ (d, K*d) -> (n, K, d)
+        n_components, n_features, _ = precisions_cholesky.shape
+        stacked = xp.reshape(
+            xp.permute_dims(precisions_cholesky, (1, 0, 2)),
+            (n_features, n_components * n_features),
+        )
+        whitened = xp.reshape(
+            xp.matmul(X, stacked), (X.shape[0], n_components, n_features)
+        )
+        whitened_means = xp.sum(means[:, :, None] * precisions_cholesky, axis=1)
+        whitened = whitened - whitened_means[None, :, :]
+        return xp.vecdot(whitened, whitened, axis=-1)
+
+    def whiten(self, deviations, precisions_cholesky, xp):
+        return xp.matmul(deviations, precisions_cholesky)
 
 
 class Tied(_MatrixStructure):
@@ -294,10 +373,17 @@ class Tied(_MatrixStructure):
         return np.broadcast_to(factor, (n_components, *factor.shape))
 
     def squared_mahalanobis(self, X, means, precisions_cholesky, xp):
-        whitened = xp.matmul(X, precisions_cholesky)  # (n, d), shared by all K
+        # one whitening shared by all K, then the expanded quadratic form
+        whitened = xp.matmul(X, precisions_cholesky)  # (n, d)
         whitened_means = xp.matmul(means, precisions_cholesky)  # (K, d)
-        deviations = whitened[:, None, :] - whitened_means[None, :, :]
-        return xp.sum(deviations * deviations, axis=2)
+        return (
+            xp.vecdot(whitened, whitened, axis=-1)[:, None]
+            - 2.0 * xp.matmul(whitened, xp.permute_dims(whitened_means, (1, 0)))
+            + xp.vecdot(whitened_means, whitened_means, axis=-1)[None, :]
+        )
+
+    def whiten(self, deviations, precisions_cholesky, xp):
+        return xp.matmul(deviations, precisions_cholesky)
 
 
 class _DiagonalStructure(CovarianceStructure):
@@ -328,14 +414,14 @@ class _DiagonalStructure(CovarianceStructure):
     def covariances_from_precision_cholesky(self, precisions_cholesky):
         return 1.0 / precisions_cholesky**2
 
-    def centred_scatter(self, X, weighted_resp, means, xp):
-        # sum_i r_ik (x_i - m_k)^2 = r_k^T x^2 - n_k m_k^2: two products for all K.
-        # X is centred on the family's reference point, which keeps the
-        # subtraction well conditioned; rounding can still leave tiny negatives.
-        resp_t = xp.permute_dims(weighted_resp, (1, 0))
+    def scatter(self, X, weighted_resp, means, xp):
+        # sum_i r_ik (x_i - m_k)^2 = r_k^T x^2 - n_k m_k^2: one product for all K
         nk = xp.sum(weighted_resp, axis=0)
-        scatter = xp.matmul(resp_t, X * X) - nk[:, None] * means * means
-        return xp.where(scatter > 0, scatter, xp.zeros_like(scatter))
+        second = xp.matmul(xp.permute_dims(weighted_resp, (1, 0)), X * X)
+        return second - nk[:, None] * means * means
+
+    def deviation_scatter(self, deviations, weights, xp):
+        return xp.matmul(weights[None, :], deviations * deviations)[0, :]
 
 
 class Diagonal(_DiagonalStructure):
@@ -367,6 +453,9 @@ class Diagonal(_DiagonalStructure):
             + xp.sum(means * means * precisions, axis=1)[None, :]
         )
 
+    def whiten(self, deviations, precisions_cholesky, xp):
+        return deviations * precisions_cholesky[:, None, :]
+
 
 class Spherical(_DiagonalStructure):
     """Each component has one variance shared by all features; shape (K,)."""
@@ -394,6 +483,9 @@ class Spherical(_DiagonalStructure):
         cross = xp.matmul(X, xp.permute_dims(means, (1, 0)))
         mean_norms = xp.sum(means * means, axis=1)[None, :]
         return (squared_norms - 2.0 * cross + mean_norms) * precisions[None, :]
+
+    def whiten(self, deviations, precisions_cholesky, xp):
+        return deviations * precisions_cholesky[:, None, None]
 
 
 COVARIANCE_STRUCTURES: dict[str, CovarianceStructure] = {

@@ -16,6 +16,18 @@ __all__ = ["Gaussian"]
 # that an empty component gets a finite mean and the regularised covariance.
 _EMPTY_COMPONENT_GUARD = 10 * np.finfo(np.float64).eps
 
+# The fast forms of the E-step and M-step expand squares, (x - m)^2 = x^2 - 2xm + m^2,
+# which loses about eps * (|m|^2 / variance) in relative accuracy when a mean lies
+# far (in standard deviations) from the reference point the data are centred on.
+# Past this fraction of the dtype's precision, mixtura switches to explicit
+# deviations, which cannot cancel (and keep float32 variances positive).
+CANCELLATION_LIMIT = 1e-3
+
+
+def _cancels(ratio, eps):
+    """Whether squares of relative size ``ratio`` cancel too many digits."""
+    return ratio * eps > CANCELLATION_LIMIT
+
 
 class Gaussian(Family):
     """Multivariate normal components N(mean_k, covariance_k).
@@ -81,6 +93,17 @@ class Gaussian(Family):
             self.precisions_cholesky, self.n_features
         )
         self._reference = self.means.mean(axis=0)
+        # squared whitened distance of the farthest mean from the reference point
+        self._mean_offset = float(
+            np.max(
+                self.structure.squared_mahalanobis(
+                    np.zeros((1, self.n_features)),
+                    self.means - self._reference,
+                    self.precisions_cholesky,
+                    np,
+                )
+            )
+        )
 
     @classmethod
     def from_precisions(cls, covariance_type, means, precisions, reg_covar=1e-6):
@@ -131,9 +154,13 @@ class Gaussian(Family):
         self._require_parameters()
         xp = get_namespace(X)
         reference = to_namespace(self._reference, X)
-        centred = X - reference
-        distances = self.structure.squared_mahalanobis(
-            centred,
+        distance = (
+            self.structure.squared_mahalanobis_centred
+            if _cancels(self._mean_offset, xp.finfo(X.dtype).eps)
+            else self.structure.squared_mahalanobis
+        )
+        distances = distance(
+            X - reference,
             to_namespace(self.means - self._reference, X),
             to_namespace(self.precisions_cholesky, X),
             xp,
@@ -158,11 +185,45 @@ class Gaussian(Family):
         resp_sum = xp.sum(weighted, axis=0)
         safe = xp.where(resp_sum > 0, resp_sum, xp.ones_like(resp_sum))
         means = xp.matmul(xp.permute_dims(weighted, (1, 0)), centred) / safe[:, None]
-        scatter = self.structure.centred_scatter(centred, weighted, means, xp)
-        return MomentStats(
-            to_numpy(resp_sum),
-            to_numpy(means).astype(np.float64) + reference,
-            to_numpy(scatter),
+        scatter = self.structure.scatter(centred, weighted, means, xp)
+        resp_sum, means, scatter = (
+            to_numpy(resp_sum).astype(np.float64),
+            to_numpy(means).astype(np.float64),
+            to_numpy(scatter).astype(np.float64),
+        )
+        eps = xp.finfo(X.dtype).eps
+        for k in self._cancelled_components(resp_sum, means, scatter, eps):
+            means[k], scatter[k] = self._centred_moments(
+                centred, weighted[:, k], to_namespace(means[k], X), resp_sum[k], xp
+            )
+        return MomentStats(resp_sum, means + reference, scatter)
+
+    def _cancelled_components(self, resp_sum, means, scatter, eps):
+        """Components whose fast scatter lost too many digits to cancellation."""
+        variances = (
+            self.structure.scatter_variances(scatter)
+            / np.where(resp_sum > 0, resp_sum, 1.0)[:, None]
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(variances > 0, means**2 / variances, np.inf)
+        return np.flatnonzero((resp_sum > 0) & _cancels(ratio.max(axis=1), eps))
+
+    def _centred_moments(self, X, weights, mean, resp_sum, xp):
+        """Mean and scatter of one component from explicit deviations.
+
+        ``mean`` is the fast form's estimate; the deviations' own weighted mean
+        corrects it (a second pass, as in two-pass variance algorithms).
+        """
+        deviations = X - mean[None, :]
+        shift = xp.matmul(weights[None, :], deviations)[0, :] / resp_sum
+        scatter = self.structure.deviation_scatter(deviations, weights, xp)
+        # scatter about the corrected mean = scatter about the estimate - n shift^2
+        correction = self.structure.deviation_scatter(
+            shift[None, :], xp.asarray([resp_sum], dtype=X.dtype), xp
+        )
+        return (
+            to_numpy(mean + shift).astype(np.float64),
+            to_numpy(scatter - correction).astype(np.float64),
         )
 
     # -- M-step -----------------------------------------------------------------

@@ -1,0 +1,144 @@
+"""Per-iteration EM time of mixtura's and scikit-learn's GaussianMixture.
+
+Both libraries run in this process on the same data from the same initial
+parameters. The time of one EM iteration is the difference between a fit of
+``1 + n_iter`` iterations and a fit of one, divided by ``n_iter``: that removes
+initialisation (scikit-learn runs k-means even when every initial parameter is
+given) and the final E-step from the figure. The machine's matrix-multiply peak is
+measured in the same run, and mixtura's arithmetic rate is reported against it.
+
+Run (unset the OpenBLAS overrides that this machine may set; they slow NumPy)::
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
+        python benchmarks/bench_gaussian.py --n 1000000 --d 16 --k 16
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import tracemalloc
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
+
+from _common import blas_info, matmul_peak_gflops
+from mixtura import GaussianMixture
+
+
+def simulate(n, d, k, seed=0):
+    """``n`` rows from ``k`` well-separated Gaussian clusters in ``d`` dimensions."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=4.0, size=(k, d))
+    labels = rng.integers(k, size=n)
+    scales = rng.uniform(0.5, 1.5, size=(k, d))
+    return centres[labels] + rng.standard_normal((n, d)) * scales[labels]
+
+
+def initial_parameters(X, k, covariance_type, seed=0):
+    """Initial weights, means and precisions from a short fit on a subsample."""
+    rng = np.random.default_rng(seed)
+    subsample = X[rng.choice(X.shape[0], size=min(20_000, X.shape[0]), replace=False)]
+    start = GaussianMixture(
+        k, covariance_type=covariance_type, max_iter=5, random_state=seed
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start.fit(subsample)
+    return {
+        "weights_init": start.weights_,
+        "means_init": start.means_,
+        "precisions_init": start.precisions_,
+    }
+
+
+def fit_seconds(cls, X, covariance_type, inits, max_iter):
+    model = cls(
+        inits["means_init"].shape[0],
+        covariance_type=covariance_type,
+        max_iter=max_iter,
+        tol=0.0,
+        **inits,
+    )
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X)
+    return time.perf_counter() - start, model
+
+
+def seconds_per_iteration(cls, X, covariance_type, inits, n_iter):
+    one, _ = fit_seconds(cls, X, covariance_type, inits, 1)
+    many, model = fit_seconds(cls, X, covariance_type, inits, 1 + n_iter)
+    return (many - one) / n_iter, model
+
+
+def peak_memory_mb(cls, X, covariance_type, inits):
+    """Peak of traced allocations (NumPy's included) during a 2-iteration fit."""
+    tracemalloc.start()
+    fit_seconds(cls, X, covariance_type, inits, 2)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak / 2**20
+
+
+def em_flops(n, d, k, covariance_type):
+    """Multiply-add work of one EM iteration's O(n) part (E-step and M-step)."""
+    per_row = {"full": 2 * d * d * k, "tied": d * d + 2 * d * k, "diag": 3 * d * k}
+    return 2.0 * n * per_row.get(covariance_type, 3 * d * k)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--d", type=int, default=16)
+    parser.add_argument("--k", type=int, default=16)
+    parser.add_argument("--iterations", type=int, default=4)
+    parser.add_argument("--types", nargs="+", default=["full", "diag"])
+    parser.add_argument("--float32", action="store_true")
+    parser.add_argument("--no-memory", action="store_true")
+    args = parser.parse_args()
+
+    dtype = np.float32 if args.float32 else np.float64
+    X = simulate(args.n, args.d, args.k).astype(dtype)
+    peak = matmul_peak_gflops(dtype)
+    print(f"BLAS: {blas_info()}")
+    print(f"matmul peak ({np.dtype(dtype).name}): {peak:.1f} GFLOP/s")
+    print(
+        f"data: n={args.n} d={args.d} K={args.k} {np.dtype(dtype).name}, "
+        f"{X.nbytes / 2**20:.0f} MiB"
+    )
+    header = (
+        "| covariance | mixtura s/iter | sklearn s/iter | speed-up | "
+        "mixtura GFLOP/s (% peak) | lower bound diff | peak MiB mixtura / sklearn |"
+    )
+    print(header)
+    print("|---" * 7 + "|")
+    for covariance_type in args.types:
+        inits = initial_parameters(X, args.k, covariance_type)
+        ours, ours_model = seconds_per_iteration(
+            GaussianMixture, X, covariance_type, inits, args.iterations
+        )
+        theirs, their_model = seconds_per_iteration(
+            SklearnGaussianMixture, X, covariance_type, inits, args.iterations
+        )
+        rate = em_flops(args.n, args.d, args.k, covariance_type) / ours / 1e9
+        diff = abs(ours_model.lower_bound_ - their_model.lower_bound_)
+        memory = "skipped"
+        if not args.no_memory:
+            ours_mb, theirs_mb = (
+                peak_memory_mb(cls, X, covariance_type, inits)
+                for cls in (GaussianMixture, SklearnGaussianMixture)
+            )
+            memory = f"{ours_mb:.0f} / {theirs_mb:.0f}"
+        print(
+            f"| {covariance_type} | {ours:.3f} | {theirs:.3f} | {theirs / ours:.1f}x | "
+            f"{rate:.1f} ({100 * rate / peak:.0f}%) | {diff:.1e} | {memory} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
