@@ -60,7 +60,18 @@ class Mixture:
         return self.family.n_features
 
     def joint_log_prob(self, X):
-        """``log w_k + log p(x_i | theta_k)``, shape (n_samples, n_components)."""
+        """Log of weight times density of every sample under every component.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        joint : array of shape (n_samples, n_components)
+            ``log w_k + log p(x_i | theta_k)``.
+        """
         return self.family.log_prob(X) + to_namespace(self.log_weights, X)[None, :]
 
     def log_responsibilities(self, X):
@@ -82,15 +93,52 @@ class Mixture:
         return joint - log_density[:, None], log_density
 
     def score_samples(self, X):
-        """``log p(x_i)`` under the mixture, shape (n_samples,)."""
+        """Log density of each sample under the mixture.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        log_density : array of shape (n_samples,)
+            ``log p(x_i)``.
+        """
         return logsumexp(self.joint_log_prob(X), 1, get_namespace(X))
 
     def statistics(self, X, resp, sample_weight=None) -> Stats:
-        """Sufficient statistics of the components for responsibilities ``resp``."""
+        """Sufficient statistics of the components for responsibilities ``resp``.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            Data.
+        resp : array of shape (n_samples, n_components)
+            Responsibilities.
+        sample_weight : array of shape (n_samples,) or None
+            Weights of the samples.
+
+        Returns
+        -------
+        stats : Stats
+            Additive statistics (see :mod:`mixtura.stats`).
+        """
         return self.family.statistics(X, resp, sample_weight)
 
     def maximize(self, stats: Stats) -> Mixture:
-        """M-step: weights from the responsibility sums, components from ``stats``."""
+        """M-step: weights from the responsibility sums, components from ``stats``.
+
+        Parameters
+        ----------
+        stats : Stats
+            Statistics from :meth:`statistics`, possibly summed over chunks.
+
+        Returns
+        -------
+        mixture : Mixture
+            A new mixture of the same family configuration.
+        """
         return Mixture.from_statistics(self.family, stats)
 
     @classmethod
@@ -105,7 +153,8 @@ class Mixture:
 
         Returns
         -------
-        Mixture
+        mixture : Mixture
+            Weights from the responsibility sums, components from ``stats``.
         """
         nk = stats.resp_sum + _EMPTY_COMPONENT_GUARD
         return cls.from_weights(nk / nk.sum(), family.maximize(stats))
@@ -129,7 +178,13 @@ class Mixture:
         return self.family.sample(labels, random_state), labels
 
     def n_parameters(self):
-        """Free parameters: the components' plus K - 1 weights."""
+        """Number of free parameters: the components' plus K - 1 weights.
+
+        Returns
+        -------
+        n_parameters : int
+            The count used by BIC and AIC.
+        """
         return self.family.n_parameters() + self.n_components - 1
 
     def __repr__(self):
