@@ -1,20 +1,22 @@
 """The code base stays ruff-clean (lint and format), as pyproject.toml configures."""
 
-import shutil
+import importlib.util
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-RUFF = shutil.which("ruff")
 
 
-@pytest.mark.skipif(RUFF is None, reason="ruff is not installed")
+@pytest.mark.skipif(
+    importlib.util.find_spec("ruff") is None, reason="ruff is not installed"
+)
 @pytest.mark.parametrize("command", [["check"], ["format", "--check"]])
 def test_ruff(command):
     result = subprocess.run(
-        [RUFF, *command, "src", "tests", "benchmarks"],
+        [sys.executable, "-m", "ruff", *command, "src", "tests", "benchmarks"],
         cwd=ROOT,
         capture_output=True,
         text=True,
