@@ -15,6 +15,7 @@ status.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 
@@ -78,12 +79,14 @@ def _format_array(array):
 
 
 def _indent(text, prefix="    "):
-    return "\n".join(prefix + line if line.strip() else "" for line in text.splitlines())
+    return "\n".join(
+        prefix + line if line.strip() else "" for line in text.splitlines()
+    )
 
 
 def _describe_model(model, X):
     """The fitted model's parameters and fit summary, as text."""
-    n_samples = len(X)
+    mean_log_likelihood = model.score(X)
     lines = [
         f"covariance_type : {model.covariance_type}",
         f"n_components    : {model.n_components}",
@@ -92,8 +95,8 @@ def _describe_model(model, X):
         _indent(_format_array(model.means_)),
         f"covariances     : shape {np.shape(model.covariances_)}",
         _indent(_format_array(model.covariances_)),
-        f"log-likelihood  : {model.score(X) * n_samples:.4f} "
-        f"(mean per sample {model.score(X):.4f})",
+        f"log-likelihood  : {mean_log_likelihood * len(X):.4f} "
+        f"(mean per sample {mean_log_likelihood:.4f})",
         f"n_parameters    : {model._n_parameters()}",
         f"BIC             : {model.bic(X):.4f}",
         f"converged       : {model.converged_}",
@@ -121,17 +124,24 @@ def _save_demo_figure(table, X, path):
     return path
 
 
+def _demo_header(X, source):
+    return "\n".join(
+        [
+            f"mixtura {__version__} demo: Gaussian mixtures of Old Faithful",
+            f"Data: Old Faithful geyser, {X.shape[0]} eruptions x {X.shape[1]} "
+            "features (eruptions: duration in minutes; waiting: minutes to the next "
+            "eruption).",
+            f"Source: {source}",
+        ]
+    )
+
+
 def _run_demo(args):
     from mixtura.datasets import SOURCES, load_faithful
     from mixtura.selection import select
 
     X = load_faithful()
-    print(f"mixtura {__version__} demo: Gaussian mixtures of Old Faithful")
-    print(
-        f"Data: Old Faithful geyser, {X.shape[0]} eruptions x {X.shape[1]} features "
-        "(eruptions: duration in minutes; waiting: minutes to the next eruption)."
-    )
-    print(f"Source: {SOURCES['faithful']}")
+    print(_demo_header(X, SOURCES["faithful"]))
     print()
     table = select(X, range(1, args.max_components + 1), random_state=args.seed)
     print(table.to_text("bic"))
@@ -150,7 +160,14 @@ def _run_demo(args):
             f"`{_PLOT_INSTALL}` to get the figure."
         )
         return 0
-    print(f"Plot written to {path}")
+    except OSError as error:
+        print(
+            f"mixtura demo: cannot write the plot to {args.output!r}: {error}. "
+            "Choose another --output path.",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"Plot written to {os.path.abspath(path)}")
     return 0
 
 
@@ -194,4 +211,11 @@ def main(argv=None):
         from mixtura.exceptions import ConvergenceWarning
 
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return args.run(args)
+        try:
+            return args.run(args)
+        except BrokenPipeError:
+            # the reader went away (``mixtura demo | head``): stop quietly, as the
+            # Python docs advise, so that flushing at exit does not fail again
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 1

@@ -69,9 +69,8 @@ def _axes(ax):
 def component_covariance(model, k):
     """The full covariance matrix of component ``k`` of a fitted Gaussian mixture.
 
-    Works for every covariance type: the model's covariance structure supplies a
-    factor ``A_k`` with ``A_k A_k^T = cov_k`` (a matrix, or a diagonal given as a
-    vector), which is turned into a (d, d) matrix.
+    Works for every covariance type: the model's covariance structure expands its
+    parameter array into per-component matrices.
 
     Parameters
     ----------
@@ -91,10 +90,7 @@ def component_covariance(model, k):
         raise IndexError(f"component {k} out of range for {n_components} components")
     structure = get_covariance_structure(model.covariance_type)
     covariances = np.asarray(model.covariances_, dtype=np.float64)
-    factor = structure.sampling_factors(covariances, n_components)[k]
-    if factor.ndim == 1:  # a diagonal factor: per-feature or one shared scale
-        return np.diag(np.broadcast_to(factor**2, (n_features,)))
-    return factor @ factor.T
+    return np.array(structure.matrices(covariances, n_components, n_features)[k])
 
 
 def _ellipse_geometry(covariance):
@@ -168,12 +164,12 @@ def plot_mixture(model, X, ax=None, feature_indices=(0, 1)):
     ax : matplotlib Axes
         The Axes drawn on; it holds ``2 * n_components`` ellipse patches.
     """
-    ax = _axes(ax)
-    from matplotlib import colormaps
-
     X_array = np.asarray(X, dtype=np.float64)
     indices = _check_feature_indices(feature_indices, X_array.shape[1])
     labels = model.predict(X)
+    ax = _axes(ax)
+    from matplotlib import colormaps
+
     means = np.asarray(model.means_, dtype=np.float64)
     colors = colormaps["tab10"](np.arange(len(means)) % 10)
     ax.scatter(

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import _num_samples
 
 from mixtura.estimators import GaussianMixture
@@ -136,6 +137,8 @@ def _fit_cell(X, n_samples, model, n_components, estimator_params):
     try:
         estimator.fit(X)
         log_likelihood = float(np.sum(estimator.score_samples(X)))
+    except InvalidParameterError:
+        raise  # a mistake in the call, the same for every cell
     except _FIT_ERRORS as error:
         reason = f"{type(error).__name__}: {error}"
         return _Cell(model, n_components, error=reason)
@@ -194,8 +197,9 @@ def select(
     Raises
     ------
     ValueError
-        If a covariance type is unknown or ``n_components`` is not positive
-        integers (mistakes in the call, not failed fits).
+        If a covariance type is unknown, ``n_components`` is not positive
+        integers, or an estimator parameter is invalid (mistakes in the call, not
+        failed fits).
 
     Examples
     --------
@@ -373,7 +377,7 @@ class SelectionTable:
                 f"{self._format(criterion, (model, k), best, precision):>{width}}"
                 for model in self.models
             )
-            lines.append(f"{k:>3} {row}")
+            lines.append(f"{k:>3} {row}".rstrip())
         lines.append(
             "Best: none, every cell failed"
             if best is None

@@ -49,16 +49,9 @@ def _gaussian_covariances(structure, rng, n_components, n_features):
 
 def full_covariances(family):
     """Each component's covariance as a (d, d) matrix, whatever the structure."""
-    K, d = family.n_components, family.n_features
-    cov = family.covariances
-    name = family.covariance_type
-    if name == "full":
-        return cov
-    if name == "tied":
-        return np.broadcast_to(cov, (K, d, d))
-    if name == "diag":
-        return np.stack([np.diag(c) for c in cov])
-    return np.stack([c * np.eye(d) for c in cov])
+    return family.structure.matrices(
+        family.covariances, family.n_components, family.n_features
+    )
 
 
 def _gaussian_case(structure):

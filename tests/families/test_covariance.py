@@ -26,13 +26,20 @@ def test_lookup_returns_registered_object_or_passes_one_through():
 
 def _as_matrices(structure, array):
     """Per-component (K, D, D) matrices of a structure-shaped array."""
-    if structure.name == "full":
-        return array
-    if structure.name == "tied":
-        return np.broadcast_to(array, (K, D, D))
-    if structure.name == "diag":
-        return np.stack([np.diag(a) for a in array])
-    return np.stack([a * np.eye(D) for a in array])
+    return structure.matrices(array, K, D)
+
+
+def test_matrices_expand_each_structure():
+    diag = get_covariance_structure("diag").matrices(np.array([[1.0, 2.0]]), 1, 2)
+    np.testing.assert_array_equal(diag, [[[1.0, 0.0], [0.0, 2.0]]])
+    spherical = get_covariance_structure("spherical").matrices(np.array([3.0]), 1, 2)
+    np.testing.assert_array_equal(spherical, [[[3.0, 0.0], [0.0, 3.0]]])
+    tied = get_covariance_structure("tied").matrices(np.eye(2), 3, 2)
+    assert tied.shape == (3, 2, 2)
+    full = np.arange(8.0).reshape(2, 2, 2)
+    np.testing.assert_array_equal(
+        get_covariance_structure("full").matrices(full, 2, 2), full
+    )
 
 
 @structures

@@ -125,6 +125,22 @@ class CovarianceStructure(ABC):
         """``log det U`` of each component, shape (K,) or a scalar when shared."""
 
     @abstractmethod
+    def matrices(self, covariances, n_components, n_features):
+        """Each component's covariance as a full (d, d) matrix.
+
+        Parameters
+        ----------
+        covariances : ndarray
+            Covariances (or precisions) in the structure's shape.
+        n_components : int
+        n_features : int
+
+        Returns
+        -------
+        matrices : ndarray of shape (n_components, n_features, n_features)
+        """
+
+    @abstractmethod
     def sampling_factors(self, covariances, n_components):
         """Per-component factors ``A_k`` with ``A_k A_k^T = cov_k``.
 
@@ -315,6 +331,9 @@ class Full(_MatrixStructure):
     def log_det_cholesky(self, precisions_cholesky, n_features):
         return np.log(np.diagonal(precisions_cholesky, axis1=1, axis2=2)).sum(axis=1)
 
+    def matrices(self, covariances, n_components, n_features):
+        return np.asarray(covariances)
+
     def sampling_factors(self, covariances, n_components):
         return _lower_cholesky(covariances)
 
@@ -367,6 +386,9 @@ class Tied(_MatrixStructure):
 
     def log_det_cholesky(self, precisions_cholesky, n_features):
         return np.log(np.diagonal(precisions_cholesky)).sum()
+
+    def matrices(self, covariances, n_components, n_features):
+        return np.broadcast_to(covariances, (n_components, n_features, n_features))
 
     def sampling_factors(self, covariances, n_components):
         factor = _lower_cholesky(covariances[None])[0]
@@ -441,6 +463,9 @@ class Diagonal(_DiagonalStructure):
     def log_det_cholesky(self, precisions_cholesky, n_features):
         return np.log(precisions_cholesky).sum(axis=1)
 
+    def matrices(self, covariances, n_components, n_features):
+        return np.stack([np.diag(row) for row in covariances])
+
     def sampling_factors(self, covariances, n_components):
         return np.sqrt(covariances)
 
@@ -473,6 +498,9 @@ class Spherical(_DiagonalStructure):
 
     def log_det_cholesky(self, precisions_cholesky, n_features):
         return n_features * np.log(precisions_cholesky)
+
+    def matrices(self, covariances, n_components, n_features):
+        return np.asarray(covariances)[:, None, None] * np.eye(n_features)
 
     def sampling_factors(self, covariances, n_components):
         return np.sqrt(covariances)[:, None]
