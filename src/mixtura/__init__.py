@@ -15,6 +15,7 @@ from mixtura.exceptions import (
     ModelFileError,
     SingularCovarianceError,
 )
+from mixtura.io import load, save
 from mixtura.mixture import Mixture
 
 __version__ = "0.1.0"
@@ -29,4 +30,6 @@ __all__ = [
     "ModelFileError",
     "SingularCovarianceError",
     "__version__",
+    "load",
+    "save",
 ]

@@ -89,3 +89,11 @@ def test_from_precisions_matches_from_covariances():
     np.testing.assert_allclose(b.covariances, covariances, rtol=1e-10)
     X = rng.normal(size=(10, 3))
     np.testing.assert_allclose(b.log_prob(X), a.log_prob(X), rtol=1e-12)
+
+
+def test_from_arrays_rejects_inconsistent_covariances_and_factors():
+    family = Gaussian("diag", means=[[0.0, 0.0]], covariances=[[1.0, 2.0]])
+    arrays = family.arrays()
+    arrays["covariances"] = np.array([[1.0, 3.0]])
+    with pytest.raises(ValueError, match="disagree"):
+        Gaussian.from_arrays(family.config(), arrays)

@@ -285,6 +285,16 @@ class Gaussian(Family):
                     f"{structure.name!r} with means of shape {means.shape}; "
                     f"got {arrays[name].shape}"
                 )
+        # the two arrays describe one model: predictions use the factors, sampling
+        # the covariances, so an edited file must not let them disagree
+        derived = structure.covariances_from_precision_cholesky(
+            np.asarray(arrays["precisions_cholesky"], dtype=np.float64)
+        )
+        if not np.allclose(derived, arrays["covariances"], rtol=1e-4, atol=0):
+            raise ModelFileError(
+                "covariances and precisions_cholesky disagree: the covariances are "
+                "not the inverse of precisions_cholesky @ precisions_cholesky.T"
+            )
         return cls(
             structure,
             config["reg_covar"],

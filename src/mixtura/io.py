@@ -1,0 +1,963 @@
+"""Safe model files: :func:`save` and :func:`load`, JSON plus NumPy arrays, no pickle.
+
+A model file is a zip archive (any file name; ``.mixtura`` by convention) holding
+``model.json``, which says what the model is, and one ``.npy`` file per array::
+
+    model.json              format name and version, estimator class name,
+                            hyperparameters, family name and configuration, dtype,
+                            fit information, feature names, manifest of the arrays
+    arrays/<name>.npy       one numeric array per manifest entry
+
+The arrays are ``log_weights`` (the mixing weights), ``family.<name>`` (the family's
+parameters, :meth:`~mixtura.families.Family.arrays`), ``fitted.<attribute>`` (the
+estimator's fitted arrays, bit for bit) and ``params.<parameter>`` (array-valued
+hyperparameters).
+
+Loading *audits before it constructs*, as skops' ``io`` does: it reads the JSON,
+checks every name against mixtura's registries of estimators and families, checks
+every array's header against the manifest, and only then builds objects. Nothing in
+a file is ever imported, called or unpickled (arrays are read with
+``allow_pickle=False``), so a file from an untrusted source can at worst fail to
+load, with a :class:`~mixtura.exceptions.ModelFileError` that says why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import numbers
+import os
+import re
+import secrets
+import warnings
+import zipfile
+import zlib
+from dataclasses import dataclass
+from io import BytesIO
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from mixtura.backend import logsumexp
+from mixtura.estimators import ESTIMATORS
+from mixtura.exceptions import ModelFileError
+from mixtura.families import FAMILIES
+from mixtura.mixture import Mixture
+
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "load", "save"]
+
+#: the ``format`` entry of every model file's ``model.json``
+FORMAT_NAME = "mixtura-model"
+#: the newest format version this mixtura writes and reads
+FORMAT_VERSION = 1
+
+_JSON_MEMBER = "model.json"
+_DOCUMENT_KEYS = frozenset(
+    {
+        "format",
+        "format_version",
+        "mixtura_version",
+        "estimator",
+        "params",
+        "family",
+        "dtype",
+        "fit_info",
+        "n_features_in_",
+        "feature_names_in_",
+        "fitted",
+        "arrays",
+    }
+)
+# Numeric dtypes only: anything else (object, strings, structured) is refused on
+# both sides, so no array ever needs pickle.
+_ARRAY_DTYPES = frozenset(
+    np.dtype(kind).name
+    for kind in (
+        np.bool_,
+        np.int8,
+        np.int16,
+        np.int32,
+        np.int64,
+        np.uint8,
+        np.uint16,
+        np.uint32,
+        np.uint64,
+        np.float16,
+        np.float32,
+        np.float64,
+    )
+)
+_FIT_DTYPES = frozenset({"float32", "float64"})
+_IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
+_ARRAY_NAME = re.compile(rf"(log_weights|(family|fitted|params)\.{_IDENTIFIER})\Z")
+_FITTED_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*_\Z")
+_NONFINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
+# Bounds on what a file may make the loader hold in memory before any check.
+_MAX_JSON_BYTES = 16 * 2**20
+_MAX_NPY_HEADER_BYTES = 2**16
+_MAX_NDIM = 32
+# Weights are a probability vector up to the rounding of normalising in float64.
+_WEIGHT_SUM_TOLERANCE = 1e-6
+# Fixed member timestamps make the same model give the same bytes.
+_ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
+_ADVICE = (
+    "Load only files written by mixtura.save; if this one was, it was damaged or "
+    "edited: save the model again."
+)
+
+
+def _is_droppable_callback(value):
+    return callable(value)
+
+
+def _is_random_state_instance(value):
+    return isinstance(value, np.random.RandomState)
+
+
+# Parameters a file cannot hold without storing code or generator state; they are
+# saved as None with a warning. Anything else unstorable is an error.
+_DROPPED_PARAMS = {
+    "callback": (_is_droppable_callback, "a callable"),
+    "random_state": (_is_random_state_instance, "a RandomState instance"),
+}
+
+
+# ----------------------------------------------------------------------------------
+# save
+# ----------------------------------------------------------------------------------
+def save(model, path):
+    """Write a fitted mixtura estimator to a model file.
+
+    The file is a zip archive of JSON metadata and NumPy arrays; it holds no
+    pickled objects, so :func:`load` never runs code from it. The file appears at
+    ``path`` only once completely written: a failed save leaves no partial file
+    and an existing file untouched.
+
+    Parameters
+    ----------
+    model : estimator
+        A fitted estimator of a class in :data:`mixtura.estimators.ESTIMATORS`.
+    path : str or os.PathLike
+        Where to write the file (``.mixtura`` by convention); an existing file is
+        replaced.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If ``model`` is not fitted.
+    TypeError
+        If ``model`` is not a registered estimator, or a hyperparameter has a type
+        a model file cannot hold.
+    ValueError
+        If an array hyperparameter is not numeric or a value is not finite.
+
+    Warns
+    -----
+    UserWarning
+        When ``callback`` is a callable or ``random_state`` a RandomState instance:
+        those are saved as None.
+
+    See Also
+    --------
+    load : Read the model back.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from mixtura import GaussianMixture, load, save
+    >>> X = np.array([[1.0, 2], [1, 4], [1, 0], [10, 2], [10, 4], [10, 0]])
+    >>> gm = GaussianMixture(n_components=2, random_state=0).fit(X)
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.mixtura")
+    >>> save(gm, path)
+    >>> np.array_equal(load(path).predict(X), gm.predict(X))
+    True
+    """
+    check_is_fitted(model)
+    _check_registered(model)
+    arrays, dropped = {}, []
+    document = _describe(model, arrays, dropped)
+    for name, what in dropped:
+        warnings.warn(
+            f"mixtura.save: parameter {name!r} holds {what}, which a model file "
+            "cannot store safely; it is saved as None. Set it again after loading.",
+            UserWarning,
+            stacklevel=2,
+        )
+    _write_archive(os.fspath(path), document, arrays)
+
+
+def _check_registered(model):
+    cls = type(model)
+    if ESTIMATORS.get(cls.__name__) is not cls:
+        raise TypeError(
+            f"mixtura.save stores registered estimators only, and {cls.__qualname__} "
+            f"is not one (registered: {sorted(ESTIMATORS)}). Register the class with "
+            "mixtura.estimators.register_estimator so that load can find it."
+        )
+
+
+def _describe(model, arrays, dropped):
+    """The ``model.json`` document of ``model``.
+
+    Fills ``arrays`` with its arrays and ``dropped`` with (parameter, reason) for
+    the parameters saved as None.
+    """
+    from mixtura import __version__  # here: mixtura imports this module
+
+    mixture = model._fitted_mixture()
+    dtype = np.dtype(model._fit_dtype())
+    if dtype.name not in _FIT_DTYPES:
+        raise ValueError(
+            f"cannot save a model fitted in {dtype}; model files hold float32 and "
+            "float64 models."
+        )
+    _add_array(arrays, "log_weights", mixture.log_weights)
+    for name, value in mixture.family.arrays().items():
+        _add_array(arrays, f"family.{name}", value)
+    fitted = _fitted_arrays(_blank_like(model), mixture, dtype)
+    for name in fitted:
+        _add_array(arrays, f"fitted.{name}", getattr(model, name))
+    feature_names = getattr(model, "feature_names_in_", None)
+    document = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "mixtura_version": __version__,
+        "estimator": type(model).__name__,
+        "params": _encode_params(model, arrays, dropped),
+        "family": {"name": mixture.family.name, "config": mixture.family.config()},
+        "dtype": dtype.name,
+        "fit_info": {
+            name: _encode_fit_info(name, getattr(model, name))
+            for name in model._fit_info_attributes
+        },
+        "n_features_in_": int(model.n_features_in_),
+        "feature_names_in_": (
+            None if feature_names is None else [str(n) for n in feature_names]
+        ),
+        "fitted": sorted(fitted),
+    }
+    document["arrays"] = {
+        name: {"shape": list(value.shape), "dtype": value.dtype.name}
+        for name, value in sorted(arrays.items())
+    }
+    return document
+
+
+def _blank_like(model):
+    # A fresh estimator with the same hyperparameters, so that _set_fitted can show
+    # which fitted arrays it derives; parameters are shared, not copied.
+    return type(model)(**model.get_params(deep=False))
+
+
+def _fitted_arrays(estimator, mixture, dtype):
+    """The array attributes that ``_set_fitted`` gives an unfitted estimator."""
+    before = set(vars(estimator))
+    estimator._set_fitted(mixture, dtype)
+    return {
+        name: value
+        for name, value in vars(estimator).items()
+        if name not in before and isinstance(value, np.ndarray)
+    }
+
+
+def _add_array(arrays, name, value):
+    value = np.asarray(value)
+    _check_storable(value, name)
+    arrays[name] = value
+
+
+def _check_storable(array, what):
+    if array.dtype.name not in _ARRAY_DTYPES:
+        raise ValueError(
+            f"cannot save {what}: model files hold numeric arrays only (bool, int, "
+            f"float) and it has dtype {array.dtype}. Convert it to numbers first."
+        )
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise ValueError(
+            f"cannot save {what}: it contains NaN or infinity, which a model file "
+            "refuses on load. Replace those values before saving."
+        )
+
+
+def _encode_params(model, arrays, dropped):
+    return {
+        name: _encode_param(name, value, arrays, dropped)
+        for name, value in model.get_params(deep=False).items()
+    }
+
+
+def _encode_param(name, value, arrays, dropped):
+    rule = _DROPPED_PARAMS.get(name)
+    if rule is not None and rule[0](value):
+        dropped.append((name, rule[1]))
+        return None
+    scalar = _encode_scalar(value)
+    if scalar is not _NOT_SCALAR:
+        return scalar
+    if isinstance(value, (np.ndarray, list, tuple)):
+        try:
+            array = np.asarray(value)
+        except ValueError as exc:
+            raise TypeError(
+                f"cannot save parameter {name!r}: it is not a rectangular numeric "
+                f"array ({exc})."
+            ) from exc
+        _add_array(arrays, f"params.{name}", array)
+        return {"array": f"params.{name}"}
+    raise TypeError(
+        f"cannot save parameter {name!r} of type {type(value).__name__}: model files "
+        "hold None, booleans, numbers, strings and numeric arrays. Set it to one of "
+        "those with set_params before saving."
+    )
+
+
+_NOT_SCALAR = object()
+
+
+def _encode_scalar(value):
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return _encode_float(float(value))
+    return _NOT_SCALAR
+
+
+def _encode_float(value):
+    # Standard JSON has no NaN or infinity; they are written as tagged strings.
+    if math.isfinite(value):
+        return value
+    if math.isnan(value):
+        return {"float": "nan"}
+    return {"float": "inf" if value > 0 else "-inf"}
+
+
+def _encode_fit_info(name, value):
+    # numbers, booleans and flat lists of numbers (lower_bounds_), as load accepts
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_encode_fit_scalar(name, item) for item in value]
+    return _encode_fit_scalar(name, value)
+
+
+def _encode_fit_scalar(name, value):
+    scalar = _encode_scalar(value)
+    if scalar is _NOT_SCALAR or scalar is None or isinstance(scalar, str):
+        raise TypeError(
+            f"cannot save fit information {name!r} of type {type(value).__name__}; "
+            "model files hold numbers, booleans and flat lists of numbers."
+        )
+    return scalar
+
+
+def _write_archive(path, document, arrays):
+    # Everything is encoded before the file is opened, so most errors leave no
+    # trace on disk; the archive goes to a temporary file that replaces ``path``
+    # only once it is complete.
+    try:
+        text = json.dumps(document, indent=2, allow_nan=False)
+    except ValueError as exc:
+        raise ValueError(f"cannot save: a value is not finite ({exc}).") from exc
+    members = [(_JSON_MEMBER, text.encode("utf-8"))]
+    members += [(_member(name), _npy_bytes(arrays[name])) for name in sorted(arrays)]
+    directory, base = os.path.split(os.path.abspath(path))
+    temporary = os.path.join(directory, f".{base}.{secrets.token_hex(8)}.tmp")
+    try:
+        with open(temporary, "xb") as handle:
+            with zipfile.ZipFile(handle, "w") as archive:
+                for name, data in members:
+                    archive.writestr(_zip_info(name), data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _member(name):
+    return f"arrays/{name}.npy"
+
+
+def _npy_bytes(array):
+    buffer = BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _zip_info(name):
+    info = zipfile.ZipInfo(name, date_time=_ZIP_DATE_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    return info
+
+
+# ----------------------------------------------------------------------------------
+# load
+# ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _ArrayRef:
+    """A hyperparameter whose value is the array of that name."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What an audited file says to build; holds only checked, trusted values."""
+
+    estimator_cls: type
+    family_cls: type
+    family_config: dict
+    params: dict
+    dtype: np.dtype
+    fit_info: dict
+    n_features_in: int
+    feature_names: list | None
+    fitted: tuple
+    manifest: dict
+
+
+def load(path):
+    """Read a model file written by :func:`save`.
+
+    The file is audited before anything is built: its format and version, the
+    estimator and family names (looked up in mixtura's registries, never
+    imported), the hyperparameter names and types, and every array's name, shape
+    and dtype against the manifest. Arrays are read without pickle.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The model file.
+
+    Returns
+    -------
+    model : BaseMixture
+        The fitted estimator, predicting exactly as the saved one did.
+        Hyperparameters that were lists come back as arrays; a callable
+        ``callback`` or RandomState ``random_state`` that was saved comes back as
+        None.
+
+    Raises
+    ------
+    mixtura.exceptions.ModelFileError
+        If the file is not a mixtura model file, is truncated or damaged, was
+        edited inconsistently, or has a newer format version than this mixtura
+        reads. The message names the file and the problem.
+    OSError
+        If the file cannot be opened (missing, a directory, no permission).
+
+    See Also
+    --------
+    save : Write a model file.
+
+    Examples
+    --------
+    >>> from mixtura import load
+    >>> model = load("faithful.mixtura")  # doctest: +SKIP
+    >>> model.predict([[3.6, 79.0]])  # doctest: +SKIP
+    array([1])
+    """
+    path = os.fspath(path)
+    with _open_archive(path) as archive:
+        document = _read_document(archive, path)
+        plan = _audit(document, path)
+        _check_members(archive, plan.manifest, path)
+        arrays = {
+            name: _read_array(archive, name, shape, dtype, path)
+            for name, (shape, dtype) in plan.manifest.items()
+        }
+    return _construct(plan, arrays, path)
+
+
+def _error(path, problem, advice=_ADVICE):
+    return ModelFileError(f"Cannot load model file {path!r}: {problem}. {advice}")
+
+
+@contextlib.contextmanager
+def _wrap_errors(path, what):
+    """Report any exception raised while building as a ModelFileError on ``path``."""
+    try:
+        yield
+    except Exception as exc:
+        raise _error(path, f"{what} ({type(exc).__name__}: {exc})") from exc
+
+
+# What zipfile raises for a damaged or crafted archive; a file that cannot be
+# opened at all (missing, a directory) raises OSError before these apply.
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    ValueError,
+    NotImplementedError,
+    RuntimeError,
+)
+
+
+@contextlib.contextmanager
+def _open_archive(path):
+    with open(path, "rb") as handle:
+        try:
+            archive = zipfile.ZipFile(handle)
+        except _ZIP_ERRORS as exc:
+            raise _error(
+                path,
+                "it is not a zip archive, so it is not a mixtura model file or it "
+                f"was truncated ({exc})",
+            ) from exc
+        with archive:
+            yield archive
+
+
+def _read_member(archive, name, max_bytes, path):
+    info = archive.getinfo(name)
+    if info.flag_bits & 0x1:
+        raise _error(path, f"member {name!r} is encrypted")
+    if info.file_size > max_bytes:
+        raise _error(
+            path, f"member {name!r} holds {info.file_size} bytes, over {max_bytes}"
+        )
+    try:
+        return archive.read(info)
+    except _ZIP_ERRORS as exc:
+        raise _error(path, f"member {name!r} is damaged ({exc})") from exc
+
+
+def _read_document(archive, path):
+    if _JSON_MEMBER not in archive.namelist():
+        raise _error(
+            path,
+            f"the zip archive holds no {_JSON_MEMBER}, so it is not a mixtura model "
+            "file (a NumPy .npz file or another zip archive?)",
+        )
+    raw = _read_member(archive, _JSON_MEMBER, _MAX_JSON_BYTES, path)
+    try:
+        document = json.loads(
+            raw.decode("utf-8"),
+            parse_constant=_refuse_constant,
+            object_pairs_hook=_refuse_duplicates,
+        )
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise _error(path, f"{_JSON_MEMBER} is not valid JSON ({exc})") from exc
+    if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
+        raise _error(
+            path,
+            f"{_JSON_MEMBER} does not declare format {FORMAT_NAME!r}, so this is not "
+            "a mixtura model file",
+        )
+    return document
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not standard JSON")
+
+
+def _refuse_duplicates(pairs):
+    keys = [key for key, _ in pairs]
+    duplicates = sorted({key for key in keys if keys.count(key) > 1})
+    if duplicates:
+        raise ValueError(f"duplicate keys {duplicates}")
+    return dict(pairs)
+
+
+# -- audit: check the document against the registries, build nothing ----------------
+def _audit(document, path):
+    _audit_version(document, path)
+    _audit_keys(document, path)
+    estimator_cls = _audit_estimator(document["estimator"], path)
+    family_cls, family_config = _audit_family(document["family"], path)
+    dtype = document["dtype"]
+    if dtype not in _FIT_DTYPES:
+        raise _error(path, f"dtype must be one of {sorted(_FIT_DTYPES)}; got {dtype!r}")
+    manifest = _audit_manifest(document["arrays"], path)
+    params = _audit_params(document["params"], estimator_cls, path)
+    fitted = _audit_fitted(document["fitted"], path)
+    _audit_array_names(manifest, params, fitted, path)
+    n_features, feature_names = _audit_features(document, path)
+    return _Plan(
+        estimator_cls=estimator_cls,
+        family_cls=family_cls,
+        family_config=family_config,
+        params=params,
+        dtype=np.dtype(dtype),
+        fit_info=_audit_fit_info(document["fit_info"], estimator_cls, path),
+        n_features_in=n_features,
+        feature_names=feature_names,
+        fitted=fitted,
+        manifest=manifest,
+    )
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _audit_version(document, path):
+    version = document.get("format_version")
+    if not _is_int(version) or version < 1:
+        raise _error(path, f"unknown format version {version!r}")
+    if version > FORMAT_VERSION:
+        from mixtura import __version__  # here: mixtura imports this module
+
+        raise _error(
+            path,
+            f"it has format version {version} (written by mixtura "
+            f"{document.get('mixtura_version')!s}), and this mixtura {__version__} "
+            f"reads versions up to {FORMAT_VERSION}",
+            "Upgrade mixtura (pip install --upgrade mixtura) to load it.",
+        )
+
+
+def _audit_keys(document, path):
+    missing = sorted(_DOCUMENT_KEYS - set(document))
+    if missing:
+        raise _error(path, f"{_JSON_MEMBER} lacks the keys {missing}")
+    unknown = sorted(set(document) - _DOCUMENT_KEYS)
+    if unknown:
+        raise _error(path, f"{_JSON_MEMBER} has unknown keys {unknown}")
+    if not isinstance(document["mixtura_version"], str):
+        raise _error(path, "mixtura_version must be a string")
+
+
+def _audit_estimator(name, path):
+    # Only a dictionary lookup: a name like "os.system" is never imported.
+    if not isinstance(name, str) or name not in ESTIMATORS:
+        raise _error(
+            path,
+            f"unknown estimator {name!r}; the known estimators are "
+            f"{sorted(ESTIMATORS)}",
+            "A file naming another class was written by a newer mixtura or edited; "
+            "upgrade mixtura or save the model again.",
+        )
+    return ESTIMATORS[name]
+
+
+def _audit_family(entry, path):
+    if not isinstance(entry, dict) or set(entry) != {"name", "config"}:
+        raise _error(path, "family must be an object with keys 'name' and 'config'")
+    name, config = entry["name"], entry["config"]
+    if not isinstance(name, str) or name not in FAMILIES:
+        raise _error(
+            path,
+            f"unknown family {name!r}; the known families are {sorted(FAMILIES)}",
+        )
+    if not isinstance(config, dict):
+        raise _error(path, "the family's config must be an object")
+    return FAMILIES[name], config
+
+
+def _audit_manifest(manifest, path):
+    if not isinstance(manifest, dict):
+        raise _error(path, "arrays must be an object mapping names to shape and dtype")
+    return {
+        name: _audit_manifest_entry(name, entry, path)
+        for name, entry in manifest.items()
+    }
+
+
+def _audit_manifest_entry(name, entry, path):
+    if not _ARRAY_NAME.match(name):
+        raise _error(path, f"invalid array name {name!r} in the manifest")
+    if not isinstance(entry, dict) or set(entry) != {"shape", "dtype"}:
+        raise _error(path, f"manifest entry of {name!r} needs exactly shape and dtype")
+    shape, dtype = entry["shape"], entry["dtype"]
+    if (
+        not isinstance(shape, list)
+        or len(shape) > _MAX_NDIM
+        or not all(_is_int(n) and n >= 0 for n in shape)
+    ):
+        raise _error(path, f"array {name!r} has an invalid shape {shape!r}")
+    if dtype not in _ARRAY_DTYPES:
+        raise _error(
+            path,
+            f"array {name!r} has dtype {dtype!r}; model files hold numeric arrays "
+            f"only ({sorted(_ARRAY_DTYPES)})",
+        )
+    return tuple(shape), np.dtype(dtype)
+
+
+def _audit_params(params, estimator_cls, path):
+    if not isinstance(params, dict):
+        raise _error(path, "params must be an object")
+    valid = set(estimator_cls._get_param_names())
+    unknown = sorted(set(params) - valid)
+    if unknown:
+        raise _error(
+            path,
+            f"unknown parameters {unknown} for {estimator_cls.__name__} (valid: "
+            f"{sorted(valid)})",
+            "The file was written by another mixtura version or edited; load it "
+            "with that version and save the model again.",
+        )
+    # A missing parameter takes the constructor's default, so files stay readable
+    # when an estimator gains a parameter.
+    return {name: _decode_param(name, value, path) for name, value in params.items()}
+
+
+def _decode_param(name, value, path):
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, dict) and set(value) == {"array"}:
+        if value["array"] != f"params.{name}":
+            raise _error(
+                path, f"parameter {name!r} must refer to array 'params.{name}'"
+            )
+        return _ArrayRef(value["array"])
+    decoded = _decode_float(value)
+    if decoded is None:
+        raise _error(path, f"parameter {name!r} has an unsupported value {value!r}")
+    return decoded
+
+
+def _decode_float(value):
+    """The float a tagged ``{"float": "inf"}`` stands for, or None."""
+    if isinstance(value, dict) and set(value) == {"float"}:
+        return (
+            _NONFINITE.get(value["float"]) if isinstance(value["float"], str) else None
+        )
+    return None
+
+
+def _audit_fitted(fitted, path):
+    if not isinstance(fitted, list) or not all(
+        isinstance(name, str) and _FITTED_NAME.match(name) for name in fitted
+    ):
+        raise _error(path, "fitted must be a list of fitted attribute names")
+    if len(set(fitted)) != len(fitted):
+        raise _error(path, "fitted lists an attribute twice")
+    return tuple(fitted)
+
+
+def _audit_array_names(manifest, params, fitted, path):
+    expected = {"log_weights"}
+    expected |= {f"fitted.{name}" for name in fitted}
+    expected |= {v.name for v in params.values() if isinstance(v, _ArrayRef)}
+    missing = sorted(expected - set(manifest))
+    if missing:
+        raise _error(path, f"the manifest lacks the arrays {missing}")
+    # family.* arrays are the family's to name; from_arrays checks them
+    unexpected = sorted(
+        name
+        for name in manifest
+        if name not in expected and not name.startswith("family.")
+    )
+    if unexpected:
+        raise _error(path, f"the manifest lists arrays nothing uses: {unexpected}")
+
+
+def _audit_fit_info(fit_info, estimator_cls, path):
+    names = set(estimator_cls._fit_info_attributes)
+    if not isinstance(fit_info, dict) or set(fit_info) != names:
+        raise _error(path, f"fit_info must be an object with keys {sorted(names)}")
+    return {name: _decode_fit_info(name, fit_info[name], path) for name in fit_info}
+
+
+def _decode_fit_info(name, value, path):
+    if isinstance(value, list):  # flat lists only, such as lower_bounds_
+        return [_decode_fit_scalar(name, item, path) for item in value]
+    return _decode_fit_scalar(name, value, path)
+
+
+def _decode_fit_scalar(name, value, path):
+    if isinstance(value, (bool, int, float)):
+        return value
+    decoded = _decode_float(value)
+    if decoded is None:
+        raise _error(path, f"fit_info {name!r} has an unsupported value {value!r}")
+    return decoded
+
+
+def _audit_features(document, path):
+    n_features, names = document["n_features_in_"], document["feature_names_in_"]
+    if not _is_int(n_features) or n_features < 1:
+        raise _error(
+            path, f"n_features_in_ must be a positive integer; got {n_features!r}"
+        )
+    if names is not None and (
+        not isinstance(names, list)
+        or len(names) != n_features
+        or not all(isinstance(name, str) for name in names)
+    ):
+        raise _error(path, f"feature_names_in_ must be null or {n_features} strings")
+    return n_features, names
+
+
+def _check_members(archive, manifest, path):
+    members = archive.namelist()
+    if len(set(members)) != len(members):
+        raise _error(path, "the zip archive holds a member name twice")
+    expected = {_JSON_MEMBER} | {_member(name) for name in manifest}
+    missing = sorted(expected - set(members))
+    if missing:
+        raise _error(path, f"the arrays' members {missing} are missing")
+    unexpected = sorted(set(members) - expected)
+    if unexpected:
+        raise _error(path, f"unexpected members {unexpected} that no entry declares")
+
+
+def _read_array(archive, name, shape, dtype, path):
+    """Read one array, checking its header against the manifest before its data."""
+    n_bytes = math.prod(shape) * dtype.itemsize
+    raw = _read_member(archive, _member(name), n_bytes + _MAX_NPY_HEADER_BYTES, path)
+    stream = BytesIO(raw)
+    header_shape, header_dtype = _read_npy_header(stream, name, path)
+    if header_dtype.hasobject or header_dtype.name not in _ARRAY_DTYPES:
+        raise _error(
+            path,
+            f"array {name!r} has dtype {header_dtype}; object and other non-numeric "
+            "arrays are never loaded",
+        )
+    if header_shape != shape:
+        raise _error(
+            path, f"array {name!r} has shape {header_shape}; the manifest says {shape}"
+        )
+    if header_dtype.name != dtype.name:
+        raise _error(
+            path,
+            f"array {name!r} has dtype {header_dtype.name}; the manifest says "
+            f"{dtype.name}",
+        )
+    if len(raw) != stream.tell() + n_bytes:
+        raise _error(
+            path,
+            f"array {name!r} holds {len(raw) - stream.tell()} bytes of data for "
+            f"{n_bytes} expected",
+        )
+    stream.seek(0)
+    array = np.load(stream, allow_pickle=False)
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise _error(path, f"array {name!r} contains NaN or infinity")
+    return array
+
+
+def _read_npy_header(stream, name, path):
+    try:
+        # a damaged header can make NumPy's header parser warn before it fails
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            version = np.lib.format.read_magic(stream)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+            elif version == (2, 0):
+                shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
+            else:
+                raise ValueError(f"unsupported .npy version {version}")
+    except Exception as exc:  # the header parser's errors vary with the damage
+        raise _error(path, f"array {name!r} is not a valid .npy file ({exc})") from exc
+    return tuple(shape), dtype
+
+
+# -- construct: only audited values reach the constructors ---------------------------
+def _construct(plan, arrays, path):
+    params = {
+        name: arrays[value.name] if isinstance(value, _ArrayRef) else value
+        for name, value in plan.params.items()
+    }
+    cls = plan.estimator_cls
+    with _wrap_errors(path, f"its parameters are invalid for {cls.__name__}"):
+        estimator = cls(**params)
+        estimator._validate_params()
+    _check_family_matches(estimator, plan, path)
+    mixture = _build_mixture(plan, arrays, path)
+    _set_fitted_arrays(estimator, mixture, plan, arrays, path)
+    for name, value in plan.fit_info.items():
+        setattr(estimator, name, value)
+    if plan.n_features_in != mixture.n_features:
+        raise _error(
+            path,
+            f"n_features_in_ is {plan.n_features_in} but the components have "
+            f"{mixture.n_features} features",
+        )
+    estimator.n_features_in_ = plan.n_features_in
+    if plan.feature_names is not None:
+        # scikit-learn keeps feature names as an object array of str
+        estimator.feature_names_in_ = np.asarray(plan.feature_names, dtype=object)
+    return estimator
+
+
+def _check_family_matches(estimator, plan, path):
+    with _wrap_errors(path, "its parameters give no family"):
+        template = estimator._family_template()
+    expected = {"name": template.name, "config": template.config()}
+    found = {"name": plan.family_cls.name, "config": plan.family_config}
+    if expected != found:
+        raise _error(
+            path,
+            f"the family {found} does not match the one its {type(estimator).__name__}"
+            f" parameters give, {expected}",
+        )
+
+
+def _build_mixture(plan, arrays, path):
+    family_arrays = {
+        name.removeprefix("family."): value
+        for name, value in arrays.items()
+        if name.startswith("family.")
+    }
+    with _wrap_errors(path, f"its {plan.family_cls.name!r} family arrays are invalid"):
+        family = plan.family_cls.from_arrays(plan.family_config, family_arrays)
+    log_weights = arrays["log_weights"]
+    if log_weights.shape != (family.n_components,):
+        raise _error(
+            path,
+            f"log_weights has shape {log_weights.shape} for "
+            f"{family.n_components} components",
+        )
+    total = float(logsumexp(log_weights.astype(np.float64), 0, np))
+    if abs(total) > _WEIGHT_SUM_TOLERANCE:
+        raise _error(
+            path,
+            "the weights are not a probability vector (the log of their sum is "
+            f"{total:.3g}, not 0)",
+        )
+    with _wrap_errors(path, "its weights do not fit its components"):
+        return Mixture(log_weights, family)
+
+
+def _set_fitted_arrays(estimator, mixture, plan, arrays, path):
+    # The fitted attributes are derived again from the mixture, which checks the
+    # file's parameters; the stored ones are then kept instead, because rederiving
+    # in float32 rounds differently (e.g. precisions_) and a loaded model must
+    # predict bit for bit as the saved one did.
+    with _wrap_errors(path, "its fitted attributes could not be derived"):
+        derived = _fitted_arrays(estimator, mixture, plan.dtype)
+    if set(derived) != set(plan.fitted):
+        raise _error(
+            path,
+            f"it stores the fitted arrays {sorted(plan.fitted)} but "
+            f"{type(estimator).__name__} has {sorted(derived)}",
+        )
+    for name, value in derived.items():
+        stored = arrays[f"fitted.{name}"]
+        _check_consistent(name, stored, value, path)
+        setattr(estimator, name, stored)
+
+
+def _check_consistent(name, stored, derived, path):
+    if stored.shape != derived.shape or stored.dtype != derived.dtype:
+        raise _error(
+            path,
+            f"fitted array {name!r} has shape {stored.shape} and dtype {stored.dtype}; "
+            f"the model's parameters give {derived.shape} and {derived.dtype}",
+        )
+    if derived.dtype.kind == "f" and derived.size:
+        # rounding of the estimator's dtype, relative to the array's scale
+        tolerance = math.sqrt(np.finfo(derived.dtype).eps)
+        scale = max(float(np.abs(derived).max()), np.finfo(derived.dtype).tiny)
+        close = np.allclose(stored, derived, rtol=tolerance, atol=tolerance * scale)
+    else:
+        close = np.array_equal(stored, derived)
+    if not close:
+        raise _error(
+            path,
+            f"fitted array {name!r} does not match the one its family and weights give",
+        )
