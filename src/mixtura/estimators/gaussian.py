@@ -92,6 +92,18 @@ class GaussianMixture(BaseMixture):
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Column names, when ``X`` had string column names.
 
+    Notes
+    -----
+    From the same initial parameters, or the same ``random_state``, the fit equals
+    scikit-learn's to round-off (tested to 1e-10 relative on the bound and 1e-8 on
+    the parameters). Two deliberate differences, both when ``init_params`` is
+    ``'k-means++'`` or ``'random_from_data'`` (each component starts from one
+    row): the starting weights are 1/K (scikit-learn's are 1/n_samples each and
+    do not sum to one), and with ``covariance_type='tied'`` the starting
+    covariance is ``reg_covar`` times the identity, the seed rows' own pooled
+    scatter, like the other covariance types (scikit-learn's tied formula assumes
+    that every row's responsibilities sum to one).
+
     Examples
     --------
     >>> import numpy as np
@@ -159,6 +171,13 @@ class GaussianMixture(BaseMixture):
 
     def _check_initial_parameters(self, X):
         n_components, n_features = self.n_components, X.shape[1]
+        for name in ("weights_init", "means_init"):
+            value = getattr(self, name)
+            if value is not None and not np.isfinite(np.asarray(value, float)).all():
+                raise ValueError(
+                    f"{name} contains NaN or infinity; give finite initial values "
+                    f"or leave {name}=None to estimate them from the data."
+                )
         if self.weights_init is not None:
             weights = np.asarray(self.weights_init, dtype=np.float64)
             if weights.shape != (n_components,):
