@@ -563,3 +563,23 @@ def test_loading_does_not_warn(model_file):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load(model_file)
+
+
+def test_dict_parameters_round_trip_and_are_audited(tmp_path):
+    from mixtura import MixtureModel
+
+    X = np.random.RandomState(0).normal(size=(60, 2))
+    model = MixtureModel(
+        2,
+        family_params={"covariance_type": "spherical", "reg_covar": 1e-3},
+        random_state=0,
+    ).fit(X)
+    path = tmp_path / "m.mixtura"
+    save(model, path)
+    assert load(path).family_params == {
+        "covariance_type": "spherical",
+        "reg_covar": 1e-3,
+    }
+    model.set_params(family_params={"covariance_type": ["not", "a", "scalar"]})
+    with pytest.raises(TypeError, match="family_params"):
+        save(model, tmp_path / "bad.mixtura")

@@ -59,3 +59,19 @@ def test_adding_incompatible_shapes_is_an_error():
     b = MomentStats([1.0], [[0.0, 0.0]], [[[1.0, 0.0], [0.0, 1.0]]])
     with pytest.raises(ValueError, match="different shapes"):
         a + b
+
+
+def test_linear_stats_add_and_scale_elementwise():
+    from mixtura.stats import LinearStats
+
+    a = LinearStats([1.0, 2.0], sum_x=[[1.0, 2.0], [3.0, 4.0]])
+    b = LinearStats([0.5, 0.5], sum_x=[[1.0, 1.0], [1.0, 1.0]])
+    total = a + b
+    np.testing.assert_array_equal(total.resp_sum, [1.5, 2.5])
+    np.testing.assert_array_equal(total.sum_x, [[2.0, 3.0], [4.0, 5.0]])
+    np.testing.assert_array_equal((2 * a).sum_x, [[2.0, 4.0], [6.0, 8.0]])
+    assert sum([a, b]).resp_sum.tolist() == [1.5, 2.5]
+    with pytest.raises(ValueError, match="different sums"):
+        a + LinearStats([1.0, 1.0], sum_y=[[0.0], [0.0]])
+    with pytest.raises(AttributeError):
+        _ = a.sum_y

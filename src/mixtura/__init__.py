@@ -6,7 +6,7 @@ estimator API, safe model files and a command line. Start with
 and :mod:`mixtura.inference` for the fit loop.
 """
 
-from mixtura.estimators import GaussianMixture
+from mixtura.estimators import GaussianMixture, MixtureModel
 from mixtura.exceptions import (
     ConvergenceWarning,
     DataTypeError,
@@ -27,6 +27,7 @@ __all__ = [
     "GaussianMixture",
     "MixturaError",
     "Mixture",
+    "MixtureModel",
     "ModelFileError",
     "SingularCovarianceError",
     "__version__",

@@ -295,6 +295,8 @@ def _encode_param(name, value, arrays, dropped):
     scalar = _encode_scalar(value)
     if scalar is not _NOT_SCALAR:
         return scalar
+    if isinstance(value, dict):
+        return {"mapping": _encode_mapping(name, value)}
     if isinstance(value, (np.ndarray, list, tuple)):
         try:
             array = np.asarray(value)
@@ -307,9 +309,23 @@ def _encode_param(name, value, arrays, dropped):
         return {"array": f"params.{name}"}
     raise TypeError(
         f"cannot save parameter {name!r} of type {type(value).__name__}: model files "
-        "hold None, booleans, numbers, strings and numeric arrays. Set it to one of "
-        "those with set_params before saving."
+        "hold None, booleans, numbers, strings, dicts of those and numeric arrays. "
+        "Set it to one of those with set_params before saving."
     )
+
+
+def _encode_mapping(name, mapping):
+    """A dict parameter (e.g. family_params) of string keys and scalar values."""
+    encoded = {}
+    for key, item in mapping.items():
+        scalar = _encode_scalar(item)
+        if not isinstance(key, str) or scalar is _NOT_SCALAR:
+            raise TypeError(
+                f"cannot save parameter {name!r}: its entry {key!r} is not a string "
+                "key with a None, boolean, number or string value."
+            )
+        encoded[key] = scalar
+    return encoded
 
 
 _NOT_SCALAR = object()
@@ -712,9 +728,27 @@ def _decode_param(name, value, path):
                 path, f"parameter {name!r} must refer to array 'params.{name}'"
             )
         return _ArrayRef(value["array"])
+    if isinstance(value, dict) and set(value) == {"mapping"}:
+        return _decode_mapping(name, value["mapping"], path)
     decoded = _decode_float(value)
     if decoded is None:
         raise _error(path, f"parameter {name!r} has an unsupported value {value!r}")
+    return decoded
+
+
+def _decode_mapping(name, mapping, path):
+    if not isinstance(mapping, dict):
+        raise _error(path, f"parameter {name!r} must map names to values")
+    decoded = {}
+    for key, item in mapping.items():
+        if item is None or isinstance(item, (bool, int, float, str)):
+            decoded[key] = item
+        elif (number := _decode_float(item)) is not None:
+            decoded[key] = number
+        else:
+            raise _error(
+                path, f"parameter {name!r} has an unsupported entry {key!r}: {item!r}"
+            )
     return decoded
 
 

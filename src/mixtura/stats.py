@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-__all__ = ["MomentStats", "Stats"]
+__all__ = ["LinearStats", "MomentStats", "Stats"]
 
 
 class Stats(ABC):
@@ -108,4 +108,57 @@ class MomentStats(Stats):
         return (
             f"MomentStats(n_components={self.resp_sum.shape[0]}, "
             f"n_features={self.mean.shape[1]}, full={self.full})"
+        )
+
+
+class LinearStats(Stats):
+    """Statistics that are plain weighted sums: adding is adding, scaling is scaling.
+
+    Enough for every family whose M-step needs only sums of ``r_ik * T(x_i)``
+    (Bernoulli, categorical, multinomial, Poisson, ...).
+
+    Parameters
+    ----------
+    resp_sum : array-like of shape (n_components,)
+        Sum of the weighted responsibilities.
+    **sums : array-like
+        Named sums, each with n_components on the leading axis.
+    """
+
+    def __init__(self, resp_sum, **sums):
+        self.resp_sum = np.asarray(resp_sum, dtype=np.float64)
+        self.sums = {
+            name: np.asarray(value, dtype=np.float64) for name, value in sums.items()
+        }
+
+    def __getattr__(self, name):
+        # sums read as attributes: stats.sum_x
+        sums = self.__dict__.get("sums", {})
+        if name in sums:
+            return sums[name]
+        raise AttributeError(name)
+
+    def __add__(self, other):
+        if not isinstance(other, LinearStats):
+            return NotImplemented
+        if self.sums.keys() != other.sums.keys():
+            raise ValueError(
+                f"cannot add statistics with different sums: {sorted(self.sums)} "
+                f"and {sorted(other.sums)}"
+            )
+        return LinearStats(
+            self.resp_sum + other.resp_sum,
+            **{name: value + other.sums[name] for name, value in self.sums.items()},
+        )
+
+    def scale(self, factor):
+        return LinearStats(
+            self.resp_sum * factor,
+            **{name: value * factor for name, value in self.sums.items()},
+        )
+
+    def __repr__(self):
+        return (
+            f"LinearStats(n_components={self.resp_sum.shape[0]}, "
+            f"sums={sorted(self.sums)})"
         )

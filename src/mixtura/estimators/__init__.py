@@ -6,8 +6,15 @@ class name; a new estimator joins with :func:`register_estimator`.
 
 from mixtura.estimators.base import BaseMixture
 from mixtura.estimators.gaussian import GaussianMixture
+from mixtura.estimators.mixture_model import MixtureModel
 
-__all__ = ["ESTIMATORS", "BaseMixture", "GaussianMixture", "register_estimator"]
+__all__ = [
+    "ESTIMATORS",
+    "BaseMixture",
+    "GaussianMixture",
+    "MixtureModel",
+    "register_estimator",
+]
 
 ESTIMATORS: dict[str, type[BaseMixture]] = {}
 
@@ -19,3 +26,4 @@ def register_estimator(cls):
 
 
 register_estimator(GaussianMixture)
+register_estimator(MixtureModel)

@@ -125,6 +125,16 @@ class BaseMixture(DensityMixin, BaseEstimator):
     def _initial_mixture(self, data, resp):
         """The starting mixture from initial responsibilities and user inits."""
 
+    def _check_X(self, X, *, reset, ensure_min_samples=1):
+        """Validate ``X`` for fitting (``reset=True``) or prediction.
+
+        The base checks a dense, finite, floating array; then the family checks
+        its own support (e.g. counts must be non-negative integers). Estimators
+        whose input needs encoding (categories, column groups) override this.
+        """
+        X = check_data(self, X, reset=reset, ensure_min_samples=ensure_min_samples)
+        return self._family_template().check_data(X)
+
     @abstractmethod
     def _needs_initial_responsibilities(self):
         """False when user-given parameters make the responsibilities unused."""
@@ -193,7 +203,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
 
     def _fit(self, X, sample_weight):
         self._validate_params()
-        X = check_data(self, X, reset=True, ensure_min_samples=2)
+        X = self._check_X(X, reset=True, ensure_min_samples=2)
         n_samples = X.shape[0]
         if n_samples < self.n_components:
             raise DataValidationError(
@@ -214,7 +224,11 @@ class BaseMixture(DensityMixin, BaseEstimator):
             resp = None
             if self._needs_initial_responsibilities():
                 resp = initial_responsibilities(
-                    X, self.n_components, self.init_params, rng, sample_weight
+                    self._family_template().init_features(X),
+                    self.n_components,
+                    self.init_params,
+                    rng,
+                    sample_weight,
                 )
             return self._initial_mixture(data, resp)
 
@@ -250,7 +264,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
     # -- using a fitted model ---------------------------------------------------
     def _predict_data(self, X):
         check_is_fitted(self)
-        X = check_data(self, X, reset=False)
+        X = self._check_X(X, reset=False)
         mixture = self._fitted_mixture()
         return predict_log_resp(ArrayData(X, None, self.chunk_size), mixture)
 
@@ -370,7 +384,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
         bic : float
             The criterion.
         """
-        n_samples = check_data(self, X, reset=False).shape[0]
+        n_samples = self._check_X(X, reset=False).shape[0]
         return -2 * self.score(X) * n_samples + self._n_parameters() * np.log(n_samples)
 
     def aic(self, X):
@@ -386,5 +400,5 @@ class BaseMixture(DensityMixin, BaseEstimator):
         aic : float
             The criterion.
         """
-        n_samples = check_data(self, X, reset=False).shape[0]
+        n_samples = self._check_X(X, reset=False).shape[0]
         return -2 * self.score(X) * n_samples + 2 * self._n_parameters()

@@ -28,6 +28,42 @@ class Family(ABC):
     #: registry name, as used by ``MixtureModel(family=...)``, the CLI and model files
     name: ClassVar[str]
 
+    def check_data(self, X):
+        """Check that ``X`` lies in the family's support; return it (converted).
+
+        Called by the estimators on validated numeric 2-D data. The default
+        accepts any finite real values; count and binary families refuse what
+        they cannot model, with a :class:`~mixtura.DataValidationError` that
+        says what was wrong.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        X : array of shape (n_samples, n_features)
+            The data, possibly converted (e.g. to a sparse format).
+        """
+        return X
+
+    def init_features(self, X):
+        """Features on which k-means-style initialisation clusters the rows.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, n_features_transformed)
+            The data itself by default; count families return a transform
+            (e.g. normalised or log counts) on which Euclidean k-means is sensible.
+        """
+        return X
+
     @property
     @abstractmethod
     def n_components(self) -> int:

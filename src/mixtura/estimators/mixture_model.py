@@ -1,0 +1,128 @@
+"""MixtureModel: a mixture of any registered family, behind the scikit-learn API."""
+
+from __future__ import annotations
+
+from mixtura.estimators.base import BaseMixture
+from mixtura.families import FAMILIES, Family, get_family
+from mixtura.inference.data import chunked_statistics
+from mixtura.mixture import Mixture
+
+__all__ = ["MixtureModel"]
+
+
+class MixtureModel(BaseMixture):
+    """Mixture of any component family, fitted by EM.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Number of mixture components.
+    family : str, default='gaussian'
+        Name of a registered family (see :data:`mixtura.families.FAMILIES`).
+    family_params : dict, default=None
+        Keyword arguments of the family, e.g. ``{"covariance_type": "diag"}``
+        for ``'gaussian'``.
+    tol : float, default=1e-3
+        EM stops when the mean per-sample log-likelihood changes by less than this.
+    max_iter : int, default=100
+        Number of EM iterations per initialisation.
+    n_init : int, default=1
+        Number of initialisations; the best log-likelihood is kept.
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'} or \
+            array-like of shape (n_samples,), default='kmeans'
+        How initial responsibilities are made (k-means methods cluster the
+        family's :meth:`~mixtura.families.base.Family.init_features`), or integer
+        labels of the training rows.
+    random_state : int, RandomState instance or None, default=None
+        Seed of initialisation and sampling.
+    warm_start : bool, default=False
+        Continue from the fitted parameters on the next ``fit``.
+    verbose : int, default=0
+        Print progress.
+    verbose_interval : int, default=10
+        Iterations between progress messages.
+    callback : callable, default=None
+        Called after each iteration with an
+        :class:`~mixtura.inference.IterationInfo`.
+    chunk_size : int, default=None
+        Rows processed at a time.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+        Mixing weights.
+    family_ : Family
+        The fitted components (a family value with parameters).
+    converged_ : bool
+        Whether the best initialisation converged.
+    n_iter_ : int
+        EM iterations of the best initialisation.
+    lower_bound_ : float
+        Mean per-sample log-likelihood at the last E-step.
+    lower_bounds_ : list of float
+        That bound at every iteration of the best initialisation.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    """
+
+    _parameter_constraints: dict = {
+        **BaseMixture._parameter_constraints,
+        "family": [str],
+        "family_params": [dict, None],
+    }
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        family="gaussian",
+        family_params=None,
+        tol=1e-3,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        verbose_interval=10,
+        callback=None,
+        chunk_size=None,
+    ):
+        super().__init__(
+            n_components,
+            tol=tol,
+            max_iter=max_iter,
+            n_init=n_init,
+            init_params=init_params,
+            random_state=random_state,
+            warm_start=warm_start,
+            verbose=verbose,
+            verbose_interval=verbose_interval,
+            callback=callback,
+            chunk_size=chunk_size,
+        )
+        self.family = family
+        self.family_params = family_params
+
+    def _family_template(self) -> Family:
+        return get_family(self.family)(**(self.family_params or {}))
+
+    def _check_initial_parameters(self, X):
+        if self.family not in FAMILIES:
+            get_family(self.family)  # raises, listing the registered families
+
+    def _needs_initial_responsibilities(self):
+        return True
+
+    def _initial_mixture(self, data, resp):
+        template = self._family_template()
+        return Mixture.from_statistics(
+            template, chunked_statistics(data, template, resp)
+        )
+
+    def _set_fitted(self, mixture, dtype):
+        self.weights_ = mixture.weights.astype(dtype)
+        self.family_ = mixture.family
+
+    def _fitted_mixture(self):
+        return Mixture.from_weights(self.weights_, self.family_)
