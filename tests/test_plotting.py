@@ -116,3 +116,15 @@ def test_missing_matplotlib_says_how_to_install(monkeypatch, faithful):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(ImportError, match=r'pip install "mixtura\[plot\]"'):
         plot_mixture(model, faithful)
+
+
+def test_plot_selection_of_mclust_models_uses_the_tables_criterion(faithful):
+    table = select(
+        faithful, n_components=[1, 2], models="mclust", criterion="mclust_bic"
+    )
+    ax = plot_selection(table)
+    lines = ax.get_lines()
+    assert [line.get_label() for line in lines[:14]] == list(table.models)
+    assert len({line.get_marker() for line in lines[:14]}) == 14
+    assert "higher is better" in ax.get_ylabel()
+    assert lines[14].get_label() == "best: {}, K = {}".format(*table.best())

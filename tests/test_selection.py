@@ -1,4 +1,6 @@
+import csv
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -162,3 +164,210 @@ def test_bad_calls_raise(kwargs, match):
 def test_unknown_criterion(table):
     with pytest.raises(ValueError, match="unknown criterion"):
         table.best("icl-typo")
+
+
+# -- mclust's models and criteria -----------------------------------------------------
+# Reference numbers: tests/reference/mclust_faithful.R (R 4.2.2, mclust 6.0.0),
+# run as `Rscript tests/reference/mclust_faithful.R tests/reference`.
+REFERENCE = Path(__file__).parent / "reference"
+MCLUST_MODELS = (
+    "EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE",
+    "VEE", "EVE", "VVE", "EEV", "VEV", "EVV", "VVV",
+)  # fmt: skip
+# a tight EM tolerance (mclust stops at a relative change of 1e-5 of log L)
+MCLUST_FIT = {"reg_covar": 0.0, "tol": 1e-6, "max_iter": 5000}
+
+
+def _mclust_bic_table():
+    """mclust's BIC (higher is better): {(model, K): value or NaN}."""
+    with open(REFERENCE / "mclust_faithful_bic.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    return {
+        (model, int(row["G"])): float(row[model]) if row[model] != "NA" else math.nan
+        for row in rows
+        for model in MCLUST_MODELS
+    }
+
+
+def _mclust_partitions():
+    """mclust's initial partitions (its hc) for K = 1..9, labels from 0."""
+    with open(REFERENCE / "mclust_faithful_hc.csv") as handle:
+        rows = list(csv.reader(handle))[1:]
+    labels = np.array(rows, dtype=int) - 1
+    return {k: labels[:, k - 1] for k in range(1, 10)}
+
+
+def _compare(table, reference):
+    """Differences ours - mclust per cell; missing cells on either side apart."""
+    differences, missing = {}, []
+    for key, expected in reference.items():
+        ours = table.value("mclust_bic", *key)
+        if math.isnan(expected) or math.isnan(ours):
+            missing.append((key, expected, ours))
+        else:
+            differences[key] = ours - expected
+    return differences, missing
+
+
+def _report(differences, missing, what):
+    higher = {key: round(d, 3) for key, d in differences.items() if d > 0.5}
+    lower = {key: round(d, 3) for key, d in differences.items() if d < -0.5}
+    print(f"\n{what}: max |ours - mclust| = {max(map(abs, differences.values())):.3f}")
+    print(f"{len(higher)} cells higher than mclust's by more than 0.5: {higher}")
+    print(f"{len(lower)} cells lower by more than 0.5: {lower}")
+    print(f"missing cells (mclust NA or failed here): {missing}")
+    return lower
+
+
+@pytest.mark.slow
+def test_every_mclust_cell_is_matched_from_mclusts_own_partitions(faithful):
+    # From mclust's initial partitions, mixtura's EM and M-steps reach every one of
+    # the 14 x 9 optima mclust reports, or a higher likelihood (mclust stops EM at
+    # a relative change of 1e-5, and its VEV/VEE/EVE/VVE inner iterations early).
+    reference = _mclust_bic_table()
+    partitions = _mclust_partitions()
+    cells = []
+    X = np.asarray(faithful)
+    for model in MCLUST_MODELS:
+        for k in range(1, 10):
+            table = select(X, [k], [model], init_params=partitions[k], **MCLUST_FIT)
+            cells.append(table._cells[(model, k)])
+    table = SelectionTable(cells, n_samples=len(X), criterion="mclust_bic")
+    differences, missing = _compare(table, reference)
+    lower = _report(differences, missing, "from mclust's partitions")
+    assert not lower
+    assert not [cell for cell in missing if not math.isnan(cell[1])]
+
+
+@pytest.fixture(scope="module")
+def mclust_grid(faithful):
+    return select(
+        faithful,
+        range(1, 10),
+        "mclust",
+        "mclust_bic",
+        init_params=["hc", "kmeans"],
+        share_partitions=6,
+        **MCLUST_FIT,
+    )
+
+
+@pytest.mark.slow
+def test_faithful_best_model_is_mclusts(mclust_grid):
+    # mclust: EEE, 3 components, BIC -2314.316, log L -1126.326, 11 parameters
+    # (log L -1126.316 when mclust's EM is run to a tight tolerance, see
+    # mclust_faithful_info.txt; mixtura converges further than mclust's default)
+    assert mclust_grid.best() == ("EEE", 3)
+    best = mclust_grid[("EEE", 3)]
+    assert best["n_parameters"] == 11
+    assert best["mclust_bic"] == pytest.approx(-2314.316, abs=0.05)
+    assert best["log_likelihood"] == pytest.approx(-1126.3159, abs=0.01)
+    assert best["log_likelihood"] >= -1126.326
+    summary = mclust_grid.summary()
+    assert summary.splitlines()[1].split()[0] == "EEE,3"
+    assert len(summary.splitlines()) == 4
+
+
+@pytest.mark.slow
+def test_faithful_grid_from_mixturas_own_starts(mclust_grid):
+    # mixtura's own starts (its hc, k-means, then the 6 best partitions at each K
+    # shared by all models) against mclust's table. Local optima differ between
+    # the two searches, so a cell of the 126 lands lower; it is reported, and the
+    # test holds the count to what was measured.
+    differences, missing = _compare(mclust_grid, _mclust_bic_table())
+    lower = _report(differences, missing, "from mixtura's starts")
+    assert not missing
+    assert len(lower) <= MAX_LOWER_CELLS
+    assert sum(d >= -0.5 for d in differences.values()) >= 126 - MAX_LOWER_CELLS
+
+
+# measured 2026-11-25: EVV,8 only (-1.22); sharing 3 partitions left 4 cells
+# lower, sharing 10 still leaves EVV,8
+MAX_LOWER_CELLS = 1
+
+
+def test_icl_is_bic_plus_twice_the_log_max_responsibilities(faithful):
+    table = select(faithful, [2, 3], ["VEV", "EEE"], random_state=0)
+    for model in ("VEV", "EEE"):
+        for k in (2, 3):
+            estimator = table.estimator(model, k)
+            log_max = np.sum(np.log(estimator.predict_proba(faithful).max(axis=1)))
+            record = table[(model, k)]
+            assert record["mclust_icl"] == pytest.approx(
+                record["mclust_bic"] + 2 * log_max, rel=1e-10
+            )
+            assert record["icl"] == -record["mclust_icl"]
+            assert record["mclust_icl"] <= record["mclust_bic"]
+
+
+def test_icl_matches_mclusts_icl_on_its_best_model(faithful):
+    # reference: icl(Mclust(faithful, G = 3, modelNames = "EEE")) from R
+    with open(REFERENCE / "mclust_faithful_cells.csv") as handle:
+        row = next(
+            r for r in csv.DictReader(handle) if r["model"] == "EEE" and r["G"] == "3"
+        )
+    table = select(
+        faithful, [3], ["EEE"], init_params=_mclust_partitions()[3], **MCLUST_FIT
+    )
+    # mclust stops EM earlier (relative change 1e-5): its BIC is 0.02 lower and
+    # the entropy term, more sensitive, moves ICL by 0.46; the entropy term itself
+    # is 44, so a wrong definition would miss by far more than the tolerance
+    assert table.value("mclust_bic", "EEE", 3) == pytest.approx(
+        float(row["bic"]), abs=0.05
+    )
+    assert table.value("mclust_icl", "EEE", 3) == pytest.approx(
+        float(row["icl"]), abs=0.75
+    )
+
+
+def test_models_alias_and_mclust_shorthand(faithful):
+    table = select(faithful, [1], "mclust")
+    assert table.models == MCLUST_MODELS
+    assert select(faithful, [1], models=["VEV"]).models == ("VEV",)
+    assert select(faithful, [1], covariance_types=["VEV"]).models == ("VEV",)
+    with pytest.raises(ValueError, match="alias"):
+        select(faithful, [1], models=["VEV"], covariance_types=["EEE"])
+    univariate = select(np.asarray(faithful)[:, :1], [1, 2], "mclust")
+    assert univariate.models == ("E", "V")
+
+
+def test_multivariate_model_on_one_feature_is_a_missing_cell_with_the_reason():
+    X = np.random.default_rng(0).normal(size=(40, 1))
+    table = select(X, [1, 2], ["VEV", "V"])
+    assert set(table.missing()) == {("VEV", 1), ("VEV", 2)}
+    assert "use 'E'" in table.missing()[("VEV", 2)]
+    assert not math.isnan(table.value("bic", "V", 2))
+
+
+def test_table_criterion_sets_the_default_direction(faithful):
+    table = select(faithful, [1, 2, 3], ["EEE", "VVV"], "mclust_icl")
+    assert table.criterion == "mclust_icl"
+    assert table.best() == table.best("icl")
+    assert "higher is better" in table.to_text()
+    with pytest.raises(ValueError, match="unknown criterion"):
+        select(faithful, [1], ["EEE"], "bic-typo")
+
+
+def test_to_pandas_has_icl_columns(faithful):
+    pytest.importorskip("pandas")
+    frame = select(faithful, [1, 2], ["EEE"]).to_pandas()
+    assert {"icl", "mclust_icl", "log_likelihood", "n_parameters"} <= set(frame)
+
+
+def test_share_partitions_never_lowers_a_cell(faithful):
+    plain = select(faithful, [3, 4], ["VEV", "EVE", "EEE"], random_state=1)
+    shared = select(
+        faithful, [3, 4], ["VEV", "EVE", "EEE"], random_state=1, share_partitions=2
+    )
+    for record in plain.records:
+        key = (record["model"], record["n_components"])
+        assert shared[key]["log_likelihood"] >= record["log_likelihood"] - 1e-9
+
+
+@pytest.mark.slow  # starting the worker processes takes seconds
+def test_parallel_grid_equals_the_sequential_one(faithful):
+    sequential = select(faithful, [1, 2], ["EEE", "VII"])
+    parallel = select(faithful, [1, 2], ["EEE", "VII"], n_jobs=2)
+    for record in sequential.records:
+        key = (record["model"], record["n_components"])
+        assert parallel[key]["log_likelihood"] == record["log_likelihood"]

@@ -6,7 +6,18 @@ estimator API, safe model files and a command line. Start with
 and :mod:`mixtura.inference` for the fit loop.
 """
 
-from mixtura.estimators import GaussianMixture, MixtureModel
+from mixtura.estimators import (
+    BayesianGaussianMixture,
+    BernoulliMixture,
+    CategoricalMixture,
+    DirichletMultinomialMixture,
+    DirichletProcessMixture,
+    GaussianMixture,
+    MixtureModel,
+    MultinomialMixture,
+    PoissonMixture,
+    TabularMixture,
+)
 from mixtura.exceptions import (
     ConvergenceWarning,
     DataTypeError,
@@ -17,20 +28,30 @@ from mixtura.exceptions import (
 )
 from mixtura.io import load, save
 from mixtura.mixture import Mixture
+from mixtura.selection import select
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BayesianGaussianMixture",
+    "BernoulliMixture",
+    "CategoricalMixture",
     "ConvergenceWarning",
     "DataTypeError",
     "DataValidationError",
+    "DirichletMultinomialMixture",
+    "DirichletProcessMixture",
     "GaussianMixture",
     "MixturaError",
     "Mixture",
     "MixtureModel",
     "ModelFileError",
+    "MultinomialMixture",
+    "PoissonMixture",
     "SingularCovarianceError",
+    "TabularMixture",
     "__version__",
     "load",
     "save",
+    "select",
 ]

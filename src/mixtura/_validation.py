@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+import scipy.sparse
 from sklearn.utils.validation import validate_data
 
 from mixtura.exceptions import DataTypeError, DataValidationError
@@ -12,7 +13,7 @@ from mixtura.exceptions import DataTypeError, DataValidationError
 FLOAT_DTYPES = (np.float64, np.float32)
 
 
-def check_finite(X, *, what="X"):
+def check_finite(X, *, what="X", allow_nan=False, require_observed_columns=True):
     """Raise a :class:`DataValidationError` naming the first non-finite column.
 
     Parameters
@@ -21,24 +22,40 @@ def check_finite(X, *, what="X"):
         Numeric data.
     what : str
         Name of the array in the message.
+    allow_nan : bool
+        Accept NaN as a missing entry (infinity is still refused).
+    require_observed_columns : bool
+        With ``allow_nan``, refuse a column with nothing observed (when fitting;
+        rows to predict may leave a column empty).
     """
-    finite = np.isfinite(X)
-    if finite.all():
-        return
-    bad_columns = np.flatnonzero(~finite.all(axis=0))
-    column = int(bad_columns[0])
-    values = X[:, column][~finite[:, column]]
-    kind = "NaN" if np.isnan(values).any() else "infinity"
-    n_rows = int((~finite.all(axis=1)).sum())
-    raise DataValidationError(
-        f"{what} contains {kind} in column {column} "
-        f"({len(bad_columns)} column(s) and {n_rows} row(s) hold NaN or infinity). "
-        "Drop or impute those rows before fitting; mixtura does not yet fit "
-        "mixtures with missing values."
-    )
+    bad = np.isinf(X) if allow_nan else ~np.isfinite(X)
+    if bad.any():
+        bad_columns = np.flatnonzero(bad.any(axis=0))
+        column = int(bad_columns[0])
+        kind = "infinity" if np.isinf(X[:, column]).any() else "NaN"
+        n_rows = int(bad.any(axis=1).sum())
+        advice = (
+            "Replace infinite values (they are not missing values) or drop those rows."
+            if kind == "infinity"
+            else "Pass missing='em' to fit by EM over the missing entries, or drop "
+            "or impute those rows."
+        )
+        raise DataValidationError(
+            f"{what} contains {kind} in column {column} ({len(bad_columns)} "
+            f"column(s) and {n_rows} row(s) hold NaN or infinity). {advice}"
+        )
+    if allow_nan and require_observed_columns and X.shape[0]:
+        empty = np.flatnonzero(np.isnan(X).all(axis=0))
+        if empty.size:
+            raise DataValidationError(
+                f"{what}: column {int(empty[0])} is entirely missing (NaN in every "
+                "row); nothing can be estimated for it. Drop the column."
+            )
 
 
-def check_data(estimator, X, *, reset, ensure_min_samples=1):
+def check_data(
+    estimator, X, *, reset, ensure_min_samples=1, accept_sparse=False, allow_nan=False
+):
     """Validate ``X`` for an estimator: 2-D, numeric float, finite.
 
     Parameters
@@ -52,10 +69,16 @@ def check_data(estimator, X, *, reset, ensure_min_samples=1):
         (checks it).
     ensure_min_samples : int
         The smallest acceptable number of rows.
+    accept_sparse : bool
+        Let scipy.sparse CSR/CSC matrices through (kept sparse, values converted
+        to float) for families that declare ``accepts_sparse``.
+    allow_nan : bool
+        Accept NaN as missing entries (``missing='em'``).
 
     Returns
     -------
-    X : ndarray of shape (n_samples, n_features), float64 or float32
+    X : ndarray or scipy.sparse matrix of shape (n_samples, n_features), \
+            float64 or float32
     """
     try:
         X = validate_data(
@@ -63,6 +86,7 @@ def check_data(estimator, X, *, reset, ensure_min_samples=1):
             X,
             reset=reset,
             dtype=list(FLOAT_DTYPES),
+            accept_sparse=["csr", "csc"] if accept_sparse else False,
             ensure_all_finite=False,
             ensure_min_samples=ensure_min_samples,
         )
@@ -78,8 +102,26 @@ def check_data(estimator, X, *, reset, ensure_min_samples=1):
             f"X must be a numeric array-like of shape (n_samples, n_features); "
             f"got {type(X).__name__} ({exc})."
         ) from exc
-    check_finite(X)
+    if scipy.sparse.issparse(X):
+        _check_finite_sparse(X)
+    else:
+        check_finite(X, allow_nan=allow_nan, require_observed_columns=reset)
     return X
+
+
+def _check_finite_sparse(X):
+    """:func:`check_finite` for a scipy.sparse matrix, on its stored values only."""
+    finite = np.isfinite(X.data)
+    if finite.all():
+        return
+    coo = X.tocoo()
+    bad = ~np.isfinite(coo.data)
+    column = int(coo.col[bad].min())
+    kind = "NaN" if np.isnan(coo.data[bad]).any() else "infinity"
+    raise DataValidationError(
+        f"X contains {kind} in column {column} ({int(bad.sum())} stored value(s) "
+        "are NaN or infinity). Drop or impute those rows before fitting."
+    )
 
 
 def _is_conversion_error(exc):

@@ -5,7 +5,9 @@ A model file is a zip archive (any file name; ``.mixtura`` by convention) holdin
 
     model.json              format name and version, estimator class name,
                             hyperparameters, family name and configuration, dtype,
-                            fit information, feature names, manifest of the arrays
+                            fit information, feature names, manifest of the arrays;
+                            for estimators that encode their input (categorical
+                            levels, column families) an ``encoding`` of plain JSON
     arrays/<name>.npy       one numeric array per manifest entry
 
 The arrays are ``log_weights`` (the mixing weights), ``family.<name>`` (the family's
@@ -69,6 +71,11 @@ _DOCUMENT_KEYS = frozenset(
         "arrays",
     }
 )
+# Written only by estimators that encode their input (category levels, column
+# families): plain JSON (objects, lists, strings, numbers, booleans, null) that the
+# estimator's ``_encoding_state()`` gives and ``_set_encoding_state`` checks.
+_OPTIONAL_KEYS = frozenset({"encoding"})
+_MAX_ENCODING_DEPTH = 8
 # Numeric dtypes only: anything else (object, strings, structured) is refused on
 # both sides, so no array ever needs pickle.
 _ARRAY_DTYPES = frozenset(
@@ -175,6 +182,12 @@ def save(model, path):
     """
     check_is_fitted(model)
     _check_registered(model)
+    if not getattr(model, "_saves_to_model_files", True):
+        raise NotImplementedError(
+            f"mixtura.save cannot store a {type(model).__name__} yet: model files "
+            "hold estimators whose fitted state is a mixture of one family "
+            "(GaussianMixture, MixtureModel, the discrete and text mixtures)."
+        )
     arrays, dropped = {}, []
     document = _describe(model, arrays, dropped)
     for name, what in dropped:
@@ -237,6 +250,8 @@ def _describe(model, arrays, dropped):
         ),
         "fitted": sorted(fitted),
     }
+    if hasattr(model, "_encoding_state"):
+        document["encoding"] = model._encoding_state()
     document["arrays"] = {
         name: {"shape": list(value.shape), "dtype": value.dtype.name}
         for name, value in sorted(arrays.items())
@@ -438,6 +453,7 @@ class _Plan:
     feature_names: list | None
     fitted: tuple
     manifest: dict
+    encoding: object = None
 
 
 def load(path):
@@ -610,7 +626,23 @@ def _audit(document, path):
         feature_names=feature_names,
         fitted=fitted,
         manifest=manifest,
+        encoding=_audit_encoding(document.get("encoding"), path),
     )
+
+
+def _audit_encoding(value, path, depth=0):
+    """Plain JSON only (no tagged objects are decoded); bounded nesting."""
+    if depth > _MAX_ENCODING_DEPTH:
+        raise _error(path, "the encoding is nested too deeply")
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, list):
+        return [_audit_encoding(item, path, depth + 1) for item in value]
+    if isinstance(value, dict):
+        return {
+            key: _audit_encoding(item, path, depth + 1) for key, item in value.items()
+        }
+    raise _error(path, f"the encoding holds an unsupported value {value!r}")
 
 
 def _is_int(value):
@@ -637,7 +669,7 @@ def _audit_keys(document, path):
     missing = sorted(_DOCUMENT_KEYS - set(document))
     if missing:
         raise _error(path, f"{_JSON_MEMBER} lacks the keys {missing}")
-    unknown = sorted(set(document) - _DOCUMENT_KEYS)
+    unknown = sorted(set(document) - _DOCUMENT_KEYS - _OPTIONAL_KEYS)
     if unknown:
         raise _error(path, f"{_JSON_MEMBER} has unknown keys {unknown}")
     if not isinstance(document["mixtura_version"], str):
@@ -900,6 +932,13 @@ def _construct(plan, arrays, path):
     with _wrap_errors(path, f"its parameters are invalid for {cls.__name__}"):
         estimator = cls(**params)
         estimator._validate_params()
+    if plan.encoding is not None:
+        if not hasattr(estimator, "_set_encoding_state"):
+            raise _error(
+                path, f"{cls.__name__} takes no encoding, but the file has one"
+            )
+        with _wrap_errors(path, "its encoding is invalid"):
+            estimator._set_encoding_state(plan.encoding)
     _check_family_matches(estimator, plan, path)
     mixture = _build_mixture(plan, arrays, path)
     _set_fitted_arrays(estimator, mixture, plan, arrays, path)

@@ -25,12 +25,18 @@ class Mixture:
         Log mixing weights (they need not be normalised; they are normalised here).
     family : Family
         The components, with parameters.
+    normalize : bool, default=True
+        Normalise the weights to sum to one. Variational inference passes False:
+        its E-step adds expected log weights (and per-component constants) that
+        are not a probability vector; responsibilities are the same either way.
     """
 
-    def __init__(self, log_weights, family: Family):
+    def __init__(self, log_weights, family: Family, *, normalize=True):
         log_weights = np.asarray(log_weights, dtype=np.float64)
-        with np.errstate(divide="ignore"):
-            self.log_weights = log_weights - logsumexp(log_weights, 0, np)
+        if normalize:
+            with np.errstate(divide="ignore"):
+                log_weights = log_weights - logsumexp(log_weights, 0, np)
+        self.log_weights = log_weights
         self.family = family
         if self.log_weights.shape != (family.n_components,):
             raise ValueError(
@@ -72,7 +78,9 @@ class Mixture:
         joint : array of shape (n_samples, n_components)
             ``log w_k + log p(x_i | theta_k)``.
         """
-        return self.family.log_prob(X) + to_namespace(self.log_weights, X)[None, :]
+        # the namespace is the log densities' (X may be a scipy.sparse matrix)
+        log_prob = self.family.log_prob(X)
+        return log_prob + to_namespace(self.log_weights, log_prob)[None, :]
 
     def log_responsibilities(self, X):
         """Log posterior memberships and the per-sample log densities.
@@ -87,8 +95,8 @@ class Mixture:
         log_density : array of shape (n_samples,)
             ``log p(x_i)`` under the mixture.
         """
-        xp = get_namespace(X)
         joint = self.joint_log_prob(X)
+        xp = get_namespace(joint)
         log_density = logsumexp(joint, 1, xp)
         return joint - log_density[:, None], log_density
 
@@ -105,7 +113,8 @@ class Mixture:
         log_density : array of shape (n_samples,)
             ``log p(x_i)``.
         """
-        return logsumexp(self.joint_log_prob(X), 1, get_namespace(X))
+        joint = self.joint_log_prob(X)
+        return logsumexp(joint, 1, get_namespace(joint))
 
     def statistics(self, X, resp, sample_weight=None) -> Stats:
         """Sufficient statistics of the components for responsibilities ``resp``.

@@ -190,8 +190,15 @@ def plot_mixture(model, X, ax=None, feature_indices=(0, 1)):
     return ax
 
 
-def plot_selection(table, ax=None, criterion="bic"):
+#: Markers cycled over a selection plot's lines, so 14 mclust models stay apart.
+_MARKERS = ("o", "s", "^", "v", "D", "P", "X", "*", "<", ">", "p", "h", "8", "d")
+
+
+def plot_selection(table, ax=None, criterion=None):
     """Plot a criterion against K, one line per model, the best cell marked.
+
+    Like mclust's ``plot(mclustBIC(...))``: one line, colour and marker per model
+    (mclust's 14 models included), missing cells left as gaps.
 
     Parameters
     ----------
@@ -199,9 +206,10 @@ def plot_selection(table, ax=None, criterion="bic"):
         The result of :func:`mixtura.selection.select`.
     ax : matplotlib Axes, default=None
         Where to draw; a new figure's Axes when None.
-    criterion : {'bic', 'aic', 'mclust_bic'}, default='bic'
-        Which criterion; ``bic`` and ``aic`` are lower-is-better, ``mclust_bic``
-        higher-is-better. Missing cells leave gaps.
+    criterion : {'bic', 'aic', 'icl', 'mclust_bic', 'mclust_icl'}, default=None
+        Which criterion; None means the table's own. ``bic``, ``aic`` and
+        ``icl`` are lower-is-better, the ``mclust_`` ones higher-is-better (the
+        y axis says which).
 
     Returns
     -------
@@ -209,10 +217,21 @@ def plot_selection(table, ax=None, criterion="bic"):
         The Axes drawn on, with one line per model and a legend.
     """
     ax = _axes(ax)
+    criterion = table.criterion if criterion is None else criterion
     ks = np.array(table.n_components)
-    for model in table.models:
+    from matplotlib import colormaps
+
+    colors = colormaps["tab20"](np.arange(len(table.models)) % 20)
+    for index, model in enumerate(table.models):
         values = [table.value(criterion, model, k) for k in ks]
-        ax.plot(ks, values, marker="o", markersize=4, label=model)
+        ax.plot(
+            ks,
+            values,
+            marker=_MARKERS[index % len(_MARKERS)],
+            markersize=4,
+            color=colors[index],
+            label=model,
+        )
     best_model, best_k = table.best(criterion)
     ax.plot(
         best_k,
@@ -228,5 +247,5 @@ def plot_selection(table, ax=None, criterion="bic"):
     ax.set_xlabel("number of components K")
     ax.set_ylabel(CRITERIA[criterion].axis_label)
     ax.set_xticks(ks)
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="small", ncol=2 if len(table.models) > 7 else 1)
     return ax

@@ -2,18 +2,25 @@
 
 :func:`select` fits one :class:`~mixtura.GaussianMixture` per cell of a grid
 (model x number of components K) and returns a :class:`SelectionTable` of
-information criteria, like mclust's ``mclustBIC``.
+information criteria, like mclust's ``mclustBIC``. A model is any registered
+covariance structure: scikit-learn's ``'spherical'``, ``'diag'``, ``'tied'``,
+``'full'`` or mclust's ``'EII'`` ... ``'VVV'`` (and ``'E'``, ``'V'`` for one
+feature); ``models='mclust'`` asks for all of mclust's models.
 
 Sign conventions
 ----------------
-``bic`` and ``aic`` follow scikit-learn: ``-2 log L + p log n`` and
-``-2 log L + 2 p``, **lower is better**. ``mclust_bic`` is ``-bic``, mclust's
-convention, **higher is better**. :meth:`SelectionTable.best` knows which way each
-criterion points, so ``best("bic")`` and ``best("mclust_bic")`` agree.
+Two conventions are in use, and both are offered, clearly named:
 
-Cells are keyed by a model name and K. A model name is, for now, a covariance type
-(``'spherical'``, ``'diag'``, ``'tied'``, ``'full'``); mclust's named models join as
-further names.
+- ``bic``, ``aic`` and ``icl`` follow scikit-learn: ``-2 log L + p log n``,
+  ``-2 log L + 2 p`` and ``bic - 2 sum_i log max_k r_ik``; **lower is better**.
+- ``mclust_bic = 2 log L - p log n = -bic`` and ``mclust_icl = -icl`` follow
+  mclust (``mclustBIC``, ``icl``); **higher is better**.
+
+ICL (Biernacki, Celeux & Govaert 2000), as mclust defines it, adds to BIC the
+entropy of the hard classification: ``mclust_icl = mclust_bic + 2 sum_i log
+max_k r_ik``, where ``r_ik`` are the fitted model's responsibilities.
+:meth:`SelectionTable.best` knows which way each criterion points, so
+``best("bic")`` and ``best("mclust_bic")`` agree.
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ from sklearn.utils.validation import _num_samples
 
 from mixtura.estimators import GaussianMixture
 from mixtura.families.covariance import get_covariance_structure
+from mixtura.families.mclust import MULTIVARIATE_MODELS, UNIVARIATE_MODELS
+from mixtura.inference.hierarchical import hc_labels
 
 __all__ = ["CRITERIA", "Criterion", "SelectionTable", "select"]
 
@@ -60,13 +69,23 @@ class Criterion:
         return f"{self.name} = {self.formula} ({self.better})"
 
 
-#: criterion key -> Criterion. A new criterion (ICL, ...) joins here and in
-#: ``_Cell``.
+#: criterion key -> Criterion. A new criterion joins here and in ``_Cell``.
 CRITERIA = {
     "bic": Criterion("BIC", "-2 log L + p log n", lower_is_better=True),
     "aic": Criterion("AIC", "-2 log L + 2 p", lower_is_better=True),
+    "icl": Criterion(
+        "ICL", "-2 log L + p log n - 2 sum_i log max_k r_ik", lower_is_better=True
+    ),
     "mclust_bic": Criterion("mclust BIC", "2 log L - p log n", lower_is_better=False),
+    "mclust_icl": Criterion(
+        "mclust ICL",
+        "2 log L - p log n + 2 sum_i log max_k r_ik",
+        lower_is_better=False,
+    ),
 }
+
+#: the four scikit-learn covariance types, :func:`select`'s default models
+DEFAULT_MODELS = ("spherical", "diag", "tied", "full")
 
 # What a failed fit raises: SingularCovarianceError, DataValidationError (e.g. more
 # components than samples) and NumPy's LinAlgError all derive from ValueError.
@@ -83,13 +102,19 @@ class _Cell:
     n_parameters: float = math.nan
     bic: float = math.nan
     aic: float = math.nan
+    icl: float = math.nan
     converged: bool | None = None
     error: str | None = None
     estimator: Any = None
+    labels: Any = None
 
     @property
     def mclust_bic(self):
         return -self.bic
+
+    @property
+    def mclust_icl(self):
+        return -self.icl
 
     @property
     def missing(self):
@@ -103,7 +128,9 @@ class _Cell:
             "n_parameters": self.n_parameters,
             "bic": self.bic,
             "aic": self.aic,
+            "icl": self.icl,
             "mclust_bic": self.mclust_bic,
+            "mclust_icl": self.mclust_icl,
             "converged": self.converged,
             "missing": self.missing,
             "error": self.error,
@@ -131,75 +158,244 @@ def _check_n_components(n_components):
     return tuple(int(k) for k in values)
 
 
-def _fit_cell(X, n_samples, model, n_components, estimator_params):
-    """Fit one cell; a failed fit becomes a missing cell with the reason."""
-    estimator = GaussianMixture(n_components, covariance_type=model, **estimator_params)
-    try:
-        estimator.fit(X)
-        log_likelihood = float(np.sum(estimator.score_samples(X)))
-    except InvalidParameterError:
-        raise  # a mistake in the call, the same for every cell
-    except _FIT_ERRORS as error:
-        reason = f"{type(error).__name__}: {error}"
-        return _Cell(model, n_components, error=reason)
+def _fitted_cell(X, n_samples, model, n_components, estimator):
+    """A cell's criteria from a fitted estimator."""
+    log_resp, log_density = estimator._predict_data(X)
+    log_likelihood = float(np.sum(log_density))
     n_parameters = estimator._n_parameters()
+    bic = -2 * log_likelihood + n_parameters * math.log(n_samples)
     return _Cell(
         model,
         n_components,
         log_likelihood=log_likelihood,
         n_parameters=n_parameters,
-        bic=-2 * log_likelihood + n_parameters * math.log(n_samples),
+        bic=bic,
         aic=-2 * log_likelihood + 2 * n_parameters,
+        icl=bic - 2 * float(np.sum(np.max(log_resp, axis=1))),
         converged=bool(estimator.converged_),
         estimator=estimator,
+        labels=np.argmax(log_resp, axis=1),
+    )
+
+
+def _fit_cell(X, n_samples, model, n_components, estimator_params):
+    """Fit one cell; a failed fit becomes a missing cell with the reason."""
+    estimator = GaussianMixture(n_components, covariance_type=model, **estimator_params)
+    try:
+        estimator.fit(X)
+        return _fitted_cell(X, n_samples, model, n_components, estimator)
+    except InvalidParameterError:
+        raise  # a mistake in the call, the same for every cell
+    except _FIT_ERRORS as error:
+        reason = f"{type(error).__name__}: {error}"
+        return _Cell(model, n_components, error=reason)
+
+
+def _fit_cell_from_starts(X, n_samples, model, n_components, params, starts):
+    """Fit one cell from each start (an init method or labels); keep the best."""
+    best = None
+    for start in starts:
+        if isinstance(start, Exception):  # the start itself could not be made
+            candidate = _Cell(
+                model, n_components, error=f"{type(start).__name__}: {start}"
+            )
+        else:
+            # labels are one start: restarts from them would repeat the same fit
+            restarts = {} if isinstance(start, str) else {"n_init": 1}
+            candidate = _fit_cell(
+                X,
+                n_samples,
+                model,
+                n_components,
+                {**params, "init_params": start, **restarts},
+            )
+        if best is None or _better(candidate, best):
+            best = candidate
+    return best
+
+
+def _hc_starts(X, ks):
+    """hc's labels for each K (one hierarchy), or the error for a K it cannot cut."""
+    try:
+        return hc_labels(X, ks)
+    except ValueError:  # more components than distinct rows at some K
+        starts = {}
+        for k in ks:
+            try:
+                starts[k] = hc_labels(X, [k])[k]
+            except ValueError as error:
+                starts[k] = error
+        return starts
+
+
+def _starts(X, ks, init_params):
+    """Per K, the starts of every cell: init method names, or hc's labels.
+
+    ``'hc'`` is computed once for all K (one hierarchy) and passed as labels.
+    """
+    several = isinstance(init_params, (list, tuple)) and all(
+        isinstance(method, str) or np.ndim(method) == 1 for method in init_params
+    )
+    methods = list(init_params) if several else [init_params]
+    if any(isinstance(method, str) and method == "hc" for method in methods):
+        hc = _hc_starts(np.asarray(X, dtype=np.float64), ks)
+    return {
+        k: [
+            hc[k] if isinstance(method, str) and method == "hc" else method
+            for method in methods
+        ]
+        for k in ks
+    }
+
+
+def _better(cell, other):
+    """Whether ``cell`` has a higher log-likelihood than ``other`` (or it failed)."""
+    if cell.missing:
+        return False
+    return other.missing or cell.log_likelihood > other.log_likelihood
+
+
+def _shared_partitions(cells, n_partitions):
+    """Labels of the ``n_partitions`` BIC-best distinct fits at each K.
+
+    Returns
+    -------
+    partitions : dict of int -> list of ndarray of shape (n_samples,)
+    """
+    by_k = {}
+    for cell in sorted(
+        (cell for cell in cells if not cell.missing), key=lambda cell: cell.bic
+    ):
+        chosen = by_k.setdefault(cell.n_components, [])
+        if len(chosen) < n_partitions and not any(
+            np.array_equal(cell.labels, labels) for labels in chosen
+        ):
+            chosen.append(cell.labels)
+    return by_k
+
+
+def _refit_from_partitions(X, n_samples, cells, n_partitions, estimator_params):
+    """Refit every cell from other cells' partitions; keep the better fit.
+
+    mclust starts every model at a given K from one partition (its hierarchical
+    clustering's); this shares the best partitions found by any model at K with
+    all models at K, which recovers the optima a single start misses.
+    """
+    partitions = _shared_partitions(cells, n_partitions)
+    params = {**estimator_params, "n_init": 1}
+    refitted = []
+    for cell in cells:
+        best = cell
+        for labels in partitions.get(cell.n_components, []):
+            if cell.labels is not None and np.array_equal(labels, cell.labels):
+                continue
+            params["init_params"] = labels
+            candidate = _fit_cell(X, n_samples, cell.model, cell.n_components, params)
+            if _better(candidate, best):
+                best = candidate
+        refitted.append(best)
+    return refitted
+
+
+def _check_models(models, covariance_types, n_features):
+    """Model names from ``models`` or its alias ``covariance_types``."""
+    if models is not None and covariance_types is not None:
+        raise ValueError(
+            "give the models once: models and covariance_types are the same "
+            "argument (covariance_types is an alias)."
+        )
+    if models is None:
+        models = DEFAULT_MODELS if covariance_types is None else covariance_types
+    if isinstance(models, str) and models == "mclust":
+        models = MULTIVARIATE_MODELS if n_features > 1 else UNIVARIATE_MODELS
+    elif isinstance(models, str):
+        models = (models,)
+    models = tuple(get_covariance_structure(name).name for name in models)
+    if not models:
+        raise ValueError("models must name at least one model (covariance type).")
+    return models
+
+
+def _run_cells(tasks, n_jobs):
+    """Fit the cells, in parallel processes when ``n_jobs`` asks for it."""
+    if n_jobs is None or n_jobs == 1:
+        return [_fit_cell_from_starts(*task) for task in tasks]
+    from joblib import Parallel, delayed
+
+    return Parallel(n_jobs=n_jobs)(
+        delayed(_fit_cell_from_starts)(*task) for task in tasks
     )
 
 
 def select(
     X,
     n_components=range(1, 7),
-    covariance_types=("spherical", "diag", "tied", "full"),
+    models=None,
+    criterion="bic",
     *,
+    covariance_types=None,
     random_state=0,
     n_init=1,
+    share_partitions=0,
+    n_jobs=None,
     **estimator_params,
 ):
-    """Fit a Gaussian mixture for each covariance type and number of components.
+    """Fit a Gaussian mixture for each model and number of components.
 
     A cell whose fit fails (a singular covariance, more components than samples,
-    any other ``ValueError`` from the fit) is recorded as missing with the reason;
-    it is not raised.
+    a model that does not fit the data's dimension, any other ``ValueError``
+    from the fit) is recorded as missing with the reason; it is not raised.
 
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
         Data.
     n_components : int or iterable of int, default=range(1, 7)
-        Numbers of components K to try.
-    covariance_types : iterable of str, default=("spherical", "diag", "tied", "full")
-        Models to try, by covariance type name; the table's columns, in this order.
+        Numbers of components K to try (mclust's default is ``range(1, 10)``).
+    models : str or iterable of str, default=None
+        Models to try, by covariance structure name (``'full'``, ``'VEV'``...);
+        the table's columns, in this order. ``'mclust'`` means mclust's 14
+        multivariate models (or E and V for one feature). None means
+        ``covariance_types``, or else ``('spherical', 'diag', 'tied', 'full')``.
+    criterion : {'bic', 'aic', 'icl', 'mclust_bic', 'mclust_icl'}, default='bic'
+        The table's default criterion for :meth:`SelectionTable.best`, the
+        summary, the text table and the plot.
+    covariance_types : iterable of str, default=None
+        Alias of ``models`` (the original name of the argument).
     random_state : int, RandomState instance or None, default=0
         Seed passed to every fit, so each cell equals a direct fit of
-        :class:`~mixtura.GaussianMixture` with the same seed.
+        :class:`~mixtura.GaussianMixture` with the same seed (before any
+        refit from shared partitions).
     n_init : int, default=1
         Initialisations per cell.
+    share_partitions : int, default=0
+        After the grid is fitted, refit every cell from the hard partitions of
+        the ``share_partitions`` BIC-best distinct fits at the same K (by any
+        model) and keep the fit with the higher log-likelihood. mclust starts
+        every model from one shared partition; this finds the optima that one
+        start per cell misses, at ``share_partitions`` extra fits per cell.
+    n_jobs : int, default=None
+        Cells fitted in parallel (joblib); None or 1 fits them one by one.
     **estimator_params
         Further :class:`~mixtura.GaussianMixture` parameters (``tol``,
-        ``reg_covar``, ``max_iter``, ``init_params``...).
+        ``reg_covar``, ``max_iter``...). ``init_params`` may also be a list of
+        methods, e.g. ``['hc', 'kmeans']``: each cell is fitted from each and
+        keeps the fit with the highest log-likelihood. ``'hc'`` (mclust's
+        hierarchical initialisation) is computed once for the whole grid.
 
     Returns
     -------
     table : SelectionTable
-        Log-likelihood, number of parameters, BIC, AIC (lower is better) and
-        mclust's BIC (``-bic``, higher is better) of every cell, and the fitted
+        Log-likelihood, number of parameters, BIC, AIC, ICL (lower is better),
+        mclust's BIC and ICL (higher is better) of every cell, and the fitted
         estimators.
 
     Raises
     ------
     ValueError
-        If a covariance type is unknown, ``n_components`` is not positive
-        integers, or an estimator parameter is invalid (mistakes in the call, not
-        failed fits).
+        If a model or the criterion is unknown, ``n_components`` is not positive
+        integers, or an estimator parameter is invalid (mistakes in the call,
+        not failed fits).
 
     Examples
     --------
@@ -209,22 +405,29 @@ def select(
     >>> table.best("bic")
     ('full', 2)
     """
-    models = tuple(get_covariance_structure(name).name for name in covariance_types)
-    if not models:
-        raise ValueError("covariance_types must name at least one covariance type.")
-    ks = _check_n_components(n_components)
+    _check_criterion(criterion)
     n_samples = _num_samples(X)
+    n_features = np.shape(X)[1] if np.ndim(X) == 2 else 1
+    models = _check_models(models, covariance_types, n_features)
+    ks = _check_n_components(n_components)
     params = {"random_state": random_state, "n_init": n_init, **estimator_params}
-    cells = [_fit_cell(X, n_samples, model, k, params) for model in models for k in ks]
-    return SelectionTable(cells, n_samples=n_samples)
+    starts = _starts(X, ks, params.pop("init_params", "kmeans"))
+    tasks = [
+        (X, n_samples, model, k, params, starts[k]) for model in models for k in ks
+    ]
+    cells = _run_cells(tasks, n_jobs)
+    if share_partitions:
+        cells = _refit_from_partitions(X, n_samples, cells, share_partitions, params)
+    return SelectionTable(cells, n_samples=n_samples, criterion=criterion)
 
 
 class SelectionTable:
     """Information criteria of a grid of fitted mixtures, keyed by (model, K).
 
-    Made by :func:`select`. ``bic`` and ``aic`` are lower-is-better
-    (scikit-learn's convention); ``mclust_bic = -bic`` is higher-is-better
-    (mclust's). Missing cells (failed fits) hold NaN and their ``error``.
+    Made by :func:`select`. ``bic``, ``aic`` and ``icl`` are lower-is-better
+    (scikit-learn's convention); ``mclust_bic = -bic`` and ``mclust_icl = -icl``
+    are higher-is-better (mclust's). Missing cells (failed fits) hold NaN and
+    their ``error``.
 
     Parameters
     ----------
@@ -232,6 +435,9 @@ class SelectionTable:
         The fitted cells, as made by :func:`select`.
     n_samples : int
         Number of samples the models were fitted to.
+    criterion : str, default='bic'
+        The default criterion of :meth:`best`, :meth:`summary` and
+        :meth:`to_text`.
 
     Attributes
     ----------
@@ -241,13 +447,17 @@ class SelectionTable:
         Numbers of components K, the table's rows.
     n_samples : int
         Number of samples the models were fitted to.
+    criterion : str
+        The default criterion.
     """
 
-    def __init__(self, cells, n_samples):
+    def __init__(self, cells, n_samples, criterion="bic"):
         self._cells = {(cell.model, cell.n_components): cell for cell in cells}
         self.models = tuple(dict.fromkeys(model for model, _ in self._cells))
         self.n_components = tuple(sorted({k for _, k in self._cells}))
         self.n_samples = int(n_samples)
+        _check_criterion(criterion)
+        self.criterion = criterion
 
     def __len__(self):
         return len(self._cells)
@@ -268,7 +478,7 @@ class SelectionTable:
     @property
     def records(self):
         """One dict per cell: model, n_components, log_likelihood, n_parameters,
-        bic, aic, mclust_bic, converged, missing, error.
+        bic, aic, icl, mclust_bic, mclust_icl, converged, missing, error.
 
         Returns
         -------
@@ -283,7 +493,7 @@ class SelectionTable:
 
         Parameters
         ----------
-        criterion : {'bic', 'aic', 'mclust_bic'}
+        criterion : {'bic', 'aic', 'icl', 'mclust_bic', 'mclust_icl'}
         model : str
         n_components : int
 
@@ -294,14 +504,15 @@ class SelectionTable:
         _check_criterion(criterion)
         return float(getattr(self._cell(model, n_components), criterion))
 
-    def best(self, criterion="bic"):
+    def best(self, criterion=None):
         """The best cell under ``criterion``.
 
         Parameters
         ----------
-        criterion : {'bic', 'aic', 'mclust_bic'}, default='bic'
-            ``bic`` and ``aic`` are minimised, ``mclust_bic`` maximised; ties go to
-            the earlier cell (simpler model, then fewer components).
+        criterion : {'bic', 'aic', 'icl', 'mclust_bic', 'mclust_icl'}, default=None
+            ``bic``, ``aic`` and ``icl`` are minimised, the ``mclust_`` ones
+            maximised; ties go to the earlier cell (model order, then fewer
+            components). None means the table's :attr:`criterion`.
 
         Returns
         -------
@@ -315,15 +526,48 @@ class SelectionTable:
         ValueError
             If every cell is missing.
         """
-        direction = _check_criterion(criterion).direction
-        fitted = [cell for cell in self._cells.values() if not cell.missing]
-        if not fitted:
+        ranked = self._ranked(criterion)
+        if not ranked:
             raise ValueError(
                 "every cell of the selection table failed to fit; see its records' "
                 "'error' for the reasons."
             )
-        best = min(fitted, key=lambda cell: direction * getattr(cell, criterion))
-        return best.model, best.n_components
+        return ranked[0].model, ranked[0].n_components
+
+    def _ranked(self, criterion):
+        """Fitted cells, best first (a stable sort keeps the grid order on ties)."""
+        criterion = self.criterion if criterion is None else criterion
+        direction = _check_criterion(criterion).direction
+        fitted = [cell for cell in self._cells.values() if not cell.missing]
+        return sorted(fitted, key=lambda cell: direction * getattr(cell, criterion))
+
+    def summary(self, criterion=None, n_best=3):
+        """The top cells under ``criterion``, like mclust's ``summary(mclustBIC)``.
+
+        Parameters
+        ----------
+        criterion : str, default=None
+            A key of :data:`CRITERIA`; None means the table's :attr:`criterion`.
+        n_best : int, default=3
+            Number of cells listed.
+
+        Returns
+        -------
+        text : str
+            One line per cell, best first: ``'EEE,3'``, the value and its
+            difference from the best.
+        """
+        criterion = self.criterion if criterion is None else criterion
+        ranked = self._ranked(criterion)[:n_best]
+        lines = [f"Best {CRITERIA[criterion].describe()} values:"]
+        if not ranked:
+            return lines[0] + " none, every cell failed"
+        top = getattr(ranked[0], criterion)
+        for cell in ranked:
+            value = getattr(cell, criterion)
+            name = f"{cell.model},{cell.n_components}"
+            lines.append(f"  {name:<14}{value:>14.3f}{value - top:>+12.3f}")
+        return "\n".join(lines)
 
     def estimator(self, model, n_components):
         """The fitted estimator of cell ``(model, K)`` (None if missing)."""
@@ -331,13 +575,13 @@ class SelectionTable:
 
     @property
     def best_model_(self):
-        """The fitted estimator of the BIC-best cell.
+        """The fitted estimator of the best cell under the table's criterion.
 
         Returns
         -------
         estimator : GaussianMixture
         """
-        return self.estimator(*self.best("bic"))
+        return self.estimator(*self.best())
 
     def missing(self):
         """The failed cells and why.
@@ -349,7 +593,7 @@ class SelectionTable:
         """
         return {key: cell.error for key, cell in self._cells.items() if cell.missing}
 
-    def to_text(self, criterion="bic", precision=2):
+    def to_text(self, criterion=None, precision=2):
         """The criterion as a fixed-width table: rows K, columns models.
 
         The best cell is marked with ``*``; missing cells show ``-`` and their
@@ -357,7 +601,8 @@ class SelectionTable:
 
         Parameters
         ----------
-        criterion : {'bic', 'aic', 'mclust_bic'}, default='bic'
+        criterion : str, default=None
+            A key of :data:`CRITERIA`; None means the table's :attr:`criterion`.
         precision : int, default=2
             Decimals shown.
 
@@ -365,6 +610,7 @@ class SelectionTable:
         -------
         text : str
         """
+        criterion = self.criterion if criterion is None else criterion
         label = _check_criterion(criterion).describe()
         best = self._best_or_none(criterion)
         width = max(12, *(len(model) + 2 for model in self.models))
@@ -425,7 +671,7 @@ class SelectionTable:
         return pd.DataFrame.from_records(self.records)
 
     def __str__(self):
-        return self.to_text("bic")
+        return self.to_text()
 
     def __repr__(self):
         return (

@@ -14,7 +14,17 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from mixtura.families import COVARIANCE_STRUCTURES, Gaussian
+from mixtura.families import (
+    COVARIANCE_STRUCTURES,
+    Bernoulli,
+    Categorical,
+    DirichletMultinomial,
+    Gaussian,
+    Multinomial,
+    Poisson,
+    Product,
+    get_covariance_structure,
+)
 
 
 @dataclass(frozen=True)
@@ -30,6 +40,9 @@ class FamilyCase:
     reference_log_prob: Callable
     #: family -> (means (K, d), variances (K, d)) of each component
     moments: Callable
+    #: True where the statistics are taken at the family's own parameters (a
+    #: generalised-EM M-step, e.g. Minka's fixed point), so a template's differ
+    stats_depend_on_parameters: bool = False
 
 
 def _random_spd(rng, d):
@@ -37,7 +50,21 @@ def _random_spd(rng, d):
     return A @ A.T / d + 0.5 * np.eye(d)
 
 
+def _constrained_covariances(structure, rng, n_components, n_features):
+    """Random covariances that satisfy a structure's constraints (its M-step's)."""
+    structure = get_covariance_structure(structure)
+    nk = rng.uniform(20.0, 50.0, size=n_components)
+    scatter = np.stack([_random_spd(rng, n_features) for _ in range(n_components)])
+    if not structure.full_scatter:
+        scatter = np.diagonal(scatter, axis1=1, axis2=2)
+    return structure.covariances_from_scatter(
+        scatter * nk.reshape(-1, *[1] * (scatter.ndim - 1)), nk, 0.0
+    )
+
+
 def _gaussian_covariances(structure, rng, n_components, n_features):
+    if structure not in ("full", "tied", "diag", "spherical"):
+        return _constrained_covariances(structure, rng, n_components, n_features)
     if structure == "full":
         return np.stack([_random_spd(rng, n_features) for _ in range(n_components)])
     if structure == "tied":
@@ -83,3 +110,220 @@ def _gaussian_case(structure):
 
 
 FAMILY_CASES = [_gaussian_case(name) for name in COVARIANCE_STRUCTURES]
+
+
+# -- discrete families: Bernoulli, categorical, Poisson --------------------------------
+def _bernoulli_case(alpha, beta):
+    def make(rng, n_components, n_features):
+        probabilities = rng.uniform(0.05, 0.95, size=(n_components, n_features))
+        return Bernoulli(alpha, beta, probabilities=probabilities)
+
+    def reference(family, X):
+        return np.column_stack(
+            [stats.bernoulli(p).logpmf(X).sum(axis=1) for p in family.probabilities]
+        )
+
+    def moments(family):
+        p = family.probabilities
+        return p, p * (1 - p)
+
+    return FamilyCase(
+        id=f"bernoulli-{alpha}-{beta}",
+        make=make,
+        data=lambda rng, n, d: rng.randint(0, 2, size=(n, d)).astype(np.float64),
+        reference_log_prob=reference,
+        moments=moments,
+    )
+
+
+def _poisson_case(gamma_shape, gamma_rate):
+    def make(rng, n_components, n_features):
+        rates = rng.uniform(0.5, 8.0, size=(n_components, n_features))
+        return Poisson(gamma_shape, gamma_rate, rates=rates)
+
+    def reference(family, X):
+        return np.column_stack(
+            [stats.poisson(rates).logpmf(X).sum(axis=1) for rates in family.rates]
+        )
+
+    return FamilyCase(
+        id=f"poisson-{gamma_shape}-{gamma_rate}",
+        make=make,
+        data=lambda rng, n, d: rng.poisson(4.0, size=(n, d)).astype(np.float64),
+        reference_log_prob=reference,
+        moments=lambda family: (family.rates, family.rates),
+    )
+
+
+def _categorical_levels(n_features):
+    return [2 + j % 3 for j in range(n_features)]  # 2, 3, 4, 2, ... levels
+
+
+def _categorical_case(alpha):
+    def make(rng, n_components, n_features):
+        levels = _categorical_levels(n_features)
+        blocks = [rng.dirichlet(np.full(n, 2.0), size=n_components) for n in levels]
+        return Categorical(levels, alpha, probabilities=np.concatenate(blocks, axis=1))
+
+    def data(rng, n_samples, n_features):
+        levels = np.array(_categorical_levels(n_features))
+        codes = np.floor(rng.uniform(size=(n_samples, n_features)) * levels)
+        codes[: levels.max()] = np.minimum(np.arange(levels.max())[:, None], levels - 1)
+        return codes  # the first rows show every level of every column
+
+    def reference(family, X):
+        columns = []
+        for k in range(family.n_components):
+            total = np.zeros(X.shape[0])
+            for j, block in enumerate(family.item_probabilities()):
+                one_hot = np.eye(block.shape[1])[X[:, j].astype(int)]
+                total += stats.multinomial(1, block[k]).logpmf(one_hot)
+            columns.append(total)
+        return np.column_stack(columns)
+
+    def moments(family):
+        means, variances = [], []
+        for block in family.item_probabilities():
+            levels = np.arange(block.shape[1])
+            mean = block @ levels
+            means.append(mean)
+            variances.append(block @ levels**2 - mean**2)
+        return np.column_stack(means), np.column_stack(variances)
+
+    return FamilyCase(
+        id=f"categorical-{alpha}",
+        make=make,
+        data=data,
+        reference_log_prob=reference,
+        moments=moments,
+    )
+
+
+FAMILY_CASES += [
+    _bernoulli_case(1.0, 1.0),
+    _bernoulli_case(2.0, 3.0),
+    _poisson_case(1.0, 0.0),
+    _poisson_case(2.0, 0.5),
+    _categorical_case(1.0),
+    _categorical_case(2.0),
+]
+
+
+# -- products of families (mixed-type tables) -----------------------------------------
+def _product_case(id, parts):
+    """A product of the families of other cases, each on its own columns.
+
+    ``parts`` is a list of (case, columns); the columns of all parts are
+    0 .. n_features - 1, so this case assumes the registry's 4 features.
+    """
+
+    def make(rng, n_components, n_features):
+        assert n_features == sum(len(columns) for _, columns in parts)
+        return Product(
+            [(case.make(rng, n_components, len(cols)), cols) for case, cols in parts]
+        )
+
+    def data(rng, n_samples, n_features):
+        X = np.empty((n_samples, n_features))
+        for case, columns in parts:
+            X[:, columns] = case.data(rng, n_samples, len(columns))
+        return X
+
+    def reference(family, X):
+        return sum(
+            case.reference_log_prob(part, X[:, columns])
+            for (case, columns), part in zip(parts, family.parts, strict=True)
+        )
+
+    def moments(family):
+        means = np.empty((family.n_components, family.n_features))
+        variances = np.empty_like(means)
+        for (case, columns), part in zip(parts, family.parts, strict=True):
+            means[:, columns], variances[:, columns] = case.moments(part)
+        return means, variances
+
+    return FamilyCase(id, make, data, reference, moments)
+
+
+FAMILY_CASES += [
+    _product_case(
+        "product-mixed",
+        [
+            (_bernoulli_case(1.0, 1.0), [1]),
+            (_gaussian_case("diag"), [0, 3]),
+            (_categorical_case(1.0), [2]),
+        ],
+    ),
+    _product_case(
+        "product-counts-and-flags",
+        [(_poisson_case(1.0, 0.0), [0, 2]), (_bernoulli_case(2.0, 2.0), [1, 3])],
+    ),
+]
+
+
+# -- count vectors (text): multinomial, Dirichlet-multinomial ------------------------
+def _multinomial_case(alpha):
+    def make(rng, n_components, n_features):
+        probabilities = rng.dirichlet(np.full(n_features, 2.0), size=n_components)
+        lengths = rng.uniform(5.0, 30.0, size=n_components)
+        return Multinomial(alpha, probabilities=probabilities, lengths=lengths)
+
+    def reference(family, X):
+        lengths = X.sum(axis=1)
+        return np.column_stack(
+            [stats.multinomial.logpmf(X, n=lengths, p=p) for p in family.probabilities]
+        )
+
+    def moments(family):
+        # lengths ~ Poisson(lambda_k) make every count Poisson(lambda_k theta_kv)
+        rates = family.lengths[:, None] * family.probabilities
+        return rates, rates
+
+    return FamilyCase(
+        id=f"multinomial-{alpha}",
+        make=make,
+        data=lambda rng, n, d: rng.poisson(3.0, size=(n, d)).astype(np.float64),
+        reference_log_prob=reference,
+        moments=moments,
+    )
+
+
+def _dirichlet_multinomial_case(min_concentration):
+    def make(rng, n_components, n_features):
+        concentrations = rng.uniform(0.3, 3.0, size=(n_components, n_features))
+        lengths = rng.uniform(5.0, 30.0, size=n_components)
+        return DirichletMultinomial(
+            min_concentration, concentrations=concentrations, lengths=lengths
+        )
+
+    def reference(family, X):
+        lengths = X.sum(axis=1).astype(int)
+        return np.column_stack(
+            [
+                stats.dirichlet_multinomial.logpmf(X, alpha, n=lengths)
+                for alpha in family.concentrations
+            ]
+        )
+
+    def moments(family):
+        # lengths n ~ Poisson(lambda), then x_v has mean lambda p_v and variance
+        # lambda p_v + lambda^2 p_v (1 - p_v) / (1 + A), with p = alpha / A
+        precision = family.concentrations.sum(axis=1, keepdims=True)
+        p, lam = family.concentrations / precision, family.lengths[:, None]
+        return lam * p, lam * p + lam**2 * p * (1 - p) / (1 + precision)
+
+    return FamilyCase(
+        id=f"dirichlet_multinomial-{min_concentration}",
+        make=make,
+        data=lambda rng, n, d: rng.poisson(3.0, size=(n, d)).astype(np.float64),
+        reference_log_prob=reference,
+        moments=moments,
+        stats_depend_on_parameters=True,
+    )
+
+
+FAMILY_CASES += [
+    _multinomial_case(1.0),
+    _multinomial_case(0.0),
+    _dirichlet_multinomial_case(1e-6),
+]

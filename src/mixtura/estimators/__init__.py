@@ -5,14 +5,31 @@ class name; a new estimator joins with :func:`register_estimator`.
 """
 
 from mixtura.estimators.base import BaseMixture
+from mixtura.estimators.bayesian import BayesianGaussianMixture
+from mixtura.estimators.dirichlet_process import DirichletProcessMixture
+from mixtura.estimators.discrete import (
+    BernoulliMixture,
+    CategoricalMixture,
+    PoissonMixture,
+)
 from mixtura.estimators.gaussian import GaussianMixture
 from mixtura.estimators.mixture_model import MixtureModel
+from mixtura.estimators.tabular import TabularMixture
+from mixtura.estimators.text import DirichletMultinomialMixture, MultinomialMixture
 
 __all__ = [
     "ESTIMATORS",
     "BaseMixture",
+    "BayesianGaussianMixture",
+    "BernoulliMixture",
+    "CategoricalMixture",
+    "DirichletMultinomialMixture",
+    "DirichletProcessMixture",
     "GaussianMixture",
     "MixtureModel",
+    "MultinomialMixture",
+    "PoissonMixture",
+    "TabularMixture",
     "register_estimator",
 ]
 
@@ -27,3 +44,11 @@ def register_estimator(cls):
 
 register_estimator(GaussianMixture)
 register_estimator(MixtureModel)
+register_estimator(BayesianGaussianMixture)
+register_estimator(BernoulliMixture)
+register_estimator(CategoricalMixture)
+register_estimator(PoissonMixture)
+register_estimator(TabularMixture)
+register_estimator(MultinomialMixture)
+register_estimator(DirichletMultinomialMixture)
+register_estimator(DirichletProcessMixture)

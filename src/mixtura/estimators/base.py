@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from abc import abstractmethod
 from numbers import Integral, Real
 
@@ -10,6 +11,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from mixtura._validation import check_data, check_sample_weight
@@ -21,7 +23,10 @@ from mixtura.inference import (
     fit_loop,
     initial_responsibilities,
 )
-from mixtura.inference.data import predict_log_resp
+from mixtura.inference.dask_data import DaskData, is_dask_array
+from mixtura.inference.data import accumulate, predict_log_resp
+from mixtura.inference.online import online_update
+from mixtura.streams import ChunkStream, StreamData
 
 __all__ = ["BaseMixture"]
 
@@ -44,6 +49,61 @@ class _VerbosePrinter:
                     f"\t lower bound {info.lower_bound:.5f}\t change {info.change:.5f}"
                 )
             print(text, file=self.stream)
+
+
+#: rows of a dask array sampled (into memory) to initialise a fit
+_DASK_INIT_ROWS = 20_000
+
+
+def _check_dask_data(estimator, X):
+    """Validate a dask array without loading it: 2-D, numeric, finite.
+
+    Sets ``n_features_in_`` (feature names are not taken from dask arrays).
+    """
+    if X.ndim != 2:
+        raise DataValidationError(
+            f"X must be 2-D (n_samples, n_features); got a dask array with "
+            f"{X.ndim} dimension(s)."
+        )
+    if X.dtype.kind not in "fiub":
+        raise DataValidationError(
+            f"X must be numeric; got a dask array of dtype {X.dtype}."
+        )
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    if X.shape[0] < max(2, estimator.n_components):
+        raise DataValidationError(
+            f"Expected n_samples >= n_components; got {X.shape[0]} rows for "
+            f"{estimator.n_components} components."
+        )
+    finite = (
+        X.map_blocks(
+            lambda b: np.isfinite(b).all(axis=0, keepdims=True),
+            chunks=(1, X.shape[1]),
+            dtype=bool,
+        )
+        .all(axis=0)
+        .compute()
+    )
+    if not finite.all():
+        column = int(np.flatnonzero(~finite)[0])
+        raise DataValidationError(
+            f"X contains NaN or infinity in column {column}; drop or impute those "
+            "rows before fitting."
+        )
+    estimator.n_features_in_ = int(X.shape[1])
+    return X
+
+
+def _supports_online_em(estimator):
+    """partial_fit exists for EM estimators whose statistics can be blended."""
+    if estimator._inference_step() is not em_step:
+        return False
+    try:
+        template = estimator._family_template()
+    except AttributeError:  # the family is chosen from the data at the first fit
+        return True
+    return not template.statistics_depend_on_parameters
 
 
 def _combine(callbacks):
@@ -128,12 +188,31 @@ class BaseMixture(DensityMixin, BaseEstimator):
     def _check_X(self, X, *, reset, ensure_min_samples=1):
         """Validate ``X`` for fitting (``reset=True``) or prediction.
 
-        The base checks a dense, finite, floating array; then the family checks
+        The base checks a dense, finite, floating array (or a scipy.sparse one,
+        kept sparse, when the family ``accepts_sparse``); then the family checks
         its own support (e.g. counts must be non-negative integers). Estimators
         whose input needs encoding (categories, column groups) override this.
         """
-        X = check_data(self, X, reset=reset, ensure_min_samples=ensure_min_samples)
-        return self._family_template().check_data(X)
+        template = self._family_template()
+        allow_nan = self._missing_em()
+        if allow_nan and not template.supports_missing:
+            raise ValueError(
+                f"missing='em' is not available for the {template.name!r} family "
+                "yet; drop or impute rows with missing values."
+            )
+        X = check_data(
+            self,
+            X,
+            reset=reset,
+            ensure_min_samples=ensure_min_samples,
+            accept_sparse=template.accepts_sparse,
+            allow_nan=allow_nan,
+        )
+        return template.check_data(X)
+
+    def _missing_em(self):
+        """Whether NaN entries are missing values to be handled by EM."""
+        return getattr(self, "missing", "error") == "em"
 
     @abstractmethod
     def _needs_initial_responsibilities(self):
@@ -144,6 +223,21 @@ class BaseMixture(DensityMixin, BaseEstimator):
         """Fitted attributes (``weights_``, ...) from a fitted mixture."""
 
     @abstractmethod
+    def _inference_step(self):
+        """The step the fit loop iterates, ``step(state, data) -> (state, bound)``.
+
+        EM by default; variational estimators return their own.
+        """
+        return em_step
+
+    def _fitted_state(self):
+        """What a warm start continues from: the fitted mixture by default."""
+        return self._fitted_mixture()
+
+    def _sampling_mixture(self):
+        """The mixture :meth:`sample` draws from: the fitted mixture by default."""
+        return self._fitted_mixture()
+
     def _fitted_mixture(self):
         """The fitted mixture, rebuilt from the fitted attributes."""
 
@@ -157,8 +251,13 @@ class BaseMixture(DensityMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data, one row per sample.
+        X : array-like of shape (n_samples, n_features), dask array or ChunkStream
+            Training data, one row per sample. A dask array is fitted block by
+            block with one ``compute`` per iteration; a
+            :class:`~mixtura.streams.ChunkStream` (e.g.
+            :func:`~mixtura.streams.npy_chunks`,
+            :func:`~mixtura.streams.parquet_chunks`) out of core, one pass per
+            iteration.
         y : None
             Ignored; present for API consistency.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -194,6 +293,10 @@ class BaseMixture(DensityMixin, BaseEstimator):
         """
         saved_state = dict(self.__dict__)
         try:
+            if is_dask_array(X):
+                return self._fit_dask(X, sample_weight)
+            if isinstance(X, ChunkStream):
+                return self._fit_stream(X, sample_weight)
             return self._fit(X, sample_weight)
         except BaseException:
             # a failed call leaves a fitted model as it was
@@ -201,41 +304,52 @@ class BaseMixture(DensityMixin, BaseEstimator):
             self.__dict__.update(saved_state)
             raise
 
-    def _fit(self, X, sample_weight):
-        self._validate_params()
-        X = self._check_X(X, reset=True, ensure_min_samples=2)
+    def _prepare_fit(self, X, sample_weight, *, reset=True):
+        """Validate data and weights of a fit; return them as an ArrayData."""
+        X = self._check_X(X, reset=reset, ensure_min_samples=2 if reset else 1)
         n_samples = X.shape[0]
-        if n_samples < self.n_components:
+        if reset and n_samples < self.n_components:
             raise DataValidationError(
                 f"Expected n_samples >= n_components but got n_components = "
                 f"{self.n_components}, n_samples = {n_samples}. Use fewer components "
                 "or more data."
             )
         sample_weight = check_sample_weight(sample_weight, n_samples, X.dtype)
-        self._check_initial_parameters(X)
-        data = ArrayData(X, sample_weight, self.chunk_size)
-        random_state = check_random_state(self.random_state)
+        if reset:
+            self._check_initial_parameters(X)
+        return ArrayData(X, sample_weight, self.chunk_size)
 
-        warm = None
-        if self.warm_start and hasattr(self, "converged_"):
-            warm = (self._fitted_mixture(), self.lower_bound_)
+    def _initializer(self, data):
+        """``initialize(rng) -> state`` for the fit loop, on ``data``'s rows."""
 
         def initialize(rng):
             resp = None
             if self._needs_initial_responsibilities():
                 resp = initial_responsibilities(
-                    self._family_template().init_features(X),
+                    self._family_template().init_features(data.X),
                     self.n_components,
                     self.init_params,
                     rng,
-                    sample_weight,
+                    data.sample_weight,
                 )
             return self._initial_mixture(data, resp)
 
+        return initialize
+
+    def _fit(self, X, sample_weight):
+        self._validate_params()
+        data = self._prepare_fit(X, sample_weight)
+        X = data.X
+        random_state = check_random_state(self.random_state)
+
+        warm = None
+        if self.warm_start and hasattr(self, "converged_"):
+            warm = (self._fitted_state(), self.lower_bound_)
+
         result = fit_loop(
             data,
-            initialize,
-            em_step,
+            self._initializer(data),
+            self._inference_step(),
             n_init=self.n_init,
             max_iter=self.max_iter,
             tol=self.tol,
@@ -248,10 +362,161 @@ class BaseMixture(DensityMixin, BaseEstimator):
         self.n_iter_ = int(result.n_iter)
         self.lower_bound_ = float(result.lower_bound)
         self.lower_bounds_ = [float(b) for b in result.lower_bounds]
+        self._online_stats = None  # a full fit restarts online EM's running average
         log_resp, _ = predict_log_resp(
             ArrayData(X, None, self.chunk_size), self._fitted_mixture()
         )
         return log_resp.argmax(axis=1)
+
+    @available_if(_supports_online_em)
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """Update the model with one batch of data (stepwise online EM).
+
+        The running sufficient statistics move towards the batch's by a step
+        ``(t + 2) ** -learning_decay`` (the first batch sets them), then the
+        M-step gives the new parameters (Cappé & Moulines 2009; Liang & Klein
+        2009). The first call initialises from the batch as ``fit`` does (it
+        needs at least ``n_components`` rows); after a full ``fit`` the running
+        average starts again from the next batch. Works for every family.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One batch of data.
+        y : None
+            Ignored; present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the batch's rows.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        saved_state = dict(self.__dict__)
+        try:
+            self._partial_fit(X, sample_weight)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved_state)
+            raise
+        return self
+
+    def _partial_fit(self, X, sample_weight):
+        first = not hasattr(self, "converged_")
+        if first:
+            self._validate_params()
+        data = self._prepare_fit(X, sample_weight, reset=first)
+        if first:
+            state = self._initializer(data)(check_random_state(self.random_state))
+            running, n_updates, bounds = None, 0, []
+        else:
+            state = self._fitted_state()
+            running = getattr(self, "_online_stats", None)
+            n_updates = getattr(self, "n_batches_", 0) if running is not None else 0
+            bounds = list(self.lower_bounds_)
+        stats, mean_log_likelihood = accumulate(data, state)
+        decay = getattr(self, "learning_decay", 0.7)
+        running = online_update(running, stats, data.total_weight, n_updates, decay)
+        self._set_fitted(state.maximize(running), data.X.dtype)
+        self._online_stats = running
+        self.n_batches_ = n_updates + 1
+        self.converged_ = False
+        self.n_iter_ = len(bounds) + 1
+        self.lower_bound_ = float(mean_log_likelihood)
+        self.lower_bounds_ = [*bounds, float(mean_log_likelihood)]
+
+    # -- dask ---------------------------------------------------------------------
+    def _fit_dask(self, X, sample_weight):
+        """Fit on a dask array: one ``compute`` per iteration (see DaskData).
+
+        The initialisation (k-means++ or the other methods) runs in memory on a
+        random sample of at most ``_DASK_INIT_ROWS`` rows. Returns the labels as a
+        lazy dask array.
+        """
+        self._validate_params()
+        X = _check_dask_data(self, X)
+        random_state = check_random_state(self.random_state)
+        if sample_weight is not None and not is_dask_array(sample_weight):
+            import dask.array as da
+
+            sample_weight = da.from_array(
+                check_sample_weight(sample_weight, X.shape[0], X.dtype),
+                chunks=(X.chunks[0],),
+            )
+        data = DaskData.from_array(X, sample_weight)
+        rows = np.sort(
+            random_state.choice(
+                X.shape[0], size=min(X.shape[0], _DASK_INIT_ROWS), replace=False
+            )
+        )
+        sample = ArrayData(np.asarray(X[rows].compute()), None, self.chunk_size)
+        self._check_initial_parameters(sample.X)
+        result = fit_loop(
+            data,
+            self._initializer(sample),
+            self._inference_step(),
+            n_init=self.n_init,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            random_state=random_state,
+            callback=self._progress_callback(),
+        )
+        self._set_fitted(result.mixture, X.dtype)
+        self.converged_ = bool(result.converged)
+        self.n_iter_ = int(result.n_iter)
+        self.lower_bound_ = float(result.lower_bound)
+        self.lower_bounds_ = [float(b) for b in result.lower_bounds]
+        self._online_stats = None
+        return self.predict(X)
+
+    def _fit_stream(self, stream, sample_weight):
+        """Fit on a re-iterable stream of row chunks (out of core).
+
+        Initialisation runs in memory on the stream's first ``_DASK_INIT_ROWS``
+        rows; each EM iteration is one pass over the stream. Returns None (the
+        labels of a stream are not kept in memory; call ``predict`` per chunk).
+        """
+        self._validate_params()
+        if sample_weight is not None:
+            raise DataValidationError(
+                "sample_weight is not supported with a chunk stream; weight the "
+                "rows by repeating them or fit in memory."
+            )
+        data = StreamData.from_stream(stream)
+        head = ArrayData(
+            self._check_X(data.head(_DASK_INIT_ROWS), reset=True, ensure_min_samples=2)
+        )
+        if head.n_samples < self.n_components:
+            raise DataValidationError(
+                f"the stream has {head.n_samples} rows, fewer than n_components = "
+                f"{self.n_components}."
+            )
+        self._check_initial_parameters(head.X)
+        result = fit_loop(
+            data,
+            self._initializer(head),
+            self._inference_step(),
+            n_init=self.n_init,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            random_state=check_random_state(self.random_state),
+            callback=self._progress_callback(),
+        )
+        self._set_fitted(result.mixture, head.X.dtype)
+        self.converged_ = bool(result.converged)
+        self.n_iter_ = int(result.n_iter)
+        self.lower_bound_ = float(result.lower_bound)
+        self.lower_bounds_ = [float(b) for b in result.lower_bounds]
+        self._online_stats = None
+
+    def _map_rows(self, method, X, dtype, n_columns=None):
+        """Apply a row-wise method to each block of a dask array, lazily."""
+        check_is_fitted(self)
+        X = X.rechunk({1: -1})
+        if n_columns is None:
+            return X.map_blocks(method, drop_axis=1, dtype=dtype)
+        return X.map_blocks(method, chunks=(X.chunks[0], (n_columns,)), dtype=dtype)
 
     def _progress_callback(self):
         printer = (
@@ -265,6 +530,16 @@ class BaseMixture(DensityMixin, BaseEstimator):
     def _predict_data(self, X):
         check_is_fitted(self)
         X = self._check_X(X, reset=False)
+        if self._missing_em() and isinstance(X, np.ndarray):
+            empty = np.isnan(X).all(axis=1)
+            if empty.any():
+                warnings.warn(
+                    f"{int(empty.sum())} row(s) have nothing observed (all NaN): "
+                    "their responsibilities are the mixing weights and their log "
+                    "density is 0.",
+                    UserWarning,
+                    stacklevel=3,
+                )
         mixture = self._fitted_mixture()
         return predict_log_resp(ArrayData(X, None, self.chunk_size), mixture)
 
@@ -281,6 +556,8 @@ class BaseMixture(DensityMixin, BaseEstimator):
         labels : ndarray of shape (n_samples,)
             Component labels.
         """
+        if is_dask_array(X):
+            return self._map_rows(self.predict, X, np.intp)
         return self._predict_data(X)[0].argmax(axis=1)
 
     def predict_proba(self, X):
@@ -296,6 +573,8 @@ class BaseMixture(DensityMixin, BaseEstimator):
         resp : ndarray of shape (n_samples, n_components)
             Responsibilities; each row sums to one.
         """
+        if is_dask_array(X):
+            return self._map_rows(self.predict_proba, X, X.dtype, self.n_components)
         return np.exp(self._predict_data(X)[0])
 
     def score_samples(self, X):
@@ -311,6 +590,8 @@ class BaseMixture(DensityMixin, BaseEstimator):
         log_density : ndarray of shape (n_samples,)
             ``log p(x_i)``.
         """
+        if is_dask_array(X):
+            return self._map_rows(self.score_samples, X, np.float64)
         return self._predict_data(X)[1]
 
     def score(self, X, y=None, sample_weight=None):
@@ -358,7 +639,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
                 "at least one sample."
             )
         rng = check_random_state(self.random_state)
-        samples, labels = self._fitted_mixture().sample(int(n_samples), rng)
+        samples, labels = self._sampling_mixture().sample(int(n_samples), rng)
         return samples.astype(self._fit_dtype(), copy=False), labels
 
     def _fit_dtype(self):

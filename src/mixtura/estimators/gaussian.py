@@ -5,11 +5,18 @@ from __future__ import annotations
 from numbers import Real
 
 import numpy as np
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
+from mixtura._validation import check_data
 from mixtura.estimators.base import BaseMixture
 from mixtura.families.covariance import COVARIANCE_STRUCTURES, get_covariance_structure
 from mixtura.families.gaussian import Gaussian
+from mixtura.families.gaussian_missing import (
+    conditional_completions,
+    missingness_patterns,
+)
 from mixtura.inference.data import chunked_statistics
 from mixtura.mixture import Mixture
 
@@ -28,9 +35,14 @@ class GaussianMixture(BaseMixture):
     ----------
     n_components : int, default=1
         Number of mixture components.
-    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
+    covariance_type : {'full', 'tied', 'diag', 'spherical'} or an mclust model, \
+            default='full'
         Structure of the covariance matrices: each component its own full matrix,
-        one shared full matrix, each its own diagonal, or each its own variance.
+        one shared full matrix, each its own diagonal, or each its own variance;
+        or one of mclust's eigen-decomposition models ``'EII'``, ``'VII'``,
+        ``'EEI'``, ``'VEI'``, ``'EVI'``, ``'VVI'``, ``'EEE'``, ``'VEE'``,
+        ``'EVE'``, ``'VVE'``, ``'EEV'``, ``'VEV'``, ``'EVV'``, ``'VVV'`` (and
+        ``'E'``, ``'V'`` for one feature), see :mod:`mixtura.families.mclust`.
     tol : float, default=1e-3
         EM stops when the mean per-sample log-likelihood changes by less than this.
     reg_covar : float, default=1e-6
@@ -39,10 +51,11 @@ class GaussianMixture(BaseMixture):
         Number of EM iterations per initialisation.
     n_init : int, default=1
         Number of initialisations; the best log-likelihood is kept.
-    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'} or \
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data', 'hc'} or \
             array-like of shape (n_samples,), default='kmeans'
         How initial responsibilities are made, or integer labels of the training
-        rows to start from.
+        rows to start from. ``'hc'`` is mclust's model-based hierarchical
+        clustering (:mod:`mixtura.inference.hierarchical`).
     weights_init : array-like of shape (n_components,), default=None
         Initial weights (summing to one).
     means_init : array-like of shape (n_components, n_features), default=None
@@ -65,6 +78,15 @@ class GaussianMixture(BaseMixture):
         :class:`~mixtura.inference.IterationInfo`.
     chunk_size : int, default=None
         Rows processed at a time; None sizes chunks to a 32 MiB working set.
+    missing : {'error', 'em'}, default='error'
+        What NaN entries mean: an error (say what to do), or missing values
+        that EM integrates out (the E-step uses the density of each row's
+        observed coordinates, the M-step their conditional expectations;
+        Ghahramani & Jordan 1994). Infinity is always an error.
+    learning_decay : float, default=0.7
+        Step-size exponent of :meth:`partial_fit` (online EM): batch t moves the
+        running statistics by ``(t + 2) ** -learning_decay``; values in (0.5, 1]
+        guarantee convergence, 0 makes each batch a plain EM step.
 
     Attributes
     ----------
@@ -121,6 +143,8 @@ class GaussianMixture(BaseMixture):
         "weights_init": ["array-like", None],
         "means_init": ["array-like", None],
         "precisions_init": ["array-like", None],
+        "missing": [StrOptions({"error", "em"})],
+        "learning_decay": [Interval(Real, 0.0, 1.0, closed="both")],
     }
 
     def __init__(
@@ -142,6 +166,8 @@ class GaussianMixture(BaseMixture):
         verbose_interval=10,
         callback=None,
         chunk_size=None,
+        missing="error",
+        learning_decay=0.7,
     ):
         super().__init__(
             n_components,
@@ -161,6 +187,8 @@ class GaussianMixture(BaseMixture):
         self.weights_init = weights_init
         self.means_init = means_init
         self.precisions_init = precisions_init
+        self.missing = missing
+        self.learning_decay = learning_decay
 
     @property
     def _structure(self):
@@ -250,3 +278,88 @@ class GaussianMixture(BaseMixture):
             precisions_cholesky=self.precisions_cholesky_,
         )
         return Mixture.from_weights(self.weights_, family)
+
+    def impute(self, X, n_imputations=None, random_state=None):
+        """Fill missing entries (NaN) from the fitted mixture.
+
+        Single imputation gives each missing entry its conditional mean given the
+        row's observed entries, ``sum_k P(k | x_o) E[x_m | x_o, k]``. Multiple
+        imputation draws ``n_imputations`` completions from the conditional
+        mixture: a component from ``P(k | x_o)``, then ``x_m`` from that
+        component's conditional normal.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data with NaN for missing entries (observed entries are kept as they
+            are).
+        n_imputations : int, default=None
+            None for the single (conditional mean) imputation; otherwise the
+            number of random completions.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the draws of multiple imputation.
+
+        Returns
+        -------
+        X_filled : ndarray of shape (n_samples, n_features) or \
+                (n_imputations, n_samples, n_features)
+            The completed data.
+        """
+        check_is_fitted(self)
+        X = check_data(self, X, reset=False, allow_nan=True)
+        mixture = self._fitted_mixture()
+        resp = np.exp(mixture.log_responsibilities(X)[0])
+        covariances = mixture.family._covariance_matrices()
+        if n_imputations is None:
+            filled = X.copy()
+            for rows, observed in missingness_patterns(X):
+                if observed.all():
+                    continue
+                completed, _ = conditional_completions(
+                    X[rows], observed, mixture.family.means, covariances
+                )
+                missing = ~observed
+                filled[np.ix_(rows, missing)] = np.einsum(
+                    "nk,knd->nd", resp[rows], completed[:, :, missing]
+                )
+            return filled
+        rng = check_random_state(random_state)
+        draws = np.broadcast_to(X, (int(n_imputations), *X.shape)).copy()
+        for rows, observed in missingness_patterns(X):
+            if not observed.all():
+                draws[:, rows] = _draw_completions(
+                    X[rows],
+                    observed,
+                    mixture,
+                    covariances,
+                    resp[rows],
+                    rng,
+                    int(n_imputations),
+                )
+        return draws
+
+
+def _draw_completions(X, observed, mixture, covariances, resp, rng, n_draws):
+    """Random completions of rows sharing one missingness pattern.
+
+    Returns an array of shape (n_draws, n_rows, n_features).
+    """
+    completed, conditional = conditional_completions(
+        X, observed, mixture.family.means, covariances
+    )
+    missing = ~observed
+    out = np.broadcast_to(X, (n_draws, *X.shape)).copy()
+    # a component per draw and row, from the posterior memberships
+    cumulative = np.cumsum(resp, axis=1)
+    uniforms = rng.uniform(size=(n_draws, X.shape[0], 1)) * cumulative[:, -1:]
+    components = (uniforms > cumulative[None]).sum(axis=2)
+    for k in np.unique(components):
+        draw, row = np.nonzero(components == k)
+        # conditional covariances are SPD; eigh tolerates round-off at the edge
+        values, vectors = np.linalg.eigh(conditional[k])
+        factor = vectors * np.sqrt(np.clip(values, 0.0, None))
+        noise = rng.standard_normal((draw.size, int(missing.sum()))) @ factor.T
+        out[draw[:, None], row[:, None], np.flatnonzero(missing)[None, :]] = (
+            completed[k][row][:, missing] + noise
+        )
+    return out

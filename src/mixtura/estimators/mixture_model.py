@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from numbers import Real
+
+from sklearn.utils._param_validation import Interval, StrOptions
+
 from mixtura.estimators.base import BaseMixture
 from mixtura.families import FAMILIES, Family, get_family
 from mixtura.inference.data import chunked_statistics
@@ -46,6 +50,15 @@ class MixtureModel(BaseMixture):
         :class:`~mixtura.inference.IterationInfo`.
     chunk_size : int, default=None
         Rows processed at a time.
+    missing : {'error', 'em'}, default='error'
+        What NaN entries mean: an error (say what to do), or missing values
+        that EM integrates out (the E-step uses the density of each row's
+        observed coordinates, the M-step their conditional expectations;
+        Ghahramani & Jordan 1994). Infinity is always an error.
+    learning_decay : float, default=0.7
+        Step-size exponent of :meth:`partial_fit` (online EM): batch t moves the
+        running statistics by ``(t + 2) ** -learning_decay``; values in (0.5, 1]
+        guarantee convergence, 0 makes each batch a plain EM step.
 
     Attributes
     ----------
@@ -69,6 +82,8 @@ class MixtureModel(BaseMixture):
         **BaseMixture._parameter_constraints,
         "family": [str],
         "family_params": [dict, None],
+        "missing": [StrOptions({"error", "em"})],
+        "learning_decay": [Interval(Real, 0.0, 1.0, closed="both")],
     }
 
     def __init__(
@@ -87,6 +102,8 @@ class MixtureModel(BaseMixture):
         verbose_interval=10,
         callback=None,
         chunk_size=None,
+        missing="error",
+        learning_decay=0.7,
     ):
         super().__init__(
             n_components,
@@ -103,6 +120,8 @@ class MixtureModel(BaseMixture):
         )
         self.family = family
         self.family_params = family_params
+        self.missing = missing
+        self.learning_decay = learning_decay
 
     def _family_template(self) -> Family:
         return get_family(self.family)(**(self.family_params or {}))

@@ -6,14 +6,30 @@ subclassing :class:`~mixtura.families.base.Family` and calling
 """
 
 from mixtura.families.base import Family
+from mixtura.families.bernoulli import Bernoulli
+from mixtura.families.categorical import Categorical
 from mixtura.families.covariance import COVARIANCE_STRUCTURES, get_covariance_structure
+from mixtura.families.dirichlet_multinomial import DirichletMultinomial
 from mixtura.families.gaussian import Gaussian
+from mixtura.families.mclust import MCLUST_STRUCTURES
+from mixtura.families.multinomial import Multinomial
+from mixtura.families.poisson import Poisson
+from mixtura.families.product import Product
+
+# mclust's models join the covariance registry before any estimator reads it
+COVARIANCE_STRUCTURES.update(MCLUST_STRUCTURES)
 
 __all__ = [
     "COVARIANCE_STRUCTURES",
     "FAMILIES",
+    "Bernoulli",
+    "Categorical",
+    "DirichletMultinomial",
     "Family",
     "Gaussian",
+    "Multinomial",
+    "Poisson",
+    "Product",
     "get_covariance_structure",
     "get_family",
     "register_family",
@@ -45,3 +61,9 @@ def get_family(name):
 
 
 register_family(Gaussian)
+register_family(Bernoulli)
+register_family(Categorical)
+register_family(Poisson)
+register_family(Product)
+register_family(Multinomial)
+register_family(DirichletMultinomial)

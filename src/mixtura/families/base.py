@@ -28,6 +28,19 @@ class Family(ABC):
     #: registry name, as used by ``MixtureModel(family=...)``, the CLI and model files
     name: ClassVar[str]
 
+    #: whether statistics are valid only for the parameters they were computed
+    #: at (a generalised EM step, e.g. the Dirichlet-multinomial's fixed point):
+    #: chunks of one iteration still add up, but online EM cannot blend them
+    statistics_depend_on_parameters: ClassVar[bool] = False
+
+    #: whether log_prob and statistics handle NaN entries as missing values
+    #: (``missing='em'`` in the estimators)
+    supports_missing: ClassVar[bool] = False
+
+    #: whether the family takes scipy.sparse input (CSR/CSC) as it is; estimators
+    #: then let sparse data through validation instead of refusing it
+    accepts_sparse: ClassVar[bool] = False
+
     def check_data(self, X):
         """Check that ``X`` lies in the family's support; return it (converted).
 

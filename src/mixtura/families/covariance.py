@@ -234,6 +234,20 @@ class CovarianceStructure(ABC):
         scatter : array of shape (d, d) if ``full_scatter`` else (d,)
         """
 
+    def check_n_features(self, n_features):
+        """Refuse data of a dimension the structure cannot model (default: any).
+
+        Parameters
+        ----------
+        n_features : int
+
+        Raises
+        ------
+        ValueError
+            Saying which structures fit that dimension (mclust's models).
+        """
+        return None
+
     @staticmethod
     def scatter_variances(scatter):
         """Per-feature diagonal of a scatter array, shape (K, d) (NumPy)."""

@@ -8,6 +8,7 @@ from mixtura.backend import LOG_2PI, get_namespace, to_namespace, to_numpy
 from mixtura.exceptions import ModelFileError
 from mixtura.families.base import Family
 from mixtura.families.covariance import get_covariance_structure
+from mixtura.families.gaussian_missing import marginal_log_prob, missing_statistics
 from mixtura.stats import MomentStats
 
 __all__ = ["Gaussian"]
@@ -22,6 +23,16 @@ _EMPTY_COMPONENT_GUARD = 10 * np.finfo(np.float64).eps
 # Past this fraction of the dtype's precision, mixtura switches to explicit
 # deviations, which cannot cancel (and keep float32 variances positive).
 CANCELLATION_LIMIT = 1e-3
+
+
+def _incomplete_rows(X):
+    """Mask of rows holding NaN, or None when there are none (or X is not NumPy)."""
+    if not isinstance(X, np.ndarray):
+        return None
+    missing = np.isnan(X)
+    if not missing.any():
+        return None
+    return missing.any(axis=1)
 
 
 def _cancels(ratio, eps):
@@ -57,6 +68,7 @@ class Gaussian(Family):
     """
 
     name = "gaussian"
+    supports_missing = True
 
     def __init__(
         self,
@@ -149,9 +161,60 @@ class Gaussian(Family):
                 "estimate it with maximize(statistics) first"
             )
 
+    def check_data(self, X):
+        """Check that the covariance structure can model ``X``'s dimension.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        X : array of shape (n_samples, n_features)
+            The data, unchanged.
+        """
+        self.structure.check_n_features(X.shape[1])
+        return X
+
+    def init_features(self, X):
+        """The data, with missing entries (NaN) filled by their column's mean.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Data, possibly with NaN.
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, n_features)
+            Data k-means can cluster to start EM.
+        """
+        if _incomplete_rows(X) is None:
+            return X
+        return np.where(np.isnan(X), np.nanmean(X, axis=0), X)
+
+    def _covariance_matrices(self):
+        return self.structure.matrices(
+            self.covariances, self.n_components, self.n_features
+        )
+
     # -- E-step -----------------------------------------------------------------
     def log_prob(self, X):
         self._require_parameters()
+        incomplete = _incomplete_rows(X)
+        if incomplete is None:
+            return self._complete_log_prob(X)
+        # rows with NaN: the marginal density of their observed coordinates
+        log_prob = np.empty((X.shape[0], self.n_components), dtype=X.dtype)
+        if not incomplete.all():
+            log_prob[~incomplete] = self._complete_log_prob(X[~incomplete])
+        log_prob[incomplete] = marginal_log_prob(
+            X[incomplete], self.means, self._covariance_matrices()
+        )
+        return log_prob
+
+    def _complete_log_prob(self, X):
         xp = get_namespace(X)
         reference = to_namespace(self._reference, X)
         distance = (
@@ -175,6 +238,33 @@ class Gaussian(Family):
         return constant[None, :] - 0.5 * distances
 
     def statistics(self, X, resp, sample_weight=None):
+        incomplete = _incomplete_rows(X)
+        if incomplete is None:
+            return self._complete_statistics(X, resp, sample_weight)
+        weighted = resp if sample_weight is None else resp * sample_weight[:, None]
+        parts = []
+        if not incomplete.all():
+            parts.append(
+                self._complete_statistics(X[~incomplete], weighted[~incomplete])
+            )
+        if self.means is None:
+            # a template has no parameters to condition on: the first M-step
+            # (initialisation only) fills the holes with observed column means
+            filled = self.init_features(X)[incomplete]
+            parts.append(self._complete_statistics(filled, weighted[incomplete]))
+        else:
+            parts.append(
+                missing_statistics(
+                    X[incomplete],
+                    weighted[incomplete],
+                    self.means,
+                    self._covariance_matrices(),
+                    self.structure.full_scatter,
+                )
+            )
+        return sum(parts)
+
+    def _complete_statistics(self, X, resp, sample_weight=None):
         xp = get_namespace(X, resp)
         weighted = resp if sample_weight is None else resp * sample_weight[:, None]
         if self.means is None:

@@ -2,8 +2,12 @@
 
 from mixtura.inference.data import ArrayData, accumulate
 from mixtura.inference.em import em_step
+from mixtura.inference.hierarchical import hierarchical_responsibilities
 from mixtura.inference.init import INIT_METHODS, initial_responsibilities
 from mixtura.inference.loop import FitResult, IterationInfo, fit_loop
+
+# mclust's model-based hierarchical initialisation (Fraley 1998)
+INIT_METHODS["hc"] = hierarchical_responsibilities
 
 __all__ = [
     "INIT_METHODS",

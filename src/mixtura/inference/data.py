@@ -13,6 +13,7 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse
 
 from mixtura.backend import get_namespace, to_numpy
 
@@ -28,6 +29,17 @@ def default_chunk_size(n_components, n_features, itemsize, budget=CHUNK_BYTES):
     """Rows per chunk so that the largest temporary, (K, rows, d), fits ``budget``."""
     per_row = max(1, n_components * (n_features + 2) * itemsize)
     return int(max(256, budget // per_row))
+
+
+def _row_width(X):
+    """Values a row holds: its features, or its mean stored entries when sparse.
+
+    A sparse family's per-chunk work scales with the stored entries, not with
+    the number of features, so sparse chunks hold correspondingly more rows.
+    """
+    if scipy.sparse.issparse(X):
+        return max(1, -(-X.nnz // max(1, X.shape[0])))
+    return X.shape[1]
 
 
 @dataclass(frozen=True)
@@ -62,7 +74,7 @@ class ArrayData:
     def chunks(self, n_components):
         """Yield ``(X_chunk, weight_chunk)`` pairs covering the rows in order."""
         size = self.chunk_size or default_chunk_size(
-            n_components, self.X.shape[1], self.X.dtype.itemsize
+            n_components, _row_width(self.X), self.X.dtype.itemsize
         )
         for start in range(0, self.n_samples, size):
             stop = start + size
@@ -98,8 +110,8 @@ def _accumulate_array(data: ArrayData, mixture):
     total_stats = None
     total_log_likelihood = 0.0
     for X, weights in data.chunks(mixture.n_components):
-        xp = get_namespace(X)
         log_resp, log_density = mixture.log_responsibilities(X)
+        xp = get_namespace(log_resp)  # not X's: X may be a scipy.sparse matrix
         stats = mixture.statistics(X, xp.exp(log_resp), weights)
         if weights is not None:
             log_density = log_density * weights

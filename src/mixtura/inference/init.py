@@ -10,6 +10,7 @@ initialisations.
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse
 from sklearn.cluster import KMeans, kmeans_plusplus
 
 from mixtura.exceptions import DataValidationError
@@ -18,7 +19,13 @@ __all__ = ["INIT_METHODS", "initial_responsibilities", "responsibilities_from_la
 
 
 def _kmeans(X, n_components, random_state, sample_weight):
-    model = KMeans(n_clusters=n_components, n_init=1, random_state=random_state)
+    # k-means never centres (so never changes) sparse data: no need for its copy
+    model = KMeans(
+        n_clusters=n_components,
+        n_init=1,
+        random_state=random_state,
+        copy_x=not scipy.sparse.issparse(X),
+    )
     labels = model.fit(X, sample_weight=sample_weight).labels_
     return responsibilities_from_labels(labels, n_components, X.dtype)
 

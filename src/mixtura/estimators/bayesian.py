@@ -1,0 +1,314 @@
+"""BayesianGaussianMixture: variational Gaussian mixtures, scikit-learn's API."""
+
+from __future__ import annotations
+
+from numbers import Real
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from mixtura.estimators.base import BaseMixture
+from mixtura.families.covariance import get_covariance_structure
+from mixtura.families.gaussian import Gaussian
+from mixtura.families.gaussian_conjugate import WISHART_PRIORS, get_wishart_prior
+from mixtura.inference.data import chunked_statistics
+from mixtura.inference.variational import (
+    WEIGHT_PRIORS,
+    GaussianPrior,
+    VariationalGaussian,
+    variational_step,
+)
+from mixtura.mixture import Mixture
+
+__all__ = ["BayesianGaussianMixture"]
+
+
+class BayesianGaussianMixture(BaseMixture):
+    """Variational Bayesian Gaussian mixture (finite Dirichlet or Dirichlet process).
+
+    A drop-in for :class:`sklearn.mixture.BayesianGaussianMixture`: the same
+    parameters, fitted attributes and, from the same start, the same numbers. The
+    weights' prior is a finite Dirichlet or a truncated stick-breaking Dirichlet
+    process (Blei & Jordan 2006); each component has a Normal-Wishart prior
+    (Bishop 2006, section 10.2). Components the data do not support get weights
+    near zero; :attr:`weights_` shows how many are effectively used.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Number of components (the truncation level for the Dirichlet process).
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
+        Structure of the covariances.
+    tol : float, default=1e-3
+        Convergence threshold on the change of the lower bound (its total over the
+        samples, as scikit-learn's).
+    reg_covar : float, default=1e-6
+        Added to the diagonal of the statistics' covariances.
+    max_iter : int, default=100
+        Iterations per initialisation.
+    n_init : int, default=1
+        Number of initialisations; the best lower bound is kept.
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'} or \
+            array-like of shape (n_samples,), default='kmeans'
+        How initial responsibilities are made, or integer labels of the rows.
+    weight_concentration_prior_type : {'dirichlet_process', \
+            'dirichlet_distribution'}, default='dirichlet_process'
+        Prior of the weights.
+    weight_concentration_prior : float, default=None
+        Concentration gamma_0 (None: 1 / n_components).
+    mean_precision_prior : float, default=None
+        beta_0 (None: 1).
+    mean_prior : array-like of shape (n_features,), default=None
+        m_0 (None: the data's mean).
+    degrees_of_freedom_prior : float, default=None
+        nu_0, greater than n_features - 1 (None: n_features).
+    covariance_prior : float or array-like, default=None
+        The Wishart prior's covariance: (d, d) for full and tied, (d,) for diag, a
+        float for spherical (None: the data's covariance or variances).
+    random_state : int, RandomState instance or None, default=None
+        Seed of initialisation and sampling.
+    warm_start : bool, default=False
+        Continue from the fitted posterior on the next ``fit``.
+    verbose : int, default=0
+        Print progress.
+    verbose_interval : int, default=10
+        Iterations between progress messages.
+    callback : callable, default=None
+        Called after each iteration with an
+        :class:`~mixtura.inference.IterationInfo`.
+    chunk_size : int, default=None
+        Rows processed at a time.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+        Posterior mean of the weights.
+    means_ : ndarray of shape (n_components, n_features)
+        Posterior means of the component means.
+    covariances_ : ndarray
+        Normalised Wishart scales' inverses (scikit-learn's convention).
+    precisions_ : ndarray
+        Their inverses.
+    precisions_cholesky_ : ndarray
+        Upper-triangular factors of ``precisions_``.
+    weight_concentration_prior_ : float
+        gamma_0 used.
+    weight_concentration_ : ndarray or tuple of ndarray
+        Posterior Dirichlet concentrations, or the stick-breaking Beta
+        parameters (a, b) for the Dirichlet process.
+    mean_precision_prior_ : float
+        beta_0 used.
+    mean_precision_ : ndarray of shape (n_components,)
+        Posterior beta_k.
+    mean_prior_ : ndarray of shape (n_features,)
+        m_0 used.
+    degrees_of_freedom_prior_ : float
+        nu_0 used.
+    degrees_of_freedom_ : ndarray of shape (n_components,) or float
+        Posterior nu_k (one value for tied).
+    covariance_prior_ : float or ndarray
+        The prior covariance used.
+    converged_ : bool
+        Whether the best initialisation converged.
+    n_iter_ : int
+        Iterations of the best initialisation.
+    lower_bound_ : float
+        Final lower bound of the best initialisation.
+    lower_bounds_ : list of float
+        The lower bound at every iteration of the best initialisation.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    """
+
+    #: model files hold a mixture of one family; a variational posterior not yet
+    _saves_to_model_files = False
+
+    _parameter_constraints: dict = {
+        **BaseMixture._parameter_constraints,
+        "covariance_type": [StrOptions(set(WISHART_PRIORS))],
+        "reg_covar": [Interval(Real, 0.0, None, closed="left")],
+        "weight_concentration_prior_type": [StrOptions(set(WEIGHT_PRIORS))],
+        "weight_concentration_prior": [
+            None,
+            Interval(Real, 0.0, None, closed="neither"),
+        ],
+        "mean_precision_prior": [None, Interval(Real, 0.0, None, closed="neither")],
+        "mean_prior": [None, "array-like"],
+        "degrees_of_freedom_prior": [None, Interval(Real, 0.0, None, closed="neither")],
+        "covariance_prior": [
+            None,
+            "array-like",
+            Interval(Real, 0.0, None, closed="neither"),
+        ],
+    }
+
+    def __init__(
+        self,
+        *,
+        n_components=1,
+        covariance_type="full",
+        tol=1e-3,
+        reg_covar=1e-6,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        weight_concentration_prior_type="dirichlet_process",
+        weight_concentration_prior=None,
+        mean_precision_prior=None,
+        mean_prior=None,
+        degrees_of_freedom_prior=None,
+        covariance_prior=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        verbose_interval=10,
+        callback=None,
+        chunk_size=None,
+    ):
+        super().__init__(
+            n_components,
+            tol=tol,
+            max_iter=max_iter,
+            n_init=n_init,
+            init_params=init_params,
+            random_state=random_state,
+            warm_start=warm_start,
+            verbose=verbose,
+            verbose_interval=verbose_interval,
+            callback=callback,
+            chunk_size=chunk_size,
+        )
+        self.covariance_type = covariance_type
+        self.reg_covar = reg_covar
+        self.weight_concentration_prior_type = weight_concentration_prior_type
+        self.weight_concentration_prior = weight_concentration_prior
+        self.mean_precision_prior = mean_precision_prior
+        self.mean_prior = mean_prior
+        self.degrees_of_freedom_prior = degrees_of_freedom_prior
+        self.covariance_prior = covariance_prior
+
+    # -- hooks of BaseMixture ---------------------------------------------------
+    def _family_template(self):
+        return Gaussian(self.covariance_type, self.reg_covar)
+
+    def _inference_step(self):
+        return variational_step
+
+    def _needs_initial_responsibilities(self):
+        return True
+
+    def _check_initial_parameters(self, X):
+        # the prior is resolved from the data here, once per fit
+        self._prior = self._resolve_prior(X)
+
+    def _initial_mixture(self, data, resp):
+        stats = chunked_statistics(data, self._family_template(), resp)
+        return VariationalGaussian.from_statistics(
+            self._prior, self.covariance_type, self.reg_covar, stats
+        )
+
+    def _set_fitted(self, state, dtype):
+        prior = state.prior
+        structure = get_covariance_structure(self.covariance_type)
+        self.weight_concentration_prior_ = prior.weight_concentration
+        self.mean_precision_prior_ = prior.mean_precision
+        self.mean_prior_ = prior.mean
+        self.degrees_of_freedom_prior_ = prior.degrees_of_freedom
+        self.covariance_prior_ = prior.covariance
+        self.weight_concentration_ = state.weight_concentration
+        self.mean_precision_ = state.mean_precision
+        self.means_ = state.means
+        self.degrees_of_freedom_ = state.degrees_of_freedom
+        self.covariances_ = state.covariances
+        self.precisions_cholesky_ = state.precisions_cholesky
+        self.precisions_ = structure.precisions(state.precisions_cholesky)
+        self.weights_ = state.weights()
+
+    def _fitted_state(self):
+        return VariationalGaussian(
+            prior=GaussianPrior(
+                self.weight_concentration_prior_type,
+                self.weight_concentration_prior_,
+                self.mean_precision_prior_,
+                self.mean_prior_,
+                self.degrees_of_freedom_prior_,
+                self.covariance_prior_,
+            ),
+            covariance_type=self.covariance_type,
+            reg_covar=self.reg_covar,
+            weight_concentration=self.weight_concentration_,
+            mean_precision=self.mean_precision_,
+            means=self.means_,
+            degrees_of_freedom=self.degrees_of_freedom_,
+            covariances=self.covariances_,
+            precisions_cholesky=self.precisions_cholesky_,
+        )
+
+    def _fitted_mixture(self):
+        return self._fitted_state().expected_mixture()
+
+    def _sampling_mixture(self):
+        # sampling uses the posterior means, as scikit-learn's does
+        return Mixture.from_weights(self.weights_, self._fitted_state().family())
+
+    def _fit_dtype(self):
+        return np.asarray(self.means_).dtype
+
+    # -- the prior --------------------------------------------------------------
+    def _resolve_prior(self, X):
+        """The prior's values, defaults taken from the data as scikit-learn does."""
+        n_features = X.shape[1]
+        X64 = np.asarray(X, dtype=np.float64)
+        mean = (
+            X64.mean(axis=0)
+            if self.mean_prior is None
+            else _check_shape(self.mean_prior, (n_features,), "mean_prior")
+        )
+        dof = self.degrees_of_freedom_prior
+        if dof is None:
+            dof = float(n_features)
+        elif dof <= n_features - 1:
+            raise ValueError(
+                f"degrees_of_freedom_prior must be greater than {n_features - 1} "
+                f"(n_features - 1); got {dof:.3f}."
+            )
+        return GaussianPrior(
+            weight_prior_type=self.weight_concentration_prior_type,
+            weight_concentration=(
+                1.0 / self.n_components
+                if self.weight_concentration_prior is None
+                else float(self.weight_concentration_prior)
+            ),
+            mean_precision=(
+                1.0
+                if self.mean_precision_prior is None
+                else float(self.mean_precision_prior)
+            ),
+            mean=mean,
+            degrees_of_freedom=float(dof),
+            covariance=self._resolve_covariance_prior(X64),
+        )
+
+    def _resolve_covariance_prior(self, X):
+        wishart = get_wishart_prior(self.covariance_type)
+        if self.covariance_prior is None:
+            return wishart.default_covariance_prior(X)
+        shape = wishart.prior_shape(X.shape[1])
+        prior = _check_shape(self.covariance_prior, shape, "covariance_prior")
+        if prior.ndim == 2:
+            if not np.allclose(prior, prior.T) or np.linalg.eigvalsh(prior)[0] <= 0:
+                raise ValueError(
+                    "covariance_prior must be a symmetric, positive-definite matrix."
+                )
+        elif np.any(prior <= 0):
+            raise ValueError("covariance_prior must be positive.")
+        return float(prior) if prior.ndim == 0 else prior
+
+
+def _check_shape(value, shape, name):
+    array = np.asarray(value, dtype=np.float64)
+    if array.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}; got {array.shape}.")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} contains NaN or infinity.")
+    return array

@@ -1,0 +1,561 @@
+"""Mixtures of discrete families: Bernoulli (latent classes), Poisson, categorical.
+
+Thin scikit-learn estimators over the generic machinery: each names its family and
+its prior hyperparameters, and maps the fitted family's parameter arrays to fitted
+attributes (``probabilities_``, ``rates_``). Fitting, restarts, prediction, sampling
+and information criteria are :class:`~mixtura.estimators.base.BaseMixture`'s.
+"""
+
+from __future__ import annotations
+
+from numbers import Real
+
+import numpy as np
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import validate_data
+
+from mixtura._validation import check_data
+from mixtura.estimators.base import BaseMixture
+from mixtura.exceptions import DataValidationError
+from mixtura.families import Bernoulli, Categorical, Poisson
+from mixtura.inference.data import chunked_statistics
+from mixtura.mixture import Mixture
+
+__all__ = ["BernoulliMixture", "CategoricalMixture", "PoissonMixture"]
+
+_SHARED_DOC = """
+    tol : float, default=1e-3
+        EM stops when the mean per-sample log-likelihood changes by less than this.
+    max_iter : int, default=100
+        Number of EM iterations per initialisation.
+    n_init : int, default=1
+        Number of initialisations; the best log-likelihood is kept.
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'} or \
+            array-like of shape (n_samples,), default='kmeans'
+        How initial responsibilities are made (k-means methods cluster the
+        family's :meth:`~mixtura.families.base.Family.init_features`), or integer
+        labels of the training rows.
+    random_state : int, RandomState instance or None, default=None
+        Seed of initialisation and sampling.
+    warm_start : bool, default=False
+        Continue from the fitted parameters on the next ``fit``.
+    verbose : int, default=0
+        Print progress.
+    verbose_interval : int, default=10
+        Iterations between progress messages.
+    callback : callable, default=None
+        Called after each iteration with an
+        :class:`~mixtura.inference.IterationInfo`.
+    chunk_size : int, default=None
+        Rows processed at a time."""
+
+_FIT_INFO_DOC = """
+    converged_ : bool
+        Whether the best initialisation converged.
+    n_iter_ : int
+        EM iterations of the best initialisation.
+    lower_bound_ : float
+        Mean per-sample log-likelihood (log-posterior with a prior) at the last
+        E-step.
+    lower_bounds_ : list of float
+        That bound at every iteration of the best initialisation.
+    n_features_in_ : int
+        Number of features seen in ``fit``."""
+
+
+class _FamilyMixture(BaseMixture):
+    """A mixture of one family whose hyperparameters are the estimator's own.
+
+    Subclasses set ``_family_class``, ``_prior_names`` (the family's keyword
+    arguments, which are also the estimator's) and ``_fitted_names`` (family
+    parameter -> fitted attribute).
+    """
+
+    _family_class: type
+    _prior_names: tuple = ()
+    _fitted_names: dict = {}
+
+    def _family_template(self):
+        return self._family_class(**self._family_config())
+
+    def _family_config(self):
+        return {name: getattr(self, name) for name in self._prior_names}
+
+    def _check_initial_parameters(self, X):
+        pass
+
+    def _needs_initial_responsibilities(self):
+        return True
+
+    def _initial_mixture(self, data, resp):
+        template = self._family_template()
+        return Mixture.from_statistics(
+            template, chunked_statistics(data, template, resp)
+        )
+
+    def _set_fitted(self, mixture, dtype):
+        self.weights_ = mixture.weights.astype(dtype)
+        arrays = mixture.family.arrays()
+        for name, attribute in self._fitted_names.items():
+            value = arrays[name]
+            setattr(
+                self,
+                attribute,
+                value.astype(dtype) if value.dtype.kind == "f" else value,
+            )
+
+    def _fitted_mixture(self):
+        arrays = {
+            name: getattr(self, attribute)
+            for name, attribute in self._fitted_names.items()
+        }
+        family = self._family_class.from_arrays(self._family_config(), arrays)
+        return Mixture.from_weights(self.weights_, family)
+
+
+class BernoulliMixture(_FamilyMixture):
+    """Mixture of independent Bernoulli components: latent class analysis.
+
+    Each component k (a latent class) gives every binary feature j its own
+    probability ``P(x_j = 1 | k) = probabilities_[k, j]``; features are
+    independent within a class (Lazarsfeld & Henry 1968; Goodman 1974). Fitted by
+    EM, by maximum likelihood or, with ``alpha, beta > 1``, by the posterior mode
+    under a Beta prior (which keeps probabilities off 0 and 1).
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Number of components (latent classes).
+    alpha, beta : float, default=1.0
+        Beta(alpha, beta) prior on every probability; 1 and 1 (flat) give maximum
+        likelihood. Both at least 1.
+    binarize : float or None, default=None
+        Threshold: values above it become 1, the others 0, before fitting and
+        predicting (as scikit-learn's ``BernoulliNB`` does). None requires X to be
+        binary already.
+    """
+
+    __doc__ += (
+        _SHARED_DOC
+        + """
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+        Class sizes (mixing weights).
+    probabilities_ : ndarray of shape (n_components, n_features)
+        Class-conditional probability that each feature is 1."""
+        + _FIT_INFO_DOC
+        + """
+
+    Notes
+    -----
+    X must hold only 0 and 1 (float or int); anything else raises a
+    :class:`~mixtura.DataValidationError`. Maximum-likelihood estimates of exactly
+    0 or 1 are kept, and the log-densities clip them to ``[1e-10, 1 - 1e-10]``
+    (:data:`mixtura.families.bernoulli.EPSILON`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mixtura import BernoulliMixture
+    >>> X = np.array([[1, 1, 0], [1, 1, 0], [0, 0, 1], [0, 0, 1]])
+    >>> model = BernoulliMixture(2, random_state=0).fit(X)
+    >>> model.predict(X).tolist() in ([0, 0, 1, 1], [1, 1, 0, 0])
+    True
+    """
+    )
+
+    _family_class = Bernoulli
+    _prior_names = ("alpha", "beta")
+    _fitted_names = {"probabilities": "probabilities_"}
+    _parameter_constraints: dict = {
+        **BaseMixture._parameter_constraints,
+        "alpha": [Interval(Real, 1, None, closed="left")],
+        "beta": [Interval(Real, 1, None, closed="left")],
+        "binarize": [Real, None],
+    }
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        alpha=1.0,
+        beta=1.0,
+        binarize=None,
+        tol=1e-3,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        verbose_interval=10,
+        callback=None,
+        chunk_size=None,
+    ):
+        super().__init__(
+            n_components,
+            tol=tol,
+            max_iter=max_iter,
+            n_init=n_init,
+            init_params=init_params,
+            random_state=random_state,
+            warm_start=warm_start,
+            verbose=verbose,
+            verbose_interval=verbose_interval,
+            callback=callback,
+            chunk_size=chunk_size,
+        )
+        self.alpha = alpha
+        self.beta = beta
+        self.binarize = binarize
+
+    def _check_X(self, X, *, reset, ensure_min_samples=1):
+        X = check_data(self, X, reset=reset, ensure_min_samples=ensure_min_samples)
+        if self.binarize is not None:
+            X = (self.binarize < X).astype(X.dtype)
+        return self._family_template().check_data(X)
+
+
+class PoissonMixture(_FamilyMixture):
+    """Mixture of independent Poisson components, for count features.
+
+    Each component k gives every count feature j its own rate ``rates_[k, j]``;
+    features are independent within a component. Fitted by EM, by maximum
+    likelihood or by the posterior mode under a Gamma(gamma_shape, gamma_rate)
+    prior on every rate.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Number of components.
+    gamma_shape : float, default=1.0
+        Shape of the Gamma prior on each rate; at least 1.
+    gamma_rate : float, default=0.0
+        Rate of the Gamma prior; non-negative. ``gamma_shape=1, gamma_rate=0`` (a
+        flat prior) gives maximum likelihood.
+    """
+
+    __doc__ += (
+        _SHARED_DOC
+        + """
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+        Mixing weights.
+    rates_ : ndarray of shape (n_components, n_features)
+        Poisson rate (mean count) of each feature in each component."""
+        + (_FIT_INFO_DOC)
+        + """
+
+    Notes
+    -----
+    X must hold non-negative integer counts (as floats or ints); negative or
+    fractional values raise a :class:`~mixtura.DataValidationError`. k-means
+    initialisation clusters ``log(1 + X)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mixtura import PoissonMixture
+    >>> X = np.array([[0, 1], [1, 0], [0, 0], [9, 11], [12, 10], [10, 9]])
+    >>> model = PoissonMixture(2, random_state=0).fit(X)
+    >>> sorted(np.round(model.rates_[:, 0]).tolist())
+    [0.0, 10.0]
+    """
+    )
+
+    _family_class = Poisson
+    _prior_names = ("gamma_shape", "gamma_rate")
+    _fitted_names = {"rates": "rates_"}
+    _parameter_constraints: dict = {
+        **BaseMixture._parameter_constraints,
+        "gamma_shape": [Interval(Real, 1, None, closed="left")],
+        "gamma_rate": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        gamma_shape=1.0,
+        gamma_rate=0.0,
+        tol=1e-3,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        verbose_interval=10,
+        callback=None,
+        chunk_size=None,
+    ):
+        super().__init__(
+            n_components,
+            tol=tol,
+            max_iter=max_iter,
+            n_init=n_init,
+            init_params=init_params,
+            random_state=random_state,
+            warm_start=warm_start,
+            verbose=verbose,
+            verbose_interval=verbose_interval,
+            callback=callback,
+            chunk_size=chunk_size,
+        )
+        self.gamma_shape = gamma_shape
+        self.gamma_rate = gamma_rate
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # non-negative integers: scikit-learn's checks then draw counts
+        tags.input_tags.positive_only = True
+        tags.input_tags.categorical = True
+        return tags
+
+
+def _column_values(X):
+    """Columns of ``X`` as 1-D arrays, with pandas categoricals' own level order.
+
+    Returns
+    -------
+    columns : list of ndarray of shape (n_samples,)
+    declared : list of ndarray or None
+        The declared categories of each pandas categorical column, else None.
+    """
+    if hasattr(X, "dtypes") and hasattr(X, "columns"):  # a pandas DataFrame
+        columns, declared = [], []
+        for name in X.columns:
+            series = X[name]
+            categories = getattr(getattr(series, "cat", None), "categories", None)
+            is_categorical = str(series.dtype) == "category"
+            declared.append(np.asarray(categories) if is_categorical else None)
+            columns.append(np.asarray(series.astype(object)))
+        return columns, declared
+    array = np.asarray(X)
+    return [array[:, j] for j in range(array.shape[1])], [None] * array.shape[1]
+
+
+def _check_missing(values, column):
+    missing = [
+        v is None or (isinstance(v, (float, np.floating)) and not np.isfinite(v))
+        for v in values
+    ]
+    if any(missing):
+        raise DataValidationError(
+            f"column {column} has {sum(missing)} missing or infinite value(s) (None, "
+            "NaN or inf), which this mixture cannot fit yet: drop or impute those "
+            "rows (or, in a categorical column, make 'missing' a level of its own)."
+        )
+
+
+def _levels_of(values, declared, column):
+    """Sorted distinct values of a column (or its declared categories)."""
+    if declared is not None:
+        return declared
+    try:
+        return np.unique(values)
+    except TypeError as exc:
+        raise DataValidationError(
+            f"column {column} mixes values that cannot be ordered ({exc}); make "
+            "every value of a column the same type (e.g. all strings)."
+        ) from exc
+
+
+def _encode(values, levels, column):
+    """Integer codes of ``values`` in ``levels``; unseen values raise."""
+    order = np.argsort(levels, kind="stable")
+    sorted_levels = levels[order]
+    try:
+        position = np.searchsorted(sorted_levels, values)
+    except TypeError as exc:
+        raise DataValidationError(
+            f"column {column} holds values of another type than the levels seen "
+            f"in fit ({exc})."
+        ) from exc
+    position = np.minimum(position, len(levels) - 1)
+    known = sorted_levels[position] == values
+    if not np.all(known):
+        unseen = values[~known][0]
+        unseen = unseen.item() if isinstance(unseen, np.generic) else unseen
+        raise DataValidationError(
+            f"column {column} holds the level {unseen!r}, which fit never saw (known "
+            f"levels: {levels.tolist()}). A fitted categorical mixture gives an "
+            "unseen level no probability; refit with data that include it."
+        )
+    return order[position].astype(np.float64)
+
+
+def _plain_levels(levels, column):
+    """Levels as JSON values (str, int, float, bool), or a TypeError."""
+    plain = [v.item() if isinstance(v, np.generic) else v for v in levels]
+    for value in plain:
+        if not isinstance(value, (str, int, float, bool)):
+            raise TypeError(
+                f"cannot save the levels of column {column}: {value!r} is a "
+                f"{type(value).__name__}; model files hold strings and numbers."
+            )
+    return plain
+
+
+def _levels_from_plain(levels):
+    array = np.array(levels)
+    if array.dtype.kind in "USO":  # strings are kept as Python objects, as in fit
+        return np.array(levels, dtype=object)
+    return array
+
+
+class CategoricalMixture(_FamilyMixture):
+    """Mixture of independent categorical components: poLCA-style latent classes.
+
+    Each component k (a latent class) gives every column j its own distribution
+    over the column's levels, ``item_probabilities_[j][k, l] = P(x_j = level l |
+    k)``; columns are independent within a class (Goodman 1974; Linzer & Lewis
+    2011). Columns may hold strings, numbers or pandas categoricals: ``fit``
+    records each column's levels in ``categories_`` and encodes them as integer
+    codes; ``predict`` maps new data with the same levels.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Number of components (latent classes).
+    alpha : float, default=1.0
+        Symmetric Dirichlet(alpha) prior on each column's probabilities; 1 (flat)
+        gives maximum likelihood. At least 1.
+    """
+
+    __doc__ += (
+        _SHARED_DOC
+        + """
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+        Class sizes (mixing weights).
+    categories_ : list of ndarray
+        Levels of each column, in code order (sorted values, or a pandas
+        categorical's declared categories).
+    item_probabilities_ : list of ndarray of shape (n_components, n_levels_j)
+        Class-conditional response probabilities of each column.
+    probabilities_ : ndarray of shape (n_components, sum of n_levels_j)
+        The same, concatenated column after column.
+    n_levels_ : ndarray of shape (n_features,)
+        Number of levels of each column."""
+        + _FIT_INFO_DOC
+        + """
+
+    Notes
+    -----
+    A level that ``fit`` never saw raises a :class:`~mixtura.DataValidationError`
+    at prediction; missing values (None, NaN) raise in ``fit`` and ``predict``.
+    Model files keep the levels (strings or numbers) in their JSON ``encoding``.
+
+    Examples
+    --------
+    >>> from mixtura import CategoricalMixture
+    >>> X = [["a", "x"], ["a", "x"], ["b", "y"], ["b", "y"]]
+    >>> model = CategoricalMixture(2, random_state=0).fit(X)
+    >>> [c.tolist() for c in model.categories_]
+    [['a', 'b'], ['x', 'y']]
+    """
+    )
+
+    _family_class = Categorical
+    _prior_names = ("alpha",)
+    _fitted_names = {"probabilities": "probabilities_", "n_levels": "n_levels_"}
+    _parameter_constraints: dict = {
+        **BaseMixture._parameter_constraints,
+        "alpha": [Interval(Real, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        alpha=1.0,
+        tol=1e-3,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        verbose_interval=10,
+        callback=None,
+        chunk_size=None,
+    ):
+        super().__init__(
+            n_components,
+            tol=tol,
+            max_iter=max_iter,
+            n_init=n_init,
+            init_params=init_params,
+            random_state=random_state,
+            warm_start=warm_start,
+            verbose=verbose,
+            verbose_interval=verbose_interval,
+            callback=callback,
+            chunk_size=chunk_size,
+        )
+        self.alpha = alpha
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        return tags
+
+    def _family_template(self):
+        levels = getattr(self, "_encoding_levels", None)
+        return Categorical(levels, self.alpha)
+
+    def _check_X(self, X, *, reset, ensure_min_samples=1):
+        """Validate the table and encode every column as integer codes."""
+        # shape, feature names and n_features_in_ as scikit-learn checks them;
+        # dtype=None keeps strings as they are
+        validate_data(
+            self,
+            X,
+            reset=reset,
+            dtype=None,
+            ensure_all_finite=False,
+            ensure_min_samples=ensure_min_samples,
+        )
+        columns, declared = _column_values(X)
+        for j, values in enumerate(columns):
+            _check_missing(values, j)
+        if reset:
+            levels = [
+                _levels_of(values, declared[j], j) for j, values in enumerate(columns)
+            ]
+            self._encoding_levels = [len(level) for level in levels]
+            self.categories_ = levels
+        codes = [
+            _encode(values, self.categories_[j], j) for j, values in enumerate(columns)
+        ]
+        return np.column_stack(codes)
+
+    def _encoding_state(self):
+        """The levels of each column as plain JSON values, for model files."""
+        return {
+            "categories": [_plain_levels(c, j) for j, c in enumerate(self.categories_)]
+        }
+
+    def _set_encoding_state(self, state):
+        """Restore the levels that :meth:`_encoding_state` gave."""
+        categories = state["categories"]
+        if not isinstance(categories, list) or not all(
+            isinstance(levels, list) and levels for levels in categories
+        ):
+            raise ValueError("categories must be a list of non-empty lists of levels")
+        self.categories_ = [_levels_from_plain(levels) for levels in categories]
+        self._encoding_levels = [len(levels) for levels in self.categories_]
+
+    def _set_fitted(self, mixture, dtype):
+        super()._set_fitted(mixture, dtype)
+        self.item_probabilities_ = [
+            block.astype(dtype) for block in mixture.family.item_probabilities()
+        ]

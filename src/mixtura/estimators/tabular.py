@@ -1,0 +1,395 @@
+"""TabularMixture: one mixture over a table of mixed column types.
+
+Each column gets a family from its dtype (or from the user's mapping): float ->
+Gaussian with a diagonal covariance, bool -> Bernoulli, category / object / string
+-> categorical, non-negative integers -> Poisson. Columns of one family form one
+part of a :class:`~mixtura.families.Product`, so every component is a product of
+independent parts and the whole table is fitted in one EM (latent class / latent
+profile models for mixed data; e.g. Hunt & Jorgensen 2011, "Clustering mixed data",
+WIREs Data Mining and Knowledge Discovery 1, 352-361).
+"""
+
+from __future__ import annotations
+
+from numbers import Real
+
+import numpy as np
+from scipy.sparse import issparse
+from sklearn.utils import check_array
+from sklearn.utils._param_validation import Interval
+
+from mixtura._validation import check_finite
+from mixtura.estimators.base import BaseMixture
+from mixtura.estimators.discrete import (
+    _check_missing,
+    _encode,
+    _levels_from_plain,
+    _levels_of,
+    _plain_levels,
+)
+from mixtura.exceptions import DataValidationError
+from mixtura.families import Bernoulli, Categorical, Gaussian, Poisson, Product
+from mixtura.inference.data import chunked_statistics
+from mixtura.mixture import Mixture
+
+__all__ = ["COLUMN_FAMILIES", "TabularMixture"]
+
+#: the families a column can have, as ``column_families`` names them
+COLUMN_FAMILIES = ("gaussian", "bernoulli", "categorical", "poisson")
+
+
+def _group_frame(groups):
+    """One DataFrame from a dict of column groups; returns it and the groups' columns.
+
+    A 1-D group becomes the column ``name``; the columns of a 2-D group or a
+    DataFrame become ``name[i]`` / ``name.column``.
+    """
+    import pandas as pd
+
+    parts, members = [], {}
+    for key, value in groups.items():
+        if not isinstance(key, str):
+            raise DataValidationError(f"group names must be strings; got {key!r}")
+        if isinstance(value, pd.DataFrame):
+            part = value.rename(columns=lambda c, key=key: f"{key}.{c}")
+        elif isinstance(value, pd.Series) or np.ndim(value) == 1:
+            part = pd.DataFrame({key: np.asarray(value)})
+        else:
+            array = np.asarray(value)
+            part = pd.DataFrame(
+                array, columns=[f"{key}[{i}]" for i in range(array.shape[1])]
+            )
+        members[key] = [str(c) for c in part.columns]
+        parts.append(part.reset_index(drop=True))
+    lengths = {len(part) for part in parts}
+    if len(lengths) > 1:
+        raise DataValidationError(
+            f"the column groups have different numbers of rows: {sorted(lengths)}"
+        )
+    return pd.concat(parts, axis=1), members
+
+
+def _as_frame(X, ensure_min_samples):
+    """A pandas DataFrame view of ``X`` (a DataFrame, a dict of column groups, or a
+    2-D array-like), whether its columns are named, and the groups' columns."""
+    import pandas as pd  # needed only here; mixtura does not import pandas eagerly
+
+    groups = {}
+    if isinstance(X, dict) and not issparse(X):  # scipy's DOK matrix is a dict
+        X, groups = _group_frame(X)
+    if isinstance(X, pd.DataFrame):
+        if X.shape[0] < ensure_min_samples or X.shape[1] == 0:
+            raise DataValidationError(
+                f"Found array with shape {X.shape} while a minimum of "
+                f"{ensure_min_samples} sample(s) and 1 feature is required."
+            )
+        return X, True, groups
+    # scikit-learn's checks: 2-D, not sparse, not complex, not empty; any dtype
+    array = check_array(
+        X, dtype=None, ensure_all_finite=False, ensure_min_samples=ensure_min_samples
+    )
+    return pd.DataFrame(array), False, groups
+
+
+def _infer_family(series):
+    """The family of one column, from its dtype (and sign, for integers)."""
+    import pandas as pd
+
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "bernoulli"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "poisson" if (series.min() >= 0) else "gaussian"
+    if pd.api.types.is_float_dtype(dtype):
+        return "gaussian"
+    return "categorical"
+
+
+class TabularMixture(BaseMixture):
+    """Mixture over a table whose columns have different types.
+
+    Every component is a product of independent parts, one family per kind of
+    column: float columns share a diagonal Gaussian, bool columns a Bernoulli,
+    category / object / string columns a categorical and non-negative integer
+    columns a Poisson. ``fit`` takes a pandas DataFrame (or a 2-D array, read as
+    columns of its dtype) and needs no options; ``column_families`` overrides the
+    choice for named columns. A dict of column groups (name -> 1-D array, 2-D
+    array or DataFrame) is read as one table whose columns are ``name``,
+    ``name[i]`` or ``name.column``; ``column_families`` may then name a group.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Number of mixture components.
+    column_families : dict, default=None
+        Column name -> one of ``'gaussian'``, ``'bernoulli'``, ``'categorical'``,
+        ``'poisson'``; columns not named get a family from their dtype.
+    reg_covar : float, default=1e-6
+        Added to every Gaussian variance.
+    tol : float, default=1e-3
+        EM stops when the mean per-sample log-likelihood changes by less than this.
+    max_iter : int, default=100
+        Number of EM iterations per initialisation.
+    n_init : int, default=1
+        Number of initialisations; the best log-likelihood is kept.
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'} or \
+            array-like of shape (n_samples,), default='kmeans'
+        How initial responsibilities are made; k-means methods cluster the parts'
+        features side by side, each scaled to unit variance (one-hot categories,
+        log counts, flags, measurements).
+    random_state : int, RandomState instance or None, default=None
+        Seed of initialisation and sampling.
+    warm_start : bool, default=False
+        Continue from the fitted parameters on the next ``fit``.
+    verbose : int, default=0
+        Print progress.
+    verbose_interval : int, default=10
+        Iterations between progress messages.
+    callback : callable, default=None
+        Called after each iteration with an
+        :class:`~mixtura.inference.IterationInfo`.
+    chunk_size : int, default=None
+        Rows processed at a time.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+        Mixing weights.
+    family_ : Product
+        The fitted components: ``family_.parts`` and ``family_.columns``.
+    column_families_ : list of str
+        The family of each column, in column order.
+    categories_ : dict
+        Column index -> levels (in code order) of each categorical column.
+    converged_ : bool
+        Whether the best initialisation converged.
+    n_iter_ : int
+        EM iterations of the best initialisation.
+    lower_bound_ : float
+        Mean per-sample log-likelihood at the last E-step.
+    lower_bounds_ : list of float
+        That bound at every iteration of the best initialisation.
+    n_features_in_ : int
+        Number of columns seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names seen in ``fit``, when they are all strings.
+
+    Notes
+    -----
+    ``predict`` and the other methods select the fitted columns by name from a
+    DataFrame (or dict of groups), so their order may differ. Categorical levels
+    unseen in ``fit``, missing values and values outside a family's support (e.g.
+    a negative count) raise a :class:`~mixtura.DataValidationError`. ``sample``
+    returns the encoded table (categories as codes, flags as 0/1).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from mixtura import TabularMixture
+    >>> table = pd.DataFrame({
+    ...     "length": [1.0, 1.2, 0.9, 5.0, 5.1, 4.8],
+    ...     "smoker": [True, True, True, False, False, False],
+    ...     "colour": pd.Categorical(["red", "red", "red", "blue", "blue", "blue"]),
+    ...     "visits": [0, 1, 0, 7, 9, 8],
+    ... })
+    >>> model = TabularMixture(2, random_state=0).fit(table)
+    >>> model.column_families_
+    ['gaussian', 'bernoulli', 'categorical', 'poisson']
+    >>> model.predict_proba(table).sum(axis=1).round(6).tolist()
+    [1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    """
+
+    _parameter_constraints: dict = {
+        **BaseMixture._parameter_constraints,
+        "column_families": [dict, None],
+        "reg_covar": [Interval(Real, 0.0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        column_families=None,
+        reg_covar=1e-6,
+        tol=1e-3,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        verbose_interval=10,
+        callback=None,
+        chunk_size=None,
+    ):
+        super().__init__(
+            n_components,
+            tol=tol,
+            max_iter=max_iter,
+            n_init=n_init,
+            init_params=init_params,
+            random_state=random_state,
+            warm_start=warm_start,
+            verbose=verbose,
+            verbose_interval=verbose_interval,
+            callback=callback,
+            chunk_size=chunk_size,
+        )
+        self.column_families = column_families
+        self.reg_covar = reg_covar
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True  # object / string columns are categorical
+        return tags
+
+    # -- encoding: table -> numeric matrix ------------------------------------------
+    def _check_X(self, X, *, reset, ensure_min_samples=1):
+        frame, named, groups = _as_frame(X, ensure_min_samples)
+        if reset:
+            self._learn_encoding(frame, named, groups)
+        frame = self._fitted_columns(frame, named)
+        X = np.column_stack(
+            [self._encode_column(frame.iloc[:, j], j) for j in range(frame.shape[1])]
+        )
+        check_finite(X)
+        return self._family_template().check_data(X)
+
+    def _learn_encoding(self, frame, named, groups):
+        names = [str(name) for name in frame.columns]
+        mapping = dict(self.column_families or {})
+        for group, members in groups.items():  # a group's family for its columns
+            if group in mapping:
+                for name in members:
+                    mapping.setdefault(name, mapping[group])
+        unknown = sorted(set(mapping) - set(names) - set(groups))
+        if unknown:
+            raise DataValidationError(
+                f"column_families names columns {unknown} that X does not have "
+                f"(its columns: {names})."
+            )
+        families = [
+            mapping.get(name) or _infer_family(frame.iloc[:, j])
+            for j, name in enumerate(names)
+        ]
+        bad = sorted({f for f in families if f not in COLUMN_FAMILIES})
+        if bad:
+            raise DataValidationError(
+                f"unknown column families {bad}; choose from {list(COLUMN_FAMILIES)}."
+            )
+        self.column_families_ = families
+        self.categories_ = {
+            j: self._levels(frame.iloc[:, j], j)
+            for j, family in enumerate(families)
+            if family == "categorical"
+        }
+        self.n_features_in_ = frame.shape[1]
+        if named and all(isinstance(name, str) for name in frame.columns):
+            self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+
+    def _levels(self, series, j):
+        """Levels of a categorical column: declared categories, else sorted values."""
+        if str(series.dtype) == "category":
+            return np.asarray(series.cat.categories)
+        return _levels_of(self._column_values(series, j), None, j)
+
+    @staticmethod
+    def _column_values(series, j):
+        values = np.asarray(series.astype(object))
+        _check_missing(values, j)
+        return values
+
+    def _fitted_columns(self, frame, named):
+        """The fitted columns of ``frame``, by name when fit saw names."""
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None and named:
+            missing = [name for name in names if name not in frame.columns]
+            if missing:
+                raise DataValidationError(
+                    "The feature names should match those that were passed during "
+                    f"fit: X lacks the columns {missing}."
+                )
+            return frame[list(names)]
+        if frame.shape[1] != self.n_features_in_:
+            raise DataValidationError(
+                f"X has {frame.shape[1]} features, but {type(self).__name__} is "
+                f"expecting {self.n_features_in_} features as input."
+            )
+        return frame
+
+    def _encode_column(self, series, j):
+        family = self.column_families_[j]
+        if family == "categorical":
+            return _encode(self._column_values(series, j), self.categories_[j], j)
+        values = self._column_values(series, j)
+        try:
+            return values.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise DataValidationError(
+                f"column {j} ({family}) must be numeric ({exc}); map it to "
+                "'categorical' in column_families to model its values as levels."
+            ) from exc
+
+    def _encoding_state(self):
+        """Column families and categorical levels as plain JSON, for model files."""
+        return {
+            "column_families": list(self.column_families_),
+            "categories": [
+                [j, _plain_levels(levels, j)] for j, levels in self.categories_.items()
+            ],
+        }
+
+    def _set_encoding_state(self, state):
+        """Restore what :meth:`_encoding_state` gave."""
+        families = state["column_families"]
+        if not isinstance(families, list) or not all(
+            f in COLUMN_FAMILIES for f in families
+        ):
+            raise ValueError(f"column_families must name families of {COLUMN_FAMILIES}")
+        self.column_families_ = families
+        self.categories_ = {
+            int(j): _levels_from_plain(levels) for j, levels in state["categories"]
+        }
+        if sorted(self.categories_) != [
+            j for j, f in enumerate(families) if f == "categorical"
+        ]:
+            raise ValueError("categories must be given for the categorical columns")
+
+    # -- the family -------------------------------------------------------------------
+    def _family_template(self):
+        groups = {}
+        for j, family in enumerate(self.column_families_):
+            groups.setdefault(family, []).append(j)
+        return Product(
+            [(self._part_template(name, cols), cols) for name, cols in groups.items()]
+        )
+
+    def _part_template(self, name, columns):
+        if name == "gaussian":
+            return Gaussian("diag", self.reg_covar)
+        if name == "bernoulli":
+            return Bernoulli()
+        if name == "poisson":
+            return Poisson()
+        return Categorical([len(self.categories_[j]) for j in columns])
+
+    def _check_initial_parameters(self, X):
+        pass
+
+    def _needs_initial_responsibilities(self):
+        return True
+
+    def _initial_mixture(self, data, resp):
+        template = self._family_template()
+        return Mixture.from_statistics(
+            template, chunked_statistics(data, template, resp)
+        )
+
+    def _set_fitted(self, mixture, dtype):
+        self.weights_ = mixture.weights.astype(dtype)
+        self.family_ = mixture.family
+
+    def _fitted_mixture(self):
+        return Mixture.from_weights(self.weights_, self.family_)

@@ -1,0 +1,184 @@
+"""Independent Bernoulli components: binary features, latent class analysis."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mixtura.backend import get_namespace, to_namespace, to_numpy
+from mixtura.exceptions import DataValidationError, ModelFileError
+from mixtura.families.base import Family
+from mixtura.stats import LinearStats
+
+__all__ = ["Bernoulli", "weighted_sums"]
+
+#: Probabilities are kept in [EPSILON, 1 - EPSILON], so that log p and log(1 - p)
+#: stay finite when a component's maximum-likelihood estimate is exactly 0 or 1 (a
+#: "boundary solution", common in latent class analysis). The log-likelihood changes
+#: by at most about n_samples * EPSILON, far below any fitting tolerance.
+EPSILON = 1e-10
+
+
+def weighted_sums(X, resp, sample_weight=None):
+    """Responsibility sums and responsibility-weighted feature sums, in float64.
+
+    The statistics of every family whose M-step needs only ``sum_i r_ik x_i``:
+    one matrix product ``resp.T @ X``.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+        Data (any array-API namespace).
+    resp : array of shape (n_samples, n_components)
+        Responsibilities.
+    sample_weight : array of shape (n_samples,) or None
+        Weights of the samples.
+
+    Returns
+    -------
+    resp_sum : ndarray of shape (n_components,)
+        ``sum_i w_i r_ik``.
+    sum_x : ndarray of shape (n_components, n_features)
+        ``sum_i w_i r_ik x_i``.
+    """
+    xp = get_namespace(X, resp)
+    weighted = resp if sample_weight is None else resp * sample_weight[:, None]
+    resp_sum = xp.sum(weighted, axis=0)
+    sum_x = xp.matmul(xp.permute_dims(weighted, (1, 0)), X)
+    return (
+        to_numpy(resp_sum).astype(np.float64),
+        to_numpy(sum_x).astype(np.float64),
+    )
+
+
+def check_probabilities(probabilities, what="probabilities"):
+    """Return ``probabilities`` as a float64 (K, d) array in [0, 1], or raise."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    if probabilities.ndim != 2:
+        raise ValueError(
+            f"{what} must be 2-D (n_components, n_features); got "
+            f"shape {probabilities.shape}"
+        )
+    if not np.all((probabilities >= 0) & (probabilities <= 1)):
+        raise ValueError(f"{what} must lie in [0, 1]")
+    return probabilities
+
+
+class Bernoulli(Family):
+    """Components of independent Bernoulli features, x_j ~ Bernoulli(p_kj).
+
+    The latent class model for binary items (Lazarsfeld & Henry 1968; Goodman
+    1974). log p(x | k) = sum_j x_j log p_kj + (1 - x_j) log(1 - p_kj), so the
+    E-step for all components is one matrix product,
+    ``X @ logit(p).T + sum_j log(1 - p_kj)``.
+
+    Parameters
+    ----------
+    alpha, beta : float, default=1.0
+        Beta(alpha, beta) prior on every probability; the M-step returns its
+        posterior mode (MAP), ``(s + alpha - 1) / (n + alpha + beta - 2)``.
+        ``alpha = beta = 1`` (a flat prior) is maximum likelihood; both must be
+        at least 1, so that the mode exists.
+    probabilities : array-like of shape (n_components, n_features), optional
+        P(x_j = 1 | component k); omitted for a template. Clipped to
+        ``[EPSILON, 1 - EPSILON]`` for the log-densities only.
+    """
+
+    name = "bernoulli"
+
+    def __init__(self, alpha=1.0, beta=1.0, *, probabilities=None):
+        self.alpha = float(alpha)
+        self.beta = float(beta)
+        if self.alpha < 1 or self.beta < 1:
+            raise ValueError(
+                f"alpha and beta must be >= 1 (got {alpha}, {beta}): the Beta "
+                "prior's mode, which the M-step returns, needs them."
+            )
+        self.probabilities = None
+        if probabilities is None:
+            return
+        self.probabilities = check_probabilities(probabilities)
+        clipped = np.clip(self.probabilities, EPSILON, 1 - EPSILON)
+        # cached for the E-step: log-odds and the sum of log(1 - p) of each component
+        self._logit = np.log(clipped) - np.log1p(-clipped)
+        self._log_one_minus = np.log1p(-clipped).sum(axis=1)
+
+    @property
+    def n_components(self):
+        return self.probabilities.shape[0]
+
+    @property
+    def n_features(self):
+        return self.probabilities.shape[1]
+
+    def _require_parameters(self):
+        if self.probabilities is None:
+            raise ValueError(
+                "this Bernoulli family is a template without parameters; "
+                "estimate it with maximize(statistics) first"
+            )
+
+    def check_data(self, X):
+        """Refuse values other than 0 and 1 (see :meth:`Family.check_data`)."""
+        binary = (X == 0) | (X == 1)
+        if not np.all(binary):
+            column = int(np.flatnonzero(~np.all(binary, axis=0))[0])
+            value = X[:, column][~binary[:, column]][0]
+            raise DataValidationError(
+                f"Bernoulli mixtures need binary data (0 or 1), but column {column} "
+                f"holds {float(value):g}. Recode the column to 0/1 (e.g. X == level), "
+                "or use a categorical mixture for items with more than two levels."
+            )
+        return X
+
+    def log_prob(self, X):
+        self._require_parameters()
+        logit = to_namespace(self._logit, X)
+        constant = to_namespace(self._log_one_minus, X)
+        xp = get_namespace(X)
+        return xp.matmul(X, xp.permute_dims(logit, (1, 0))) + constant[None, :]
+
+    def statistics(self, X, resp, sample_weight=None):
+        resp_sum, sum_x = weighted_sums(X, resp, sample_weight)
+        return LinearStats(resp_sum, sum_x=sum_x)
+
+    def maximize(self, stats):
+        numerator = stats.sum_x + (self.alpha - 1)
+        denominator = stats.resp_sum[:, None] + (self.alpha + self.beta - 2)
+        # an empty component under maximum likelihood gets probability 1/2
+        safe = np.where(denominator > 0, denominator, 1.0)
+        probabilities = np.where(denominator > 0, numerator / safe, 0.5)
+        return Bernoulli(
+            self.alpha, self.beta, probabilities=np.clip(probabilities, 0.0, 1.0)
+        )
+
+    def sample(self, labels, random_state):
+        self._require_parameters()
+        labels = np.asarray(labels)
+        uniform = random_state.uniform(size=(labels.shape[0], self.n_features))
+        return (uniform < self.probabilities[labels]).astype(np.float64)
+
+    def n_parameters(self):
+        self._require_parameters()
+        return self.n_components * self.n_features
+
+    def config(self):
+        return {"alpha": self.alpha, "beta": self.beta}
+
+    def arrays(self):
+        self._require_parameters()
+        return {"probabilities": self.probabilities}
+
+    @classmethod
+    def from_arrays(cls, config, arrays):
+        try:
+            probabilities = check_probabilities(arrays["probabilities"])
+        except ValueError as exc:
+            raise ModelFileError(str(exc)) from exc
+        return cls(config["alpha"], config["beta"], probabilities=probabilities)
+
+    def __repr__(self):
+        if self.probabilities is None:
+            return f"Bernoulli(alpha={self.alpha}, beta={self.beta}, template)"
+        return (
+            f"Bernoulli(n_components={self.n_components}, n_features={self.n_features})"
+        )

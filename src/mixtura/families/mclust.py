@@ -1,0 +1,553 @@
+"""mclust's eigen-decomposition covariance models, as covariance structures.
+
+Banfield & Raftery (1993) and Celeux & Govaert (1995) write each component's
+covariance as ``Sigma_k = lambda_k D_k A_k D_k^T``: a volume ``lambda_k`` (a
+scalar), a shape ``A_k`` (diagonal, determinant one) and an orientation ``D_k``
+(orthogonal). Each of the three is either Equal across components, Variable, or
+the Identity, which names the 14 multivariate models of mclust (Scrucca et al.
+2016): EII, VII, EEI, VEI, EVI, VVI, EEE, VEE, EVE, VVE, EEV, VEV, EVV and VVV,
+and the univariate E and V.
+
+Every model here is a :class:`~mixtura.families.covariance.CovarianceStructure`
+registered in :data:`MCLUST_STRUCTURES` (and so in the Gaussian family's registry):
+``GaussianMixture(covariance_type='VEV')`` is a lookup. Parameters are stored in
+the simplest shape the E-step already handles: one variance per component (K,)
+for the spherical models and E, V; per-component diagonals (K, d) for the
+diagonal models; full matrices (K, d, d) for the models with an orientation. Only
+the M-step (:meth:`covariances_from_scatter`) and the parameter count differ
+from the plain spherical / diagonal / full structures.
+
+The M-steps minimise ``sum_k n_k log det Sigma_k + tr(W_k Sigma_k^{-1})`` over
+the model's constraints, where ``W_k`` is component k's weighted centred scatter
+and ``n_k`` its weight. Closed forms are those of Celeux & Govaert (1995);
+VEI, VEV and VEE alternate exact block updates of volumes and shape (Celeux &
+Govaert 1995, sections 3.2-3.4); EVE and VVE update the common orientation by the
+majorisation-minimisation step of Browne & McNicholas (2014). ``reg_covar`` is
+added as ``n_k * reg_covar * I`` to each scatter before the constrained M-step, so
+that VVV equals ``'full'`` exactly and every model keeps its constraints.
+
+References
+----------
+Banfield, J. D. & Raftery, A. E. (1993). Model-based Gaussian and non-Gaussian
+clustering. Biometrics 49, 803-821.
+Celeux, G. & Govaert, G. (1995). Gaussian parsimonious clustering models.
+Pattern Recognition 28, 781-793.
+Browne, R. P. & McNicholas, P. D. (2014). Estimating common principal components
+in high dimensions. Advances in Data Analysis and Classification 8, 217-226.
+Scrucca, L., Fop, M., Murphy, T. B. & Raftery, A. E. (2016). mclust 5: clustering,
+classification and density estimation using Gaussian finite mixture models. The R
+Journal 8, 289-317.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mixtura.families.covariance import (
+    CovarianceStructure,
+    Diagonal,
+    Full,
+    Spherical,
+    _singular,
+)
+
+__all__ = [
+    "MCLUST_MODELS",
+    "MCLUST_STRUCTURES",
+    "MULTIVARIATE_MODELS",
+    "UNIVARIATE_MODELS",
+]
+
+#: mclust's multivariate models, in mclust's order.
+MULTIVARIATE_MODELS = (
+    "EII",
+    "VII",
+    "EEI",
+    "VEI",
+    "EVI",
+    "VVI",
+    "EEE",
+    "VEE",
+    "EVE",
+    "VVE",
+    "EEV",
+    "VEV",
+    "EVV",
+    "VVV",
+)
+#: mclust's univariate models.
+UNIVARIATE_MODELS = ("E", "V")
+MCLUST_MODELS = UNIVARIATE_MODELS + MULTIVARIATE_MODELS
+
+#: Relative change of the M-step objective below which inner iterations stop.
+INNER_TOL = 1e-10
+#: Most inner iterations of one iterative M-step.
+INNER_MAX_ITER = 500
+
+
+# -- small helpers -----------------------------------------------------------------
+def _geometric_mean(values, axis=-1):
+    """``prod(values) ** (1 / d)`` along ``axis``, computed in logs."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.exp(np.mean(np.log(values), axis=axis))
+
+
+def _check_finite(covariances):
+    """Raise SingularCovarianceError naming components with non-finite or
+    non-positive parameters."""
+    flat = covariances.reshape(len(covariances), -1)
+    bad = ~np.isfinite(flat).all(axis=1)
+    if covariances.ndim < 3:
+        bad |= ~(flat > 0).all(axis=1)
+    if bad.any():
+        raise _singular(np.flatnonzero(bad).tolist())
+    return covariances
+
+
+def _regularised_matrices(scatter, nk, reg_covar):
+    """``W_k + n_k reg_covar I``, shape (K, d, d)."""
+    eye = np.eye(scatter.shape[-1])
+    return scatter + (nk * reg_covar)[:, None, None] * eye
+
+
+def _symmetric(matrices):
+    return 0.5 * (matrices + np.swapaxes(matrices, -1, -2))
+
+
+def _converged(previous, current):
+    return abs(previous - current) <= INNER_TOL * (1.0 + abs(current))
+
+
+def _sorted_eigh(matrices):
+    """Eigenvalues (K, d) in decreasing order and their eigenvectors (K, d, d)."""
+    values, vectors = np.linalg.eigh(matrices)
+    return values[:, ::-1], vectors[:, :, ::-1]
+
+
+def _compose(vectors, shapes):
+    """``D_k diag(s_k) D_k^T`` for vectors (K, d, d) or (d, d), shapes (K, d)."""
+    vectors = np.broadcast_to(vectors, (len(shapes), *vectors.shape[-2:]))
+    return _symmetric(np.einsum("kij,kj,klj->kil", vectors, shapes, vectors))
+
+
+def _equal_volume_variable_shape(values, nk):
+    """EVI / EEV-like split: ``lambda * A_k`` with ``det A_k = 1``, lambda common.
+
+    Parameters
+    ----------
+    values : ndarray of shape (K, d)
+        Per-component eigenvalues (or diagonals) of the scatter.
+    nk : ndarray of shape (K,)
+
+    Returns
+    -------
+    scaled : ndarray of shape (K, d)
+        ``lambda A_k`` with ``lambda = sum_k det(diag values_k)^(1/d) / n``.
+    """
+    volumes = _geometric_mean(values)
+    lam = volumes.sum() / nk.sum()
+    return lam * values / volumes[:, None]
+
+
+def _variable_volume_equal_shape(values, nk):
+    """``lambda_k A`` with one shape A (det 1) for all k (Celeux & Govaert 1995).
+
+    Alternates ``A = normalise(sum_k values_k / lambda_k)`` and
+    ``lambda_k = sum_j (values_kj / A_j) / (n_k d)``, each the exact minimiser
+    given the other, so the objective ``d sum_k n_k log lambda_k`` decreases.
+
+    Parameters
+    ----------
+    values : ndarray of shape (K, d)
+        Diagonal scatters (VEI) or sorted scatter eigenvalues (VEV).
+    nk : ndarray of shape (K,)
+
+    Returns
+    -------
+    scaled : ndarray of shape (K, d)
+        ``lambda_k A``.
+    """
+    d = values.shape[1]
+    lam = values.sum(axis=1) / (nk * d)
+    previous = np.inf
+    for _ in range(INNER_MAX_ITER):
+        pooled = (values / lam[:, None]).sum(axis=0)
+        shape = pooled / _geometric_mean(pooled)
+        lam = (values / shape).sum(axis=1) / (nk * d)
+        objective = d * np.sum(nk * np.log(lam))
+        if _converged(previous, objective):
+            break
+        previous = objective
+    return lam[:, None] * shape
+
+
+# -- spherical models: E, V, EII, VII -----------------------------------------------
+class _MclustStructure(CovarianceStructure):
+    """What mclust's models share: the dimension check."""
+
+    #: whether the model is one of mclust's univariate models (E, V)
+    univariate = False
+
+    def check_n_features(self, n_features):
+        """Refuse data of the wrong dimension with a message that says what to use.
+
+        Parameters
+        ----------
+        n_features : int
+
+        Raises
+        ------
+        ValueError
+            A multivariate model on one feature, or E / V on several.
+        """
+        if self.univariate and n_features != 1:
+            raise ValueError(
+                f"covariance_type={self.name!r} is one of mclust's univariate "
+                f"models, but the data have {n_features} features; use a "
+                f"multivariate model such as 'EII', 'VVV' or any of "
+                f"{list(MULTIVARIATE_MODELS)}."
+            )
+        if not self.univariate and n_features == 1:
+            raise ValueError(
+                f"covariance_type={self.name!r} is one of mclust's multivariate "
+                "models, but the data have one feature; use 'E' (equal variance) "
+                "or 'V' (variable variance) for univariate data."
+            )
+
+
+class _SphericalModel(_MclustStructure, Spherical):
+    """Spherical covariances ``lambda_k I``; stored as variances, shape (K,)."""
+
+    equal_volume: bool
+
+    def n_parameters(self, n_components, n_features):
+        return 1 if self.equal_volume else n_components
+
+    def covariances_from_scatter(self, scatter, nk, reg_covar):
+        traces = self.scatter_variances(scatter).sum(axis=1)
+        d = self.scatter_variances(scatter).shape[1]
+        traces = traces + nk * reg_covar * d
+        with np.errstate(all="ignore"):
+            variances = self._volumes(traces, nk, d)
+        return _check_finite(variances)
+
+    def _volumes(self, traces, nk, d):
+        if self.equal_volume:
+            return np.full(len(nk), traces.sum() / (nk.sum() * d))
+        return traces / (nk * d)
+
+
+class EII(_SphericalModel):
+    """Spherical, equal volume: ``Sigma_k = lambda I``."""
+
+    name = "EII"
+    equal_volume = True
+
+
+class VII(_SphericalModel):
+    """Spherical, variable volume: ``Sigma_k = lambda_k I``."""
+
+    name = "VII"
+    equal_volume = False
+
+
+class E(EII):
+    """Univariate, equal variance."""
+
+    name = "E"
+    univariate = True
+
+
+class V(VII):
+    """Univariate, variable variance."""
+
+    name = "V"
+    univariate = True
+
+
+# -- diagonal models: EEI, VEI, EVI, VVI ---------------------------------------------
+class _DiagonalModel(_MclustStructure, Diagonal):
+    """Axis-aligned covariances ``lambda_k A_k``; stored as diagonals (K, d)."""
+
+    def covariances_from_scatter(self, scatter, nk, reg_covar):
+        diagonals = self.scatter_variances(scatter) + (nk * reg_covar)[:, None]
+        with np.errstate(all="ignore"):
+            return _check_finite(self._constrained(diagonals, nk))
+
+    def _constrained(self, diagonals, nk):
+        """The model's covariances (K, d) from regularised scatter diagonals."""
+        raise NotImplementedError
+
+
+class EEI(_DiagonalModel):
+    """Diagonal, equal volume and shape: ``Sigma_k = lambda A`` (closed form)."""
+
+    name = "EEI"
+
+    def n_parameters(self, n_components, n_features):
+        return n_features
+
+    def _constrained(self, diagonals, nk):
+        pooled = diagonals.sum(axis=0) / nk.sum()
+        return np.broadcast_to(pooled, diagonals.shape).copy()
+
+
+class VEI(_DiagonalModel):
+    """Diagonal, variable volume, equal shape: ``lambda_k A`` (iterative).
+
+    Celeux & Govaert (1995): alternate the common shape and the volumes.
+    """
+
+    name = "VEI"
+
+    def n_parameters(self, n_components, n_features):
+        return n_components + n_features - 1
+
+    def _constrained(self, diagonals, nk):
+        return _variable_volume_equal_shape(diagonals, nk)
+
+
+class EVI(_DiagonalModel):
+    """Diagonal, equal volume, variable shape: ``lambda A_k`` (closed form)."""
+
+    name = "EVI"
+
+    def n_parameters(self, n_components, n_features):
+        return 1 + n_components * (n_features - 1)
+
+    def _constrained(self, diagonals, nk):
+        return _equal_volume_variable_shape(diagonals, nk)
+
+
+class VVI(_DiagonalModel):
+    """Diagonal, variable volume and shape: ``lambda_k A_k`` (as ``'diag'``)."""
+
+    name = "VVI"
+
+    def n_parameters(self, n_components, n_features):
+        return n_components * n_features
+
+    def _constrained(self, diagonals, nk):
+        return diagonals / nk[:, None]
+
+
+# -- models with an orientation: full matrices (K, d, d) ----------------------------
+def _n_rotation(n_features):
+    """Free parameters of one orientation matrix D: d (d - 1) / 2."""
+    return n_features * (n_features - 1) // 2
+
+
+class _MatrixModel(_MclustStructure, Full):
+    """Covariances with orientations; stored as full matrices (K, d, d)."""
+
+    def covariances_from_scatter(self, scatter, nk, reg_covar):
+        regularised = _regularised_matrices(scatter, nk, reg_covar)
+        try:
+            with np.errstate(all="ignore"):
+                covariances = self._constrained(regularised, nk)
+        except np.linalg.LinAlgError:
+            flat = np.linalg.eigvalsh(regularised)[:, 0] <= 0
+            raise _singular(np.flatnonzero(flat).tolist()) from None
+        return _check_finite(covariances)
+
+    def _constrained(self, scatter, nk):
+        """The model's covariances (K, d, d) from regularised scatter matrices."""
+        raise NotImplementedError
+
+
+class EEE(_MatrixModel):
+    """Ellipsoidal, all equal: ``Sigma_k = lambda D A D^T`` (pooled covariance)."""
+
+    name = "EEE"
+
+    def n_parameters(self, n_components, n_features):
+        return n_features * (n_features + 1) // 2
+
+    def _constrained(self, scatter, nk):
+        pooled = scatter.sum(axis=0) / nk.sum()
+        return np.broadcast_to(pooled, scatter.shape).copy()
+
+
+class VVV(_MatrixModel):
+    """Ellipsoidal, all variable: ``Sigma_k = W_k / n_k`` (as ``'full'``)."""
+
+    name = "VVV"
+
+    def n_parameters(self, n_components, n_features):
+        return n_components * n_features * (n_features + 1) // 2
+
+    def _constrained(self, scatter, nk):
+        return scatter / nk[:, None, None]
+
+
+class EVV(_MatrixModel):
+    """Equal volume, variable shape and orientation: ``lambda C_k``, det C_k = 1.
+
+    Closed form (Celeux & Govaert 1995): ``C_k = W_k / det(W_k)^(1/d)``,
+    ``lambda = sum_k det(W_k)^(1/d) / n``.
+    """
+
+    name = "EVV"
+
+    def n_parameters(self, n_components, n_features):
+        return 1 + n_components * (n_features - 1 + _n_rotation(n_features))
+
+    def _constrained(self, scatter, nk):
+        sign, log_det = np.linalg.slogdet(scatter)
+        with np.errstate(invalid="ignore"):
+            volumes = np.where(sign > 0, np.exp(log_det / scatter.shape[-1]), np.nan)
+        lam = volumes.sum() / nk.sum()
+        return lam * scatter / volumes[:, None, None]
+
+
+class EEV(_MatrixModel):
+    """Equal volume and shape, variable orientation: ``lambda D_k A D_k^T``.
+
+    Closed form (Celeux & Govaert 1995): ``D_k`` are the eigenvectors of ``W_k``
+    (eigenvalues decreasing), ``lambda A = sum_k Omega_k / n`` with ``Omega_k``
+    the sorted eigenvalues.
+    """
+
+    name = "EEV"
+
+    def n_parameters(self, n_components, n_features):
+        return n_features + n_components * _n_rotation(n_features)
+
+    def _constrained(self, scatter, nk):
+        values, vectors = _sorted_eigh(scatter)
+        shape = values.sum(axis=0) / nk.sum()
+        return _compose(vectors, np.broadcast_to(shape, values.shape))
+
+
+class VEV(_MatrixModel):
+    """Variable volume and orientation, equal shape: ``lambda_k D_k A D_k^T``.
+
+    Iterative (Celeux & Govaert 1995): ``D_k`` are the eigenvectors of ``W_k``;
+    the volumes and the common shape alternate on the sorted eigenvalues.
+    """
+
+    name = "VEV"
+
+    def n_parameters(self, n_components, n_features):
+        return n_components + n_features - 1 + n_components * _n_rotation(n_features)
+
+    def _constrained(self, scatter, nk):
+        values, vectors = _sorted_eigh(scatter)
+        return _compose(vectors, _variable_volume_equal_shape(values, nk))
+
+
+class VEE(_MatrixModel):
+    """Variable volume, equal shape and orientation: ``lambda_k C``, det C = 1.
+
+    Iterative (Celeux & Govaert 1995): alternate
+    ``lambda_k = tr(W_k C^{-1}) / (n_k d)`` and
+    ``C = normalise(sum_k W_k / lambda_k)``, each exact given the other.
+    """
+
+    name = "VEE"
+
+    def n_parameters(self, n_components, n_features):
+        return n_components + n_features - 1 + _n_rotation(n_features)
+
+    def _constrained(self, scatter, nk):
+        d = scatter.shape[-1]
+        pooled = scatter.sum(axis=0)
+        common = pooled / np.exp(np.linalg.slogdet(pooled)[1] / d)
+        previous = np.inf
+        for _ in range(INNER_MAX_ITER):
+            inverse = np.linalg.inv(common)
+            lam = np.einsum("kij,ji->k", scatter, inverse) / (nk * d)
+            pooled = (scatter / lam[:, None, None]).sum(axis=0)
+            common = pooled / np.exp(np.linalg.slogdet(pooled)[1] / d)
+            objective = d * np.sum(nk * np.log(lam))
+            if _converged(previous, objective):
+                break
+            previous = objective
+        inverse = np.linalg.inv(common)
+        lam = np.einsum("kij,ji->k", scatter, inverse) / (nk * d)
+        return _symmetric(lam[:, None, None] * common)
+
+
+class _CommonOrientationModel(_MatrixModel):
+    """``D diag(s_k) D^T`` with one orientation D (EVE, VVE).
+
+    Alternates the per-component diagonals ``s_k`` given D (closed form) and one
+    majorisation-minimisation step for D given the ``s_k`` (Browne & McNicholas
+    2014): with ``w_k`` the largest eigenvalue of ``W_k``, the concave part of
+    ``sum_k tr(D^T W_k D diag(1/s_k))`` is majorised by its tangent, and the
+    minimiser is ``D = U V^T`` from the SVD ``U S V^T`` of
+    ``sum_k (w_k I - W_k) D diag(1/s_k)``. Each step lowers the objective.
+    """
+
+    def _diagonals(self, rotated, nk):
+        """``s_k`` (K, d) from ``diag(D^T W_k D)`` (K, d)."""
+        raise NotImplementedError
+
+    def _constrained(self, scatter, nk):
+        d = scatter.shape[-1]
+        orientation = np.linalg.eigh(scatter.sum(axis=0))[1]
+        largest = np.linalg.eigvalsh(scatter)[:, -1]
+        shifted = largest[:, None, None] * np.eye(d) - scatter
+        previous = np.inf
+        for _ in range(INNER_MAX_ITER):
+            rotated = np.einsum("ji,kjl,li->ki", orientation, scatter, orientation)
+            diagonals = self._diagonals(rotated, nk)
+            objective = np.sum(nk * np.log(diagonals).sum(axis=1)) + np.sum(
+                rotated / diagonals
+            )
+            if _converged(previous, objective):
+                break
+            previous = objective
+            gradient = np.einsum("kij,jl,kl->il", shifted, orientation, 1.0 / diagonals)
+            left, _, right = np.linalg.svd(gradient)
+            orientation = left @ right
+        rotated = np.einsum("ji,kjl,li->ki", orientation, scatter, orientation)
+        return _compose(orientation, self._diagonals(rotated, nk))
+
+
+class EVE(_CommonOrientationModel):
+    """Equal volume and orientation, variable shape: ``lambda D A_k D^T``."""
+
+    name = "EVE"
+
+    def n_parameters(self, n_components, n_features):
+        return 1 + n_components * (n_features - 1) + _n_rotation(n_features)
+
+    def _diagonals(self, rotated, nk):
+        return _equal_volume_variable_shape(rotated, nk)
+
+
+class VVE(_CommonOrientationModel):
+    """Variable volume and shape, equal orientation: ``lambda_k D A_k D^T``."""
+
+    name = "VVE"
+
+    def n_parameters(self, n_components, n_features):
+        return n_components * n_features + _n_rotation(n_features)
+
+    def _diagonals(self, rotated, nk):
+        return rotated / nk[:, None]
+
+
+#: model name -> structure, in mclust's order (univariate models first).
+MCLUST_STRUCTURES: dict[str, CovarianceStructure] = {
+    cls.name: cls()
+    for cls in (
+        E,
+        V,
+        EII,
+        VII,
+        EEI,
+        VEI,
+        EVI,
+        VVI,
+        EEE,
+        VEE,
+        EVE,
+        VVE,
+        EEV,
+        VEV,
+        EVV,
+        VVV,
+    )
+}

@@ -1,0 +1,189 @@
+"""Independent Poisson components: count features (events, visits, reads)."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import gammaln
+
+from mixtura.backend import get_namespace, to_namespace, to_numpy
+from mixtura.exceptions import DataValidationError, ModelFileError
+from mixtura.families.base import Family
+from mixtura.families.bernoulli import weighted_sums
+from mixtura.stats import LinearStats
+
+__all__ = ["Poisson", "check_counts"]
+
+#: Rates are kept at or above EPSILON in the log-densities, so that a component whose
+#: maximum-likelihood rate is 0 (a feature it never counts) keeps a finite log rate;
+#: its log-density then changes by at most EPSILON per feature.
+EPSILON = 1e-10
+
+
+def check_counts(X, family_name):
+    """Refuse negative or non-integer values in count data.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Data.
+    family_name : str
+        Named in the message.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+        Unchanged.
+    """
+    bad = (X < 0) | (np.floor(X) != X)
+    if np.any(bad):
+        column = int(np.flatnonzero(bad.any(axis=0))[0])
+        value = X[:, column][bad[:, column]][0]
+        kind = "negative" if value < 0 else "non-integer"
+        prefix = "Negative values in data: " if value < 0 else ""
+        raise DataValidationError(
+            f"{prefix}{family_name} mixtures need non-negative integer counts, but "
+            f"column {column} holds the {kind} value {float(value):g} "
+            f"({int(bad.sum())} such value(s) in all). Pass counts, or use a "
+            "Gaussian mixture for measurements."
+        )
+    return X
+
+
+# Counts up to this size get log(x!) from a table (a gather instead of lgamma).
+_TABLE_LIMIT = 1 << 16
+
+
+def _log_factorial_sum(X, xp):
+    """``sum_j log(x_j!)`` of each row, shape (n_samples,), in X's namespace."""
+    if isinstance(X, np.ndarray) and X.size and X.max() < _TABLE_LIMIT:
+        table = gammaln(np.arange(int(X.max()) + 1) + 1.0).astype(X.dtype)
+        return table[X.astype(np.intp)].sum(axis=1)
+    lgamma = getattr(xp, "lgamma", None)
+    if lgamma is not None:
+        return xp.sum(lgamma(X + 1), axis=1)
+    # not in the array API standard: compute on the host, return in X's namespace
+    return to_namespace(gammaln(to_numpy(X) + 1).sum(axis=1), X)
+
+
+class Poisson(Family):
+    """Components of independent Poisson features, x_j ~ Poisson(lambda_kj).
+
+    log p(x | k) = sum_j x_j log lambda_kj - sum_j lambda_kj - sum_j log x_j!, so
+    the E-step for all components is one matrix product, ``X @ log(lambda).T``.
+
+    Parameters
+    ----------
+    gamma_shape, gamma_rate : float, default=(1.0, 0.0)
+        Gamma(shape, rate) prior on every Poisson rate; the M-step returns its
+        posterior mode (MAP), ``(s + gamma_shape - 1) / (n + gamma_rate)``.
+        ``gamma_shape = 1, gamma_rate = 0`` (a flat prior) is maximum likelihood.
+        ``gamma_shape`` must be at least 1 and ``gamma_rate`` non-negative.
+    rates : array-like of shape (n_components, n_features), optional
+        lambda_kj; omitted for a template.
+    """
+
+    name = "poisson"
+
+    def __init__(self, gamma_shape=1.0, gamma_rate=0.0, *, rates=None):
+        self.gamma_shape = float(gamma_shape)
+        self.gamma_rate = float(gamma_rate)
+        if self.gamma_shape < 1 or self.gamma_rate < 0:
+            raise ValueError(
+                f"gamma_shape must be >= 1 and gamma_rate >= 0 (got {gamma_shape}, "
+                f"{gamma_rate}): the Gamma "
+                "prior's mode, which the M-step returns, needs them."
+            )
+        self.rates = None
+        if rates is None:
+            return
+        self.rates = _check_rates(rates)
+        self._log_rates = np.log(np.maximum(self.rates, EPSILON))
+        self._rate_sum = self.rates.sum(axis=1)
+
+    @property
+    def n_components(self):
+        return self.rates.shape[0]
+
+    @property
+    def n_features(self):
+        return self.rates.shape[1]
+
+    def _require_parameters(self):
+        if self.rates is None:
+            raise ValueError(
+                "this Poisson family is a template without parameters; "
+                "estimate it with maximize(statistics) first"
+            )
+
+    def check_data(self, X):
+        """Refuse negative and non-integer counts (see :meth:`Family.check_data`)."""
+        return check_counts(X, "Poisson")
+
+    def init_features(self, X):
+        """``log(1 + x)``: k-means on raw counts is dominated by the largest ones."""
+        return np.log1p(X)
+
+    def log_prob(self, X):
+        self._require_parameters()
+        xp = get_namespace(X)
+        log_rates = to_namespace(self._log_rates, X)
+        constant = to_namespace(-self._rate_sum, X)
+        linear = xp.matmul(X, xp.permute_dims(log_rates, (1, 0)))
+        return linear + constant[None, :] - _log_factorial_sum(X, xp)[:, None]
+
+    def statistics(self, X, resp, sample_weight=None):
+        resp_sum, sum_x = weighted_sums(X, resp, sample_weight)
+        return LinearStats(resp_sum, sum_x=sum_x)
+
+    def maximize(self, stats):
+        numerator = stats.sum_x + (self.gamma_shape - 1)
+        denominator = stats.resp_sum[:, None] + self.gamma_rate
+        # an empty component under maximum likelihood gets the prior's mode, or 1
+        safe = np.where(denominator > 0, denominator, 1.0)
+        rates = np.where(denominator > 0, numerator / safe, 1.0)
+        return Poisson(self.gamma_shape, self.gamma_rate, rates=rates)
+
+    def sample(self, labels, random_state):
+        self._require_parameters()
+        labels = np.asarray(labels)
+        return random_state.poisson(self.rates[labels]).astype(np.float64)
+
+    def n_parameters(self):
+        self._require_parameters()
+        return self.n_components * self.n_features
+
+    def config(self):
+        return {"gamma_shape": self.gamma_shape, "gamma_rate": self.gamma_rate}
+
+    def arrays(self):
+        self._require_parameters()
+        return {"rates": self.rates}
+
+    @classmethod
+    def from_arrays(cls, config, arrays):
+        try:
+            rates = _check_rates(arrays["rates"])
+        except ValueError as exc:
+            raise ModelFileError(str(exc)) from exc
+        return cls(config["gamma_shape"], config["gamma_rate"], rates=rates)
+
+    def __repr__(self):
+        if self.rates is None:
+            return (
+                f"Poisson(gamma_shape={self.gamma_shape}, "
+                f"gamma_rate={self.gamma_rate}, template)"
+            )
+        return (
+            f"Poisson(n_components={self.n_components}, n_features={self.n_features})"
+        )
+
+
+def _check_rates(rates):
+    rates = np.asarray(rates, dtype=np.float64)
+    if rates.ndim != 2:
+        raise ValueError(
+            f"rates must be 2-D (n_components, n_features); got shape {rates.shape}"
+        )
+    if not np.all(rates >= 0):
+        raise ValueError("rates must be non-negative")
+    return rates

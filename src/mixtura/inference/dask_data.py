@@ -1,0 +1,102 @@
+"""Dask arrays behind the data seam: statistics per block, tree-summed.
+
+Each EM iteration builds one task per row block (its E-step and statistics), sums
+the blocks' statistics pairwise in a tree, and computes the total with a single
+``dask.compute``; the parameters stay small in-memory arrays on the client (as
+dask-ml's k-means does, Lloyd's steps with per-block partial sums). Works the same
+with the local schedulers and with a ``dask.distributed`` cluster (the active
+client is used). Dask is imported only when a Dask array is given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mixtura.backend import to_numpy
+from mixtura.inference.data import accumulate
+
+__all__ = ["DaskData", "is_dask_array"]
+
+
+def is_dask_array(X):
+    """Whether ``X`` is a dask array (without importing dask when it is not)."""
+    return type(X).__module__.startswith("dask.") and hasattr(X, "to_delayed")
+
+
+@dataclass(frozen=True)
+class DaskData:
+    """A data set held as a dask array, chunked along rows.
+
+    Parameters
+    ----------
+    X : dask.array.Array of shape (n_samples, n_features)
+        Rechunked here so that each block holds whole rows.
+    sample_weight : dask.array.Array of shape (n_samples,) or None
+    total_weight : float
+        Sum of the weights (the number of rows when unweighted), computed once.
+    """
+
+    X: object
+    sample_weight: object
+    total_weight: float
+
+    @classmethod
+    def from_array(cls, X, sample_weight=None):
+        """Wrap a dask array (and weights), one block per group of rows."""
+        X = X.rechunk({1: -1})
+        if sample_weight is not None:
+            sample_weight = sample_weight.rechunk((X.chunks[0],))
+            total = float(sample_weight.sum().compute())
+        else:
+            total = float(X.shape[0])
+        return cls(X, sample_weight, total)
+
+    @property
+    def n_samples(self):
+        """Number of rows."""
+        return self.X.shape[0]
+
+    def blocks(self):
+        """Delayed (X_block, weight_block or None) pairs, in row order."""
+        x_blocks = self.X.to_delayed().ravel()
+        if self.sample_weight is None:
+            return [(block, None) for block in x_blocks]
+        return list(zip(x_blocks, self.sample_weight.to_delayed().ravel(), strict=True))
+
+
+def _block_statistics(mixture, X, weights):
+    """E-step and statistics of one in-memory block (runs on a worker)."""
+    X = np.asarray(X)
+    log_resp, log_density = mixture.log_responsibilities(X)
+    stats = mixture.statistics(X, np.exp(log_resp), weights)
+    if weights is not None:
+        log_density = log_density * weights
+    return stats, float(np.sum(to_numpy(log_density)))
+
+
+def _add_pairs(a, b):
+    return a[0] + b[0], a[1] + b[1]
+
+
+def _tree_sum(parts, add):
+    """Pairwise (tree) reduction of delayed values: depth log2(number of blocks)."""
+    import dask
+
+    add = dask.delayed(add, pure=True)
+    while len(parts) > 1:
+        pairs = [add(parts[i], parts[i + 1]) for i in range(0, len(parts) - 1, 2)]
+        parts = pairs + ([parts[-1]] if len(parts) % 2 else [])
+    return parts[0]
+
+
+@accumulate.register
+def _accumulate_dask(data: DaskData, mixture):
+    import dask
+
+    block = dask.delayed(_block_statistics, pure=True)
+    mixture_node = dask.delayed(mixture)  # sent to the workers once per iteration
+    parts = [block(mixture_node, X, w) for X, w in data.blocks()]
+    (stats, log_likelihood) = dask.compute(_tree_sum(parts, _add_pairs))[0]
+    return stats, log_likelihood / data.total_weight

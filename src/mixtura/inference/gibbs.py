@@ -1,0 +1,919 @@
+"""Collapsed Gibbs sampling with split-merge moves for Dirichlet-process mixtures.
+
+The sampler draws partitions of the data from the posterior of a Dirichlet-process
+mixture of full-covariance Gaussians under a conjugate Normal-inverse-Wishart
+prior, with the components' parameters integrated out:
+
+- **Gibbs sweeps** (Neal 2000, "Markov chain sampling methods for Dirichlet process
+  mixture models", J. Comput. Graph. Stat. 9(2), algorithm 3): each point in turn
+  leaves its cluster and joins cluster k with probability proportional to
+  ``n_k * t(x | data of k)``, or a new cluster with probability proportional to
+  ``alpha * t(x | prior)``, where t is the Student-t posterior predictive.
+- **Split-merge moves** (Jain & Neal 2004, "A split-merge Markov chain Monte Carlo
+  procedure for the Dirichlet process mixture model", J. Comput. Graph. Stat.
+  13(1), conjugate case): two random points; if they share a cluster, propose to
+  split it, else to merge their clusters; the split is drawn by restricted Gibbs
+  scans from a random launch state, and the Metropolis-Hastings ratio uses the
+  scans' transition probabilities. Single-point moves cannot separate two
+  well-separated groups that sit in one cluster; these moves can.
+- **Concentration** (Escobar & West 1995, "Bayesian density estimation and
+  inference using mixtures", JASA 90(430), section 6): under a Gamma(a, b)
+  hyper-prior (rate b), alpha is redrawn after each sweep through an auxiliary
+  Beta variable.
+
+Each cluster keeps its sufficient statistics (count, sum, scatter) and the cache of
+its predictive t (posterior mean, inverse and log-determinant of the posterior
+scale). A move changes only the two clusters involved, each by a rank-one term
+(Sherman-Morrison), so a sweep costs O(n K d^2) with no factorisation; the cache
+is rebuilt from the labels after each sweep to cancel round-off.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.special import gammaln, logsumexp
+
+from mixtura.families.conjugate_gaussian_niw import NormalInverseWishart
+
+__all__ = [
+    "ClusterState",
+    "GibbsResult",
+    "as_generator",
+    "canonical_labels",
+    "collapsed_gibbs",
+    "least_squares_clustering",
+    "log_crp",
+    "log_predictive_density",
+    "posterior_similarity",
+    "sample_concentration",
+    "split_merge_step",
+]
+
+
+# -- the clusters' statistics and cached predictives -------------------------------
+class ClusterState:
+    """Partition of the data with per-cluster statistics and cached t predictives.
+
+    Each cluster keeps its sufficient statistics (count, sum, scatter) and the
+    quantities its Student-t predictive needs: the posterior mean, the inverse
+    and the log-determinant of the posterior inverse-Wishart scale. Adding or
+    removing one point changes the scale by a rank-one term, so the inverse and
+    the log-determinant follow by the Sherman-Morrison formula and the matrix
+    determinant lemma in O(d^2), with no factorisation, and a point that stays
+    where it is changes nothing (:meth:`log_conditional`); :meth:`resync` rebuilds
+    everything from the labels to cancel round-off. Clusters occupy slots
+    ``0 .. n_clusters - 1``; deleting one moves the last cluster into its slot.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Data, centred on the prior's mean.
+    prior : NormalInverseWishart
+        The prior, with mean zero (the data are centred).
+    labels : ndarray of shape (n_samples,)
+        Initial cluster of each point, integers ``0 .. K - 1`` all used.
+    """
+
+    def __init__(self, X, prior, labels):
+        self.X = X
+        self.outer = X[:, :, None] * X[:, None, :]
+        self.prior = prior
+        self.n_features = X.shape[1]
+        self._kappa0 = prior.mean_precision
+        self._nu0 = prior.degrees_of_freedom
+        self._prior_precision = np.linalg.inv(prior.scale)
+        self._prior_logdet = float(np.linalg.slogdet(prior.scale)[1])
+        self._count_tables(len(X))
+        self.labels = np.asarray(labels, dtype=np.intp).copy()
+        self.n_clusters = int(self.labels.max()) + 1
+        self._allocate(max(16, 2 * self.n_clusters))
+        self.resync()
+
+    def _count_tables(self, n_samples):
+        """Terms of the t log density that depend on a cluster's count only."""
+        d = self.n_features
+        n = np.arange(n_samples + 1, dtype=np.float64)
+        kappa = self._kappa0 + n
+        df = self._nu0 + n - d + 1
+        c = (kappa + 1) / (kappa * df)  # t shape = c * scale
+        self._t_const = (
+            gammaln(0.5 * (df + d))
+            - gammaln(0.5 * df)
+            - 0.5 * d * np.log(df * math.pi)
+            - 0.5 * d * np.log(c)
+        )
+        self._t_power = 0.5 * (df + d)
+        self._t_scale = 1.0 / (c * df)
+        with np.errstate(divide="ignore"):
+            self.log_counts = np.log(n)
+
+    def _allocate(self, capacity):
+        d = self.n_features
+        self.counts = np.zeros(capacity, dtype=np.intp)
+        self.totals = np.zeros((capacity, d))
+        self.scatters = np.zeros((capacity, d, d))
+        self.means = np.zeros((capacity, d))
+        self.precisions = np.zeros((capacity, d, d))
+        self.logdets = np.zeros(capacity)
+
+    def _arrays(self):
+        return (
+            self.counts,
+            self.totals,
+            self.scatters,
+            self.means,
+            self.precisions,
+            self.logdets,
+        )
+
+    def _grow(self):
+        old = self._arrays()
+        k = self.n_clusters
+        self._allocate(2 * len(self.counts))
+        for new, values in zip(self._arrays(), old, strict=True):
+            new[:k] = values[:k]
+
+    # -- whole-cluster updates ----------------------------------------------------
+    def resync(self):
+        """Rebuild every cluster's statistics and cache from the labels."""
+        k = self.n_clusters
+        self.counts[:k] = np.bincount(self.labels, minlength=k)
+        self.totals[:k] = 0
+        self.scatters[:k] = 0
+        np.add.at(self.totals, self.labels, self.X)
+        np.add.at(self.scatters, self.labels, self.outer)
+        self._factor(slice(0, k))
+
+    def recompute(self, k):
+        """Rebuild cluster k's statistics and cache from its members."""
+        members = self.labels == k
+        self.counts[k] = np.count_nonzero(members)
+        self.totals[k] = self.X[members].sum(axis=0)
+        self.scatters[k] = self.outer[members].sum(axis=0)
+        self._factor([k])
+
+    def _factor(self, slots):
+        kappa = self._kappa0 + self.counts[slots]
+        means = self.totals[slots] / kappa[:, None]
+        scales = (
+            self.prior.scale
+            + self.scatters[slots]
+            - kappa[:, None, None] * means[:, :, None] * means[:, None, :]
+        )
+        self.means[slots] = means
+        self.precisions[slots] = np.linalg.inv(scales)
+        self.logdets[slots] = np.linalg.slogdet(scales)[1]
+
+    def snapshot(self, k):
+        """Copies of cluster k's statistics and cache, for :meth:`restore`."""
+        return tuple(np.copy(a[k]) for a in self._arrays())
+
+    def restore(self, k, saved):
+        """Put back a :meth:`snapshot` of cluster k."""
+        for array, value in zip(self._arrays(), saved, strict=True):
+            array[k] = value
+
+    # -- moving points --------------------------------------------------------------
+    def remove(self, i):
+        """Take point i out of its cluster (rank-one downdate); return the slot.
+
+        Only the count and the predictive cache follow single moves; the sums and
+        scatters are rebuilt by :meth:`resync` or :meth:`recompute`.
+        """
+        k = self.labels[i]
+        self.counts[k] -= 1
+        if self.counts[k] == 0:
+            return k
+        kappa = self._kappa0 + self.counts[k]  # after removal
+        u = (self.X[i] - self.means[k]) * ((kappa + 1) / kappa)  # x - new mean
+        ratio = kappa / (kappa + 1)
+        pu = self.precisions[k] @ u
+        q = ratio * float(u @ pu)
+        self.precisions[k] += (ratio / (1 - q)) * (pu[:, None] * pu)
+        self.logdets[k] += math.log1p(-q)
+        self.means[k] -= u / (kappa + 1)
+        return k
+
+    def add(self, i, k):
+        """Put point i into cluster k (``k == n_clusters`` opens a new one)."""
+        if k == self.n_clusters:
+            self._open(k)
+        kappa = self._kappa0 + self.counts[k]  # before adding
+        u = self.X[i] - self.means[k]
+        ratio = kappa / (kappa + 1)
+        pu = self.precisions[k] @ u
+        q = ratio * float(u @ pu)
+        self.precisions[k] -= (ratio / (1 + q)) * (pu[:, None] * pu)
+        self.logdets[k] += math.log1p(q)
+        self.means[k] += u / (kappa + 1)
+        self.labels[i] = k
+        self.counts[k] += 1
+
+    def _open(self, k):
+        if k == len(self.counts):
+            self._grow()
+        self.counts[k] = 0
+        self.totals[k] = 0
+        self.scatters[k] = 0
+        self.means[k] = 0  # the prior mean, in centred coordinates
+        self.precisions[k] = self._prior_precision
+        self.logdets[k] = self._prior_logdet
+        self.n_clusters += 1
+
+    def delete(self, k):
+        """Delete empty cluster k; the last cluster takes its slot."""
+        last = self.n_clusters - 1
+        if k != last:
+            self.restore(k, self.snapshot(last))
+            self.labels[self.labels == last] = k
+        self.n_clusters -= 1
+
+    # -- densities ------------------------------------------------------------------
+    def log_predictive(self, x, slots=None):
+        """Log t predictive of point x under each cluster (or the given slots).
+
+        Parameters
+        ----------
+        x : ndarray of shape (n_features,)
+        slots : slice or ndarray, default=None
+            Clusters to evaluate; all current clusters by default.
+
+        Returns
+        -------
+        ndarray of shape (n_slots,)
+        """
+        if slots is None:
+            slots = slice(0, self.n_clusters)
+        u = x - self.means[slots]
+        quad = np.einsum("ki,kij,kj->k", u, self.precisions[slots], u)
+        return self._t_logpdf(self.counts[slots], self.logdets[slots], quad)
+
+    def _t_logpdf(self, counts, logdets, quad):
+        return (
+            self._t_const[counts]
+            - 0.5 * logdets
+            - self._t_power[counts] * np.log1p(quad * self._t_scale[counts])
+        )
+
+    def log_conditional(self, i, slots, own):
+        """Unnormalised log probabilities of point i joining each cluster.
+
+        ``log n_k + log t(x_i | cluster k without x_i)`` for each slot. The
+        cluster that holds x_i is evaluated as if x_i had left it, from the
+        cached quantities (the rank-one downdate's effect on the quadratic form
+        and the log-determinant), so nothing changes when x_i stays where it is.
+
+        Parameters
+        ----------
+        i : int
+            The point.
+        slots : slice or ndarray
+            Clusters to evaluate.
+        own : int
+            Position, within ``slots``, of the cluster holding x_i.
+
+        Returns
+        -------
+        ndarray of shape (n_slots,)
+            ``-inf`` for the point's own cluster when it is a singleton.
+        """
+        u = self.X[i] - self.means[slots]
+        quad = np.einsum("ki,kij,kj->k", u, self.precisions[slots], u)
+        counts = self.counts[slots].copy()
+        logdets = self.logdets[slots].copy()
+        counts[own] -= 1
+        if counts[own] > 0:
+            kappa = self._kappa0 + counts[own]  # without x_i
+            ratio = kappa / (kappa + 1)
+            s = quad[own] * ((kappa + 1) / kappa) ** 2  # x_i minus the new mean
+            q = ratio * s
+            quad[own] = s / (1 - q)
+            logdets[own] += math.log1p(-q)
+        return self.log_counts[counts] + self._t_logpdf(counts, logdets, quad)
+
+    def move(self, i, new):
+        """Move point i to cluster ``new`` (``n_clusters``: a new cluster)."""
+        old = self.remove(i)
+        if self.counts[old] == 0:
+            last = self.n_clusters - 1
+            self.delete(old)
+            if new == last:
+                new = old
+            elif new == last + 1:
+                new = self.n_clusters
+        self.add(i, new)
+
+    def log_marginals(self, counts, totals, scatters):
+        """Log marginal likelihoods of clusters given their statistics.
+
+        Parameters
+        ----------
+        counts : ndarray of shape (m,)
+        totals : ndarray of shape (m, n_features)
+        scatters : ndarray of shape (m, n_features, n_features)
+
+        Returns
+        -------
+        ndarray of shape (m,)
+        """
+        d = self.n_features
+        kappa = self._kappa0 + counts
+        nu = self._nu0 + counts
+        mean = totals / kappa[:, None]
+        scale = (
+            self.prior.scale
+            + scatters
+            - kappa[:, None, None] * mean[:, :, None] * mean[:, None, :]
+        )
+        logdet = np.linalg.slogdet(scale)[1]
+        log_z_post = (
+            _multigammaln(0.5 * nu, d) - 0.5 * nu * logdet - 0.5 * d * np.log(kappa)
+        )
+        log_z_prior = (
+            _multigammaln(0.5 * self._nu0, d)
+            - 0.5 * self._nu0 * self._prior_logdet
+            - 0.5 * d * math.log(self._kappa0)
+        )
+        return log_z_post - log_z_prior - 0.5 * counts * d * math.log(math.pi)
+
+    def log_likelihood(self):
+        """Sum of the clusters' log marginal likelihoods."""
+        k = self.n_clusters
+        return float(
+            self.log_marginals(
+                self.counts[:k], self.totals[:k], self.scatters[:k]
+            ).sum()
+        )
+
+
+def _multigammaln(a, d):
+    a = np.asarray(a, dtype=np.float64)
+    offsets = 0.5 * np.arange(d)
+    return 0.25 * d * (d - 1) * math.log(math.pi) + gammaln(a[..., None] - offsets).sum(
+        axis=-1
+    )
+
+
+def log_crp(counts, alpha):
+    """Log probability of a partition under the Chinese restaurant process.
+
+    Parameters
+    ----------
+    counts : ndarray of shape (n_clusters,)
+        Cluster sizes.
+    alpha : float
+        Concentration.
+
+    Returns
+    -------
+    float
+    """
+    n = counts.sum()
+    return float(
+        len(counts) * math.log(alpha)
+        + gammaln(counts).sum()
+        + gammaln(alpha)
+        - gammaln(alpha + n)
+    )
+
+
+# -- Neal's algorithm 3 -------------------------------------------------------------
+def gibbs_sweep(state, alpha, log_prior_pred, order, uniforms):
+    """One sweep of collapsed Gibbs updates (Neal 2000, algorithm 3).
+
+    Parameters
+    ----------
+    state : ClusterState
+        Updated in place.
+    alpha : float
+        Concentration.
+    log_prior_pred : ndarray of shape (n_samples,)
+        Log prior predictive t density of each point (a new cluster).
+    order : ndarray of shape (n_samples,)
+        Order in which points are visited.
+    uniforms : ndarray of shape (n_samples,)
+        One uniform draw per visit.
+    """
+    log_alpha = math.log(alpha)
+    labels = state.labels
+    for i, u in zip(order, uniforms, strict=True):
+        old = labels[i]
+        k = state.n_clusters
+        log_p = np.empty(k + 1)
+        log_p[:k] = state.log_conditional(i, slice(0, k), old)
+        log_p[k] = log_alpha + log_prior_pred[i]
+        new = _draw(log_p, u)
+        # staying, or a singleton leaving for a new cluster, keeps the partition
+        if new != old and not (new == k and state.counts[old] == 1):
+            state.move(i, new)
+    state.resync()
+
+
+def _draw(log_p, u):
+    """Index drawn with probabilities proportional to ``exp(log_p)``.
+
+    A plain Python loop for a few clusters (NumPy's call overhead dominates
+    there), cumulative sums otherwise.
+    """
+    if len(log_p) > 16:
+        cumulative = np.cumsum(np.exp(log_p - log_p.max()))
+        index = int(np.searchsorted(cumulative, u * cumulative[-1]))
+        return min(index, len(log_p) - 1)
+    values = log_p.tolist()
+    top = max(values)
+    weights = [math.exp(v - top) for v in values]
+    threshold = u * math.fsum(weights)
+    total = 0.0
+    for index, weight in enumerate(weights):
+        total += weight
+        if total > threshold:
+            return index
+    return len(weights) - 1
+
+
+# -- Jain & Neal's split-merge moves ------------------------------------------------
+def _restricted_scan(state, members, a, b, rng, targets=None):
+    """One restricted Gibbs scan of ``members`` between clusters a and b.
+
+    Parameters
+    ----------
+    state : ClusterState
+    members : ndarray of int
+        Points to update (neither anchor).
+    a, b : int
+        The two clusters' slots; both keep at least their anchor point.
+    rng : numpy.random.Generator
+    targets : ndarray of shape (len(members),), default=None
+        Forced assignments (slots a or b) whose probability is evaluated instead
+        of drawing.
+
+    Returns
+    -------
+    float
+        Log probability of the assignments made under the scan.
+    """
+    slots = np.array([a, b])
+    uniforms = rng.random(len(members)) if targets is None else None
+    log_q = 0.0
+    for pos, i in enumerate(members):
+        own = 0 if state.labels[i] == a else 1
+        log_p = state.log_conditional(i, slots, own)
+        log_p -= np.logaddexp(log_p[0], log_p[1])
+        if targets is None:
+            pick = 0 if uniforms[pos] < math.exp(log_p[0]) else 1
+        else:
+            pick = 0 if targets[pos] == a else 1
+        log_q += log_p[pick]
+        if pick != own:
+            state.move(i, slots[pick])
+    return log_q
+
+
+def _launch(state, members, a, b, n_scans, rng):
+    """Random launch state for the members, then ``n_scans`` restricted scans."""
+    state.labels[members] = np.where(rng.random(len(members)) < 0.5, a, b)
+    state.recompute(a)
+    state.recompute(b)
+    for _ in range(n_scans):
+        _restricted_scan(state, members, a, b, rng)
+
+
+def _log_merge_ratio(state, a, b, alpha):
+    """``log [P(merged) L(merged)] - log [P(split) L(split)]`` of clusters a, b."""
+    na, nb = state.counts[a], state.counts[b]
+    merged = state.log_marginals(
+        np.array([na + nb]),
+        (state.totals[a] + state.totals[b])[None],
+        (state.scatters[a] + state.scatters[b])[None],
+    )[0]
+    split = state.log_marginals(
+        state.counts[[a, b]], state.totals[[a, b]], state.scatters[[a, b]]
+    ).sum()
+    log_prior = gammaln(na + nb) - gammaln(na) - gammaln(nb) - math.log(alpha)
+    return float(log_prior + merged - split)
+
+
+def split_merge_step(state, alpha, n_scans, rng, counters):
+    """One split-merge proposal (Jain & Neal 2004, conjugate version).
+
+    Parameters
+    ----------
+    state : ClusterState
+        Updated in place (left as it was when the proposal is rejected).
+    alpha : float
+        Concentration.
+    n_scans : int
+        Intermediate restricted Gibbs scans t used to build the launch state.
+    rng : numpy.random.Generator
+    counters : dict
+        ``split_proposed``, ``split_accepted``, ``merge_proposed``,
+        ``merge_accepted``; incremented in place.
+    """
+    n = len(state.labels)
+    i, j = rng.choice(n, size=2, replace=False)
+    ci, cj = state.labels[i], state.labels[j]
+    in_pair = (state.labels == ci) | (state.labels == cj)
+    in_pair[[i, j]] = False
+    members = np.flatnonzero(in_pair)
+    if ci == cj:
+        _propose_split(state, i, members, alpha, n_scans, rng, counters)
+    else:
+        _propose_merge(state, members, ci, cj, alpha, n_scans, rng, counters)
+
+
+def _propose_split(state, i, members, alpha, n_scans, rng, counters):
+    counters["split_proposed"] += 1
+    a = state.labels[i]
+    saved = state.snapshot(a)
+    original = state.labels[members].copy()
+    b = state.n_clusters
+    state.remove(i)
+    state.add(i, b)  # opens cluster b for the anchor i
+    _launch(state, members, b, a, n_scans, rng)
+    log_q = _restricted_scan(state, members, b, a, rng)
+    state.recompute(a)
+    state.recompute(b)
+    log_accept = -_log_merge_ratio(state, a, b, alpha) - log_q
+    if math.log(rng.random()) < log_accept:
+        counters["split_accepted"] += 1
+        return
+    state.labels[members] = original
+    state.labels[i] = a
+    state.restore(a, saved)
+    state.delete(b)
+
+
+def _propose_merge(state, members, a, b, alpha, n_scans, rng, counters):
+    counters["merge_proposed"] += 1
+    saved_a, saved_b = state.snapshot(a), state.snapshot(b)
+    original = state.labels[members].copy()
+    _launch(state, members, a, b, n_scans, rng)
+    log_q = _restricted_scan(state, members, a, b, rng, targets=original)
+    # the forced scan ends in the original state; drop its round-off
+    state.restore(a, saved_a)
+    state.restore(b, saved_b)
+    log_accept = _log_merge_ratio(state, a, b, alpha) + log_q
+    if math.log(rng.random()) < log_accept:
+        counters["merge_accepted"] += 1
+        state.labels[state.labels == b] = a
+        state.recompute(a)
+        state.counts[b] = 0
+        state.delete(b)
+
+
+# -- Escobar & West's concentration update ----------------------------------------
+def sample_concentration(alpha, n_clusters, n_samples, shape, rate, rng):
+    """Draw the DP concentration given K clusters (Escobar & West 1995, eq. 13).
+
+    Parameters
+    ----------
+    alpha : float
+        Current concentration.
+    n_clusters : int
+        Number of clusters K.
+    n_samples : int
+        Number of points n.
+    shape, rate : float
+        Gamma(shape, rate) hyper-prior on alpha.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    float
+        The new alpha.
+    """
+    eta = rng.beta(alpha + 1.0, n_samples)
+    rate_post = rate - math.log(eta)
+    odds = (shape + n_clusters - 1.0) / (n_samples * rate_post)
+    shape_post = shape + n_clusters - (0.0 if rng.random() < odds / (1 + odds) else 1.0)
+    return float(rng.gamma(shape_post, 1.0 / rate_post))
+
+
+# -- the chain ----------------------------------------------------------------------
+@dataclass
+class GibbsResult:
+    """What a run of :func:`collapsed_gibbs` returns.
+
+    Attributes
+    ----------
+    partitions : ndarray of shape (n_saved, n_samples)
+        Saved partitions (after burn-in, thinned), labels in order of first
+        appearance.
+    alphas : ndarray of shape (n_saved,)
+        Concentration at each saved partition.
+    cluster_stats : list of tuple
+        Per saved partition, ``(counts, totals, scatters)`` of its clusters in
+        centred coordinates, for the posterior predictive.
+    log_joint : ndarray of shape (n_iter,)
+        ``log p(partition, X | alpha)`` after each sweep.
+    n_clusters : ndarray of shape (n_iter,)
+        Number of clusters after each sweep.
+    alpha_trace : ndarray of shape (n_iter,)
+        Concentration after each sweep.
+    counters : dict
+        Split and merge proposals and acceptances.
+    prior : NormalInverseWishart
+        The prior in centred coordinates (mean zero).
+    center : ndarray of shape (n_features,)
+        The prior's mean, subtracted from the data.
+    final_labels : ndarray of shape (n_samples,)
+        The chain's last partition (to continue it, pass as ``initial_labels``).
+    """
+
+    partitions: np.ndarray
+    alphas: np.ndarray
+    cluster_stats: list
+    log_joint: np.ndarray
+    n_clusters: np.ndarray
+    alpha_trace: np.ndarray
+    counters: dict
+    prior: NormalInverseWishart
+    center: np.ndarray
+    final_labels: np.ndarray = field(repr=False, default=None)
+
+
+def as_generator(random_state):
+    """A :class:`numpy.random.Generator` from a seed, Generator or RandomState.
+
+    Parameters
+    ----------
+    random_state : None, int, numpy.random.Generator or numpy.random.RandomState
+
+    Returns
+    -------
+    numpy.random.Generator
+    """
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(2**32, dtype=np.uint64))
+    return np.random.default_rng(random_state)
+
+
+class _ProgressBar:
+    """A text progress bar on stderr (no dependency)."""
+
+    def __init__(self, total, stream=None, width=30):
+        self.total = total
+        self.stream = stream or sys.stderr
+        self.width = width
+        self.step = max(1, total // 100)
+
+    def __call__(self, done, n_clusters, alpha):
+        if done % self.step and done != self.total:
+            return
+        filled = self.width * done // self.total
+        bar = "#" * filled + "." * (self.width - filled)
+        self.stream.write(
+            f"\rGibbs [{bar}] {done}/{self.total} sweeps, K={n_clusters}, "
+            f"alpha={alpha:.3g}"
+        )
+        if done == self.total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def collapsed_gibbs(
+    X,
+    prior,
+    *,
+    n_iter,
+    burn_in=0,
+    thin=1,
+    alpha=1.0,
+    alpha_prior=None,
+    n_split_merge=0,
+    n_launch_scans=5,
+    initial_labels=None,
+    random_state=None,
+    progress=False,
+    callback=None,
+):
+    """Run the collapsed Gibbs sampler with split-merge moves.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Data.
+    prior : NormalInverseWishart
+        Prior of each cluster's mean and covariance.
+    n_iter : int
+        Number of sweeps.
+    burn_in : int, default=0
+        Sweeps discarded before partitions are saved.
+    thin : int, default=1
+        Save every ``thin``-th sweep after burn-in.
+    alpha : float, default=1.0
+        Concentration (its starting value when ``alpha_prior`` is given).
+    alpha_prior : tuple of (float, float), default=None
+        ``(shape, rate)`` of a Gamma hyper-prior on alpha; None keeps alpha fixed.
+    n_split_merge : int, default=0
+        Split-merge proposals after each sweep.
+    n_launch_scans : int, default=5
+        Intermediate restricted Gibbs scans t of each split-merge proposal.
+    initial_labels : array-like of shape (n_samples,), default=None
+        Starting partition; None puts every point in one cluster.
+    random_state : None, int, Generator or RandomState, default=None
+        Seed; the same seed gives the same chain.
+    progress : bool, default=False
+        Draw a text progress bar on stderr.
+    callback : callable, default=None
+        ``callback(sweep, labels)`` after each sweep (labels are the state's own,
+        do not modify them).
+
+    Returns
+    -------
+    GibbsResult
+    """
+    rng = as_generator(random_state)
+    X = np.asarray(X, dtype=np.float64)
+    center = prior.mean
+    centred_prior = NormalInverseWishart(
+        np.zeros_like(center),
+        prior.mean_precision,
+        prior.degrees_of_freedom,
+        prior.scale,
+    )
+    Xc = X - center
+    n = len(Xc)
+    labels = (
+        np.zeros(n, dtype=np.intp)
+        if initial_labels is None
+        else canonical_labels(np.asarray(initial_labels))
+    )
+    state = ClusterState(Xc, centred_prior, labels)
+    log_prior_pred = centred_prior.predictive().logpdf(Xc)
+    counters = dict.fromkeys(
+        ("split_proposed", "split_accepted", "merge_proposed", "merge_accepted"), 0
+    )
+    trace = {"log_joint": [], "n_clusters": [], "alpha": []}
+    saved = {"partitions": [], "alphas": [], "stats": []}
+    bar = _ProgressBar(n_iter) if progress else None
+    for sweep in range(1, n_iter + 1):
+        gibbs_sweep(state, alpha, log_prior_pred, rng.permutation(n), rng.random(n))
+        for _ in range(n_split_merge):
+            split_merge_step(state, alpha, n_launch_scans, rng, counters)
+        if alpha_prior is not None:
+            alpha = sample_concentration(alpha, state.n_clusters, n, *alpha_prior, rng)
+        k = state.n_clusters
+        trace["log_joint"].append(
+            state.log_likelihood() + log_crp(state.counts[:k], alpha)
+        )
+        trace["n_clusters"].append(k)
+        trace["alpha"].append(alpha)
+        if sweep > burn_in and (sweep - burn_in) % thin == 0:
+            _save(state, alpha, saved)
+        if bar is not None:
+            bar(sweep, k, alpha)
+        if callback is not None:
+            callback(sweep, state.labels)
+    return GibbsResult(
+        partitions=np.array(saved["partitions"], dtype=np.int32).reshape(-1, n),
+        alphas=np.array(saved["alphas"]),
+        cluster_stats=saved["stats"],
+        log_joint=np.array(trace["log_joint"]),
+        n_clusters=np.array(trace["n_clusters"]),
+        alpha_trace=np.array(trace["alpha"]),
+        counters=counters,
+        prior=centred_prior,
+        center=center,
+        final_labels=canonical_labels(state.labels),
+    )
+
+
+def _save(state, alpha, saved):
+    k = state.n_clusters
+    saved["partitions"].append(canonical_labels(state.labels))
+    saved["alphas"].append(alpha)
+    saved["stats"].append(
+        (
+            state.counts[:k].copy(),
+            state.totals[:k].copy(),
+            state.scatters[:k].copy(),
+        )
+    )
+
+
+def canonical_labels(labels):
+    """Relabel a partition ``0, 1, ...`` in order of first appearance.
+
+    Parameters
+    ----------
+    labels : ndarray of shape (n_samples,)
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+    """
+    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.intp)
+    rank[np.argsort(first)] = np.arange(len(first))
+    return rank[inverse.ravel()]
+
+
+def log_predictive_density(result, X):
+    """Log posterior predictive density, averaged over the saved partitions.
+
+    For each saved partition, ``p(x | partition) = sum_k n_k / (n + alpha)
+    t(x | data of k) + alpha / (n + alpha) t(x | prior)``; the densities (not
+    their logs) are averaged over partitions.
+
+    Parameters
+    ----------
+    result : GibbsResult
+    X : ndarray of shape (n_new, n_features)
+
+    Returns
+    -------
+    ndarray of shape (n_new,)
+    """
+    Xc = np.asarray(X, dtype=np.float64) - result.center
+    prior = result.prior
+    log_prior_pred = prior.predictive().logpdf(Xc)
+    per_sample = np.empty((len(result.cluster_stats), len(Xc)))
+    for s, ((counts, totals, scatters), alpha) in enumerate(
+        zip(result.cluster_stats, result.alphas, strict=True)
+    ):
+        terms = [log_prior_pred + math.log(alpha)]
+        for k in range(len(counts)):
+            post = prior.posterior(counts[k], totals[k], scatters[k])
+            terms.append(math.log(counts[k]) + post.predictive().logpdf(Xc))
+        per_sample[s] = logsumexp(np.array(terms), axis=0) - math.log(
+            counts.sum() + alpha
+        )
+    return logsumexp(per_sample, axis=0) - math.log(len(per_sample))
+
+
+# -- summaries of sampled partitions ----------------------------------------------
+def _unique_partitions(partitions):
+    """Distinct partitions and how often each was sampled."""
+    unique, counts = np.unique(partitions, axis=0, return_counts=True)
+    return unique, counts
+
+
+def posterior_similarity(partitions):
+    """Posterior similarity (co-clustering) matrix of sampled partitions.
+
+    Parameters
+    ----------
+    partitions : ndarray of shape (n_saved, n_samples)
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_samples)
+        Fraction of partitions in which points i and j share a cluster.
+    """
+    unique, counts = _unique_partitions(partitions)
+    n_samples = partitions.shape[1]
+    columns = []
+    for labels, count in zip(unique, counts, strict=True):
+        one_hot = np.zeros((n_samples, labels.max() + 1))
+        one_hot[np.arange(n_samples), labels] = math.sqrt(count / len(partitions))
+        columns.append(one_hot)
+    Z = np.hstack(columns)
+    return Z @ Z.T
+
+
+def least_squares_clustering(partitions, max_candidates=200):
+    """The sampled partition minimising Binder's loss (Dahl 2006).
+
+    Minimises ``sum_ij (delta_ij(c) - pi_ij)^2`` over the sampled partitions c,
+    where ``pi`` is the posterior similarity matrix; with equal costs this is
+    Binder's loss. The n x n matrix is never formed: ``sum_ij delta_ij(c)
+    pi_ij`` is the average over sampled partitions s of the squared entries of
+    the contingency table of c and s, so the cost is O(candidates x distinct
+    partitions x n).
+
+    Parameters
+    ----------
+    partitions : ndarray of shape (n_saved, n_samples)
+    max_candidates : int, default=200
+        At most this many distinct partitions are candidates (the most often
+        sampled ones); every sampled partition still enters the loss.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+    """
+    unique, counts = _unique_partitions(partitions)
+    weights = counts / counts.sum()
+    candidates = np.argsort(-counts, kind="stable")[:max_candidates]
+    width = int(unique.max()) + 1
+    offsets = np.arange(len(unique))[:, None] * width
+    best, best_loss = None, np.inf
+    for index in candidates:
+        labels = unique[index]
+        k = int(labels.max()) + 1
+        codes = (offsets * k + labels[None, :] * width + unique).ravel()
+        table = np.bincount(codes, minlength=len(unique) * k * width)
+        agreement = (table.reshape(len(unique), -1) ** 2).sum(axis=1) @ weights
+        loss = (
+            float((np.bincount(labels).astype(np.float64) ** 2).sum()) - 2 * agreement
+        )
+        if loss < best_loss:
+            best, best_loss = labels, loss
+    return best.copy()

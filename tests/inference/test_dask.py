@@ -1,0 +1,116 @@
+"""EM on dask arrays: same fit as in memory, one compute per iteration."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+da = pytest.importorskip("dask.array")
+dask = pytest.importorskip("dask")
+
+from mixtura import ConvergenceWarning, GaussianMixture, MixtureModel  # noqa: E402
+
+STRUCTURES = ["full", "tied", "diag", "spherical"]
+
+
+def _blobs(n=4000, seed=0):
+    rng = np.random.RandomState(seed)
+    centres = np.array([[0.0, 0.0, 0.0], [5.0, 0.0, 1.0], [0.0, 5.0, -1.0]])
+    labels = rng.randint(3, size=n)
+    return centres[labels] + rng.normal(scale=[1.0, 0.7, 1.3], size=(n, 3))
+
+
+def _inits(X, covariance_type):
+    start = GaussianMixture(
+        3, covariance_type=covariance_type, max_iter=1, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start.fit(X[:500])
+    return {
+        "weights_init": start.weights_,
+        "means_init": start.means_,
+        "precisions_init": start.precisions_,
+    }
+
+
+@pytest.mark.parametrize("covariance_type", STRUCTURES)
+def test_dask_fit_equals_the_in_memory_fit(covariance_type):
+    X = _blobs()
+    params = {
+        "covariance_type": covariance_type,
+        "tol": 1e-6,
+        **_inits(X, covariance_type),
+    }
+    memory = GaussianMixture(3, **params).fit(X)
+    lazy = GaussianMixture(3, **params).fit(da.from_array(X, chunks=(700, 3)))
+    assert lazy.n_iter_ == memory.n_iter_
+    np.testing.assert_allclose(lazy.lower_bounds_, memory.lower_bounds_, rtol=1e-10)
+    np.testing.assert_allclose(lazy.means_, memory.means_, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(lazy.covariances_, memory.covariances_, rtol=1e-8)
+    predicted = lazy.predict(da.from_array(X, chunks=(1000, 3)))
+    assert isinstance(predicted, da.Array)
+    np.testing.assert_array_equal(predicted.compute(), memory.predict(X))
+    np.testing.assert_allclose(
+        lazy.predict_proba(da.from_array(X, chunks=(900, 3))).compute(),
+        memory.predict_proba(X),
+        rtol=1e-8,
+        atol=1e-12,
+    )
+
+
+def test_one_compute_per_iteration():
+    from dask.callbacks import Callback
+
+    class CountComputes(Callback):
+        def __init__(self):
+            super().__init__()
+            self.count = 0
+
+        def _start(self, dsk):
+            self.count += 1
+
+    X = _blobs(n=2000)
+    params = {"tol": 1e-6, **_inits(X, "full")}
+    with CountComputes() as counter:
+        model = GaussianMixture(3, **params).fit(da.from_array(X, chunks=(400, 3)))
+    # validation (finiteness) and the initialisation sample add one each
+    assert counter.count == model.n_iter_ + 2
+
+
+def test_dask_fit_with_a_distributed_cluster_and_weights():
+    distributed = pytest.importorskip("distributed")
+    X = _blobs(n=3000)
+    weights = np.random.RandomState(1).uniform(0.5, 2.0, size=len(X))
+    params = {"tol": 1e-6, **_inits(X, "diag"), "covariance_type": "diag"}
+    memory = GaussianMixture(3, **params).fit(X, sample_weight=weights)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
+        lazy = GaussianMixture(3, **params).fit(
+            da.from_array(X, chunks=(500, 3)), sample_weight=weights
+        )
+    np.testing.assert_allclose(lazy.lower_bound_, memory.lower_bound_, rtol=1e-10)
+    np.testing.assert_allclose(lazy.means_, memory.means_, rtol=1e-8)
+
+
+def test_generic_estimator_initialises_from_a_sample_and_finds_the_clusters():
+    X = _blobs(n=6000)
+    model = MixtureModel(3, random_state=0).fit(da.from_array(X, chunks=(1000, 3)))
+    labels = model.predict(X)
+    from sklearn.metrics import adjusted_rand_score
+
+    reference = GaussianMixture(3, random_state=0).fit(X).predict(X)
+    assert adjusted_rand_score(labels, reference) > 0.95
+
+
+def test_bad_dask_input_is_refused_clearly():
+    X = _blobs(n=500)
+    X[10, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinity in column 2"):
+        GaussianMixture(2).fit(da.from_array(X, chunks=(100, 3)))
+    with pytest.raises(ValueError, match="2-D"):
+        GaussianMixture(2).fit(da.zeros(10, chunks=5))
