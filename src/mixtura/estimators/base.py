@@ -346,23 +346,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
         if self.warm_start and hasattr(self, "converged_"):
             warm = (self._fitted_state(), self.lower_bound_)
 
-        result = fit_loop(
-            data,
-            self._initializer(data),
-            self._inference_step(),
-            n_init=self.n_init,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            random_state=random_state,
-            warm_start=warm,
-            callback=self._progress_callback(),
-        )
-        self._set_fitted(result.mixture, X.dtype)
-        self.converged_ = bool(result.converged)
-        self.n_iter_ = int(result.n_iter)
-        self.lower_bound_ = float(result.lower_bound)
-        self.lower_bounds_ = [float(b) for b in result.lower_bounds]
-        self._online_stats = None  # a full fit restarts online EM's running average
+        self._fit_and_store(data, data, X.dtype, random_state, warm)
         log_resp, _ = predict_log_resp(
             ArrayData(X, None, self.chunk_size), self._fitted_mixture()
         )
@@ -452,22 +436,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
         )
         sample = ArrayData(np.asarray(X[rows].compute()), None, self.chunk_size)
         self._check_initial_parameters(sample.X)
-        result = fit_loop(
-            data,
-            self._initializer(sample),
-            self._inference_step(),
-            n_init=self.n_init,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            random_state=random_state,
-            callback=self._progress_callback(),
-        )
-        self._set_fitted(result.mixture, X.dtype)
-        self.converged_ = bool(result.converged)
-        self.n_iter_ = int(result.n_iter)
-        self.lower_bound_ = float(result.lower_bound)
-        self.lower_bounds_ = [float(b) for b in result.lower_bounds]
-        self._online_stats = None
+        self._fit_and_store(data, sample, X.dtype, random_state)
         return self.predict(X)
 
     def _fit_stream(self, stream, sample_weight):
@@ -493,22 +462,9 @@ class BaseMixture(DensityMixin, BaseEstimator):
                 f"{self.n_components}."
             )
         self._check_initial_parameters(head.X)
-        result = fit_loop(
-            data,
-            self._initializer(head),
-            self._inference_step(),
-            n_init=self.n_init,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            random_state=check_random_state(self.random_state),
-            callback=self._progress_callback(),
+        self._fit_and_store(
+            data, head, head.X.dtype, check_random_state(self.random_state)
         )
-        self._set_fitted(result.mixture, head.X.dtype)
-        self.converged_ = bool(result.converged)
-        self.n_iter_ = int(result.n_iter)
-        self.lower_bound_ = float(result.lower_bound)
-        self.lower_bounds_ = [float(b) for b in result.lower_bounds]
-        self._online_stats = None
 
     def _map_rows(self, method, X, dtype, n_columns=None):
         """Apply a row-wise method to each block of a dask array, lazily."""
@@ -517,6 +473,39 @@ class BaseMixture(DensityMixin, BaseEstimator):
         if n_columns is None:
             return X.map_blocks(method, drop_axis=1, dtype=dtype)
         return X.map_blocks(method, chunks=(X.chunks[0], (n_columns,)), dtype=dtype)
+
+    def _fit_and_store(self, data, initial_data, dtype, random_state, warm=None):
+        """Run the shared fit loop and store its result as fitted attributes.
+
+        Parameters
+        ----------
+        data : ArrayData, DaskData or StreamData
+            What each iteration reads.
+        initial_data : ArrayData
+            In-memory rows the initialisation clusters (all rows, or a sample).
+        dtype : dtype
+            Floating dtype of the fitted attributes.
+        random_state : RandomState
+        warm : (state, float) or None
+            The fitted state and bound to continue from.
+        """
+        result = fit_loop(
+            data,
+            self._initializer(initial_data),
+            self._inference_step(),
+            n_init=self.n_init,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            random_state=random_state,
+            warm_start=warm,
+            callback=self._progress_callback(),
+        )
+        self._set_fitted(result.mixture, dtype)
+        self.converged_ = bool(result.converged)
+        self.n_iter_ = int(result.n_iter)
+        self.lower_bound_ = float(result.lower_bound)
+        self.lower_bounds_ = [float(b) for b in result.lower_bounds]
+        self._online_stats = None  # a full fit restarts online EM's running average
 
     def _progress_callback(self):
         printer = (
