@@ -87,6 +87,8 @@ def check_data(
             reset=reset,
             dtype=list(FLOAT_DTYPES),
             accept_sparse=["csr", "csc"] if accept_sparse else False,
+            # rows are processed in chunks: C order keeps each chunk contiguous
+            order="C",
             ensure_all_finite=False,
             ensure_min_samples=ensure_min_samples,
         )

@@ -17,8 +17,10 @@ from abc import ABC, abstractmethod
 from typing import ClassVar
 
 import numpy as np
+from array_api_compat import device
 from scipy import linalg
 
+from mixtura.backend import to_numpy
 from mixtura.exceptions import SingularCovarianceError
 
 __all__ = [
@@ -73,6 +75,46 @@ def _upper_cholesky_of_precisions(precisions):
     """
     flipped = _lower_cholesky(precisions[:, ::-1, ::-1])
     return np.ascontiguousarray(flipped[:, ::-1, ::-1])
+
+
+def _pair_products(X, xp):
+    """Products ``x_i x_j`` for ``i <= j`` (``np.triu_indices`` order).
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+
+    Returns
+    -------
+    pairs : array of shape (n_samples, n_features * (n_features + 1) // 2)
+    """
+    n_features = X.shape[1]
+    return xp.concat([X[:, i : i + 1] * X[:, i:] for i in range(n_features)], axis=1)
+
+
+def _upper_triangle(matrices, xp, off_diagonal_factor=1.0):
+    """Upper triangles of a stack of matrices, flattened in the pairs' order.
+
+    Parameters
+    ----------
+    matrices : array of shape (K, d, d)
+    xp : namespace
+    off_diagonal_factor : float
+        Multiplies the entries above the diagonal (2 turns a symmetric
+        quadratic form into coefficients of the pairwise products).
+
+    Returns
+    -------
+    upper : array of shape (K, d (d + 1) / 2)
+    """
+    n_components, n_features, _ = matrices.shape
+    rows, cols = np.triu_indices(n_features)
+    flat = xp.reshape(matrices, (n_components, n_features * n_features))
+    index = xp.asarray(rows * n_features + cols, device=device(matrices))
+    factors = np.where(rows == cols, 1.0, off_diagonal_factor)
+    return xp.take(flat, index, axis=1) * xp.asarray(
+        factors, dtype=matrices.dtype, device=device(matrices)
+    )
 
 
 class CovarianceStructure(ABC):
@@ -293,16 +335,18 @@ class _MatrixStructure(CovarianceStructure):
         return array
 
     def scatter(self, X, weighted_resp, means, xp):
-        # sum_i r_ik x_i x_i^T for all k in one product: (K*d, n) @ (n, d)
-        n_samples, n_features = X.shape
-        n_components = means.shape[0]
-        weighted_rows = xp.reshape(
-            weighted_resp[:, :, None] * X[:, None, :],
-            (n_samples, n_components * n_features),
-        )
-        second = xp.matmul(xp.permute_dims(weighted_rows, (1, 0)), X)
-        second = xp.reshape(second, (n_components, n_features, n_features))
-        nk = xp.sum(weighted_resp, axis=0)
+        # sum_i r_ik x_i x_i^T for all k in one product with the pairwise
+        # products (K, n) @ (n, d(d+1)/2); the small result is unpacked on the host
+        pairs = to_numpy(
+            xp.matmul(xp.permute_dims(weighted_resp, (1, 0)), _pair_products(X, xp))
+        ).astype(np.float64)
+        n_components, n_features = pairs.shape[0], X.shape[1]
+        rows, cols = np.triu_indices(n_features)
+        second = np.empty((n_components, n_features, n_features))
+        second[:, rows, cols] = pairs
+        second[:, cols, rows] = pairs
+        nk = to_numpy(xp.sum(weighted_resp, axis=0)).astype(np.float64)
+        means = to_numpy(means).astype(np.float64)
         return second - nk[:, None, None] * (means[:, :, None] * means[:, None, :])
 
     def deviation_scatter(self, deviations, weights, xp):
@@ -352,19 +396,20 @@ class Full(_MatrixStructure):
         return _lower_cholesky(covariances)
 
     def squared_mahalanobis(self, X, means, precisions_cholesky, xp):
-        # whitened coordinates of every component in one product:
-        # (n, d) @ (d, K*d) -> (n, K, d)
-        n_components, n_features, _ = precisions_cholesky.shape
-        stacked = xp.reshape(
-            xp.permute_dims(precisions_cholesky, (1, 0, 2)),
-            (n_features, n_components * n_features),
+        # Exponential-family form: (x - m)^T P (x - m) = sum_{i<=j} c_ij x_i x_j
+        # - 2 x^T P m + m^T P m, two matrix products for all components and no
+        # (n, K, d) temporary (DESIGN.md's hot path).
+        precisions = xp.matmul(
+            precisions_cholesky, xp.permute_dims(precisions_cholesky, (0, 2, 1))
         )
-        whitened = xp.reshape(
-            xp.matmul(X, stacked), (X.shape[0], n_components, n_features)
+        linear = xp.matmul(precisions, means[:, :, None])[:, :, 0]  # P m, (K, d)
+        constant = xp.sum(linear * means, axis=1)  # m^T P m, (K,)
+        quadratic = _upper_triangle(precisions, xp, off_diagonal_factor=2.0)
+        return (
+            xp.matmul(_pair_products(X, xp), xp.permute_dims(quadratic, (1, 0)))
+            - 2.0 * xp.matmul(X, xp.permute_dims(linear, (1, 0)))
+            + constant[None, :]
         )
-        whitened_means = xp.sum(means[:, :, None] * precisions_cholesky, axis=1)
-        whitened = whitened - whitened_means[None, :, :]
-        return xp.vecdot(whitened, whitened, axis=-1)
 
     def whiten(self, deviations, precisions_cholesky, xp):
         return xp.matmul(deviations, precisions_cholesky)
