@@ -161,3 +161,23 @@ def test_m_step_adds_reg_covar_and_matches_weighted_covariance(name):
         "spherical": np.diagonal(weighted, axis1=1, axis2=2).mean(1) + 1e-3,
     }[name]
     np.testing.assert_allclose(covariances, expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize(("n_components", "n_features"), [(2, 3), (12, 3), (30, 8)])
+def test_both_fast_forms_of_the_full_structure_agree(n_components, n_features):
+    from mixtura.families import covariance
+
+    rng = np.random.RandomState(8)
+    X = rng.normal(size=(50, n_features))
+    means = rng.normal(size=(n_components, n_features))
+    cov = _gaussian_covariances("full", rng, n_components, n_features)
+    factors = get_covariance_structure("full").precision_cholesky(cov)
+    expanded = covariance._expanded_distances(X, means, factors, np)
+    whitened = covariance._whitened_distances(X, means, factors, np)
+    np.testing.assert_allclose(expanded, whitened, rtol=1e-10, atol=1e-10)
+    resp = rng.dirichlet(np.ones(n_components), size=50)
+    np.testing.assert_allclose(
+        covariance._pairwise_second_moments(X, resp, np),
+        covariance._stacked_second_moments(X, resp, np),
+        rtol=1e-12,
+    )

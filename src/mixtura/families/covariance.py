@@ -335,16 +335,11 @@ class _MatrixStructure(CovarianceStructure):
         return array
 
     def scatter(self, X, weighted_resp, means, xp):
-        # sum_i r_ik x_i x_i^T for all k in one product with the pairwise
-        # products (K, n) @ (n, d(d+1)/2); the small result is unpacked on the host
-        pairs = to_numpy(
-            xp.matmul(xp.permute_dims(weighted_resp, (1, 0)), _pair_products(X, xp))
-        ).astype(np.float64)
-        n_components, n_features = pairs.shape[0], X.shape[1]
-        rows, cols = np.triu_indices(n_features)
-        second = np.empty((n_components, n_features, n_features))
-        second[:, rows, cols] = pairs
-        second[:, cols, rows] = pairs
+        n_components, n_features = weighted_resp.shape[1], X.shape[1]
+        if _pairs_pay_off(n_components, n_features):
+            second = _pairwise_second_moments(X, weighted_resp, xp)
+        else:
+            second = _stacked_second_moments(X, weighted_resp, xp)
         nk = to_numpy(xp.sum(weighted_resp, axis=0)).astype(np.float64)
         means = to_numpy(means).astype(np.float64)
         return second - nk[:, None, None] * (means[:, :, None] * means[:, None, :])
@@ -396,20 +391,10 @@ class Full(_MatrixStructure):
         return _lower_cholesky(covariances)
 
     def squared_mahalanobis(self, X, means, precisions_cholesky, xp):
-        # Exponential-family form: (x - m)^T P (x - m) = sum_{i<=j} c_ij x_i x_j
-        # - 2 x^T P m + m^T P m, two matrix products for all components and no
-        # (n, K, d) temporary (DESIGN.md's hot path).
-        precisions = xp.matmul(
-            precisions_cholesky, xp.permute_dims(precisions_cholesky, (0, 2, 1))
-        )
-        linear = xp.matmul(precisions, means[:, :, None])[:, :, 0]  # P m, (K, d)
-        constant = xp.sum(linear * means, axis=1)  # m^T P m, (K,)
-        quadratic = _upper_triangle(precisions, xp, off_diagonal_factor=2.0)
-        return (
-            xp.matmul(_pair_products(X, xp), xp.permute_dims(quadratic, (1, 0)))
-            - 2.0 * xp.matmul(X, xp.permute_dims(linear, (1, 0)))
-            + constant[None, :]
-        )
+        n_components, n_features, _ = precisions_cholesky.shape
+        if _pairs_pay_off(n_components, n_features):
+            return _expanded_distances(X, means, precisions_cholesky, xp)
+        return _whitened_distances(X, means, precisions_cholesky, xp)
 
     def whiten(self, deviations, precisions_cholesky, xp):
         return xp.matmul(deviations, precisions_cholesky)
@@ -573,6 +558,77 @@ class Spherical(_DiagonalStructure):
 
     def whiten(self, deviations, precisions_cholesky, xp):
         return deviations * precisions_cholesky[:, None, None]
+
+
+# -- fast forms of the full-covariance E-step and M-step ------------------------
+# Two arrangements put the work into matrix products; which one is faster depends
+# on the shape (measured in benchmarks/RESULTS.md: with d=8, K=30 the pairwise
+# form is ~2x faster; with d=16, K=16 the whitened one is ~1.6x faster): the
+# pairwise products have d(d+1)/2 + d columns, the whitened coordinates K*d.
+
+
+def _pairs_pay_off(n_components, n_features):
+    """Whether the pairwise-product form beats the whitened one for this shape."""
+    return n_components > n_features + 3
+
+
+def _expanded_distances(X, means, precisions_cholesky, xp):
+    """(x - m)^T P (x - m) = sum_{i<=j} c_ij x_i x_j - 2 x^T P m + m^T P m.
+
+    The exponential-family form: two matrix products for all components and no
+    (n, K, d) temporary.
+    """
+    precisions = xp.matmul(
+        precisions_cholesky, xp.permute_dims(precisions_cholesky, (0, 2, 1))
+    )
+    linear = xp.matmul(precisions, means[:, :, None])[:, :, 0]  # P m, (K, d)
+    constant = xp.sum(linear * means, axis=1)  # m^T P m, (K,)
+    quadratic = _upper_triangle(precisions, xp, off_diagonal_factor=2.0)
+    return (
+        xp.matmul(_pair_products(X, xp), xp.permute_dims(quadratic, (1, 0)))
+        - 2.0 * xp.matmul(X, xp.permute_dims(linear, (1, 0)))
+        + constant[None, :]
+    )
+
+
+def _whitened_distances(X, means, precisions_cholesky, xp):
+    """Whitened coordinates of every component in one product, (n, d) @ (d, K*d)."""
+    n_components, n_features, _ = precisions_cholesky.shape
+    stacked = xp.reshape(
+        xp.permute_dims(precisions_cholesky, (1, 0, 2)),
+        (n_features, n_components * n_features),
+    )
+    whitened = xp.reshape(xp.matmul(X, stacked), (X.shape[0], n_components, n_features))
+    whitened_means = xp.sum(means[:, :, None] * precisions_cholesky, axis=1)
+    whitened = whitened - whitened_means[None, :, :]
+    return xp.vecdot(whitened, whitened, axis=-1)
+
+
+def _pairwise_second_moments(X, weighted_resp, xp):
+    """sum_i r_ik x_i x_i^T from one product (K, n) @ (n, d(d+1)/2), on the host."""
+    pairs = to_numpy(
+        xp.matmul(xp.permute_dims(weighted_resp, (1, 0)), _pair_products(X, xp))
+    ).astype(np.float64)
+    n_components, n_features = pairs.shape[0], X.shape[1]
+    rows, cols = np.triu_indices(n_features)
+    second = np.empty((n_components, n_features, n_features))
+    second[:, rows, cols] = pairs
+    second[:, cols, rows] = pairs
+    return second
+
+
+def _stacked_second_moments(X, weighted_resp, xp):
+    """sum_i r_ik x_i x_i^T from one product (K*d, n) @ (n, d), on the host."""
+    n_samples, n_features = X.shape
+    n_components = weighted_resp.shape[1]
+    weighted_rows = xp.reshape(
+        weighted_resp[:, :, None] * X[:, None, :],
+        (n_samples, n_components * n_features),
+    )
+    second = xp.matmul(xp.permute_dims(weighted_rows, (1, 0)), X)
+    return to_numpy(xp.reshape(second, (n_components, n_features, n_features))).astype(
+        np.float64
+    )
 
 
 COVARIANCE_STRUCTURES: dict[str, CovarianceStructure] = {
