@@ -24,8 +24,9 @@ from mixtura.inference import (
     initial_responsibilities,
 )
 from mixtura.inference.dask_data import DaskData, is_dask_array
-from mixtura.inference.data import accumulate, predict_log_resp
+from mixtura.inference.data import accumulate, chunked_statistics, predict_log_resp
 from mixtura.inference.online import online_update
+from mixtura.mixture import Mixture
 from mixtura.streams import ChunkStream, StreamData
 
 __all__ = ["BaseMixture"]
@@ -177,13 +178,15 @@ class BaseMixture(DensityMixin, BaseEstimator):
     def _family_template(self):
         """A family without parameters, configured from the hyperparameters."""
 
-    @abstractmethod
     def _check_initial_parameters(self, X):
-        """Validate user-given initial parameters against ``X``'s shape."""
+        """Validate user-given initial parameters against ``X``'s shape (none)."""
 
-    @abstractmethod
     def _initial_mixture(self, data, resp):
-        """The starting mixture from initial responsibilities and user inits."""
+        """The starting mixture: an M-step from the initial responsibilities."""
+        template = self._family_template()
+        return Mixture.from_statistics(
+            template, chunked_statistics(data, template, resp)
+        )
 
     def _check_X(self, X, *, reset, ensure_min_samples=1):
         """Validate ``X`` for fitting (``reset=True``) or prediction.
@@ -214,9 +217,9 @@ class BaseMixture(DensityMixin, BaseEstimator):
         """Whether NaN entries are missing values to be handled by EM."""
         return getattr(self, "missing", "error") == "em"
 
-    @abstractmethod
     def _needs_initial_responsibilities(self):
         """False when user-given parameters make the responsibilities unused."""
+        return True
 
     @abstractmethod
     def _set_fitted(self, mixture, dtype):

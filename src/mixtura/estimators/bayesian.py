@@ -194,9 +194,6 @@ class BayesianGaussianMixture(BaseMixture):
     def _inference_step(self):
         return variational_step
 
-    def _needs_initial_responsibilities(self):
-        return True
-
     def _check_initial_parameters(self, X):
         # the prior is resolved from the data here, once per fit
         self._prior = self._resolve_prior(X)

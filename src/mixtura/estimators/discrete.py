@@ -18,7 +18,6 @@ from mixtura._validation import check_data
 from mixtura.estimators.base import BaseMixture
 from mixtura.exceptions import DataValidationError
 from mixtura.families import Bernoulli, Categorical, Poisson
-from mixtura.inference.data import chunked_statistics
 from mixtura.mixture import Mixture
 
 __all__ = ["BernoulliMixture", "CategoricalMixture", "PoissonMixture"]
@@ -80,18 +79,6 @@ class _FamilyMixture(BaseMixture):
 
     def _family_config(self):
         return {name: getattr(self, name) for name in self._prior_names}
-
-    def _check_initial_parameters(self, X):
-        pass
-
-    def _needs_initial_responsibilities(self):
-        return True
-
-    def _initial_mixture(self, data, resp):
-        template = self._family_template()
-        return Mixture.from_statistics(
-            template, chunked_statistics(data, template, resp)
-        )
 
     def _set_fitted(self, mixture, dtype):
         self.weights_ = mixture.weights.astype(dtype)

@@ -7,8 +7,7 @@ from numbers import Real
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from mixtura.estimators.base import BaseMixture
-from mixtura.families import FAMILIES, Family, get_family
-from mixtura.inference.data import chunked_statistics
+from mixtura.families import Family, get_family
 from mixtura.mixture import Mixture
 
 __all__ = ["MixtureModel"]
@@ -127,17 +126,7 @@ class MixtureModel(BaseMixture):
         return get_family(self.family)(**(self.family_params or {}))
 
     def _check_initial_parameters(self, X):
-        if self.family not in FAMILIES:
-            get_family(self.family)  # raises, listing the registered families
-
-    def _needs_initial_responsibilities(self):
-        return True
-
-    def _initial_mixture(self, data, resp):
-        template = self._family_template()
-        return Mixture.from_statistics(
-            template, chunked_statistics(data, template, resp)
-        )
+        get_family(self.family)  # raises, listing the registered families
 
     def _set_fitted(self, mixture, dtype):
         self.weights_ = mixture.weights.astype(dtype)

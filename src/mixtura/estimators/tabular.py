@@ -29,7 +29,6 @@ from mixtura.estimators.discrete import (
 )
 from mixtura.exceptions import DataValidationError
 from mixtura.families import Bernoulli, Categorical, Gaussian, Poisson, Product
-from mixtura.inference.data import chunked_statistics
 from mixtura.mixture import Mixture
 
 __all__ = ["COLUMN_FAMILIES", "TabularMixture"]
@@ -374,18 +373,6 @@ class TabularMixture(BaseMixture):
         if name == "poisson":
             return Poisson()
         return Categorical([len(self.categories_[j]) for j in columns])
-
-    def _check_initial_parameters(self, X):
-        pass
-
-    def _needs_initial_responsibilities(self):
-        return True
-
-    def _initial_mixture(self, data, resp):
-        template = self._family_template()
-        return Mixture.from_statistics(
-            template, chunked_statistics(data, template, resp)
-        )
 
     def _set_fitted(self, mixture, dtype):
         self.weights_ = mixture.weights.astype(dtype)

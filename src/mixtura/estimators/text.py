@@ -13,7 +13,6 @@ from sklearn.utils._param_validation import Interval
 from mixtura.estimators.base import BaseMixture
 from mixtura.families.dirichlet_multinomial import DirichletMultinomial
 from mixtura.families.multinomial import Multinomial
-from mixtura.inference.data import chunked_statistics
 from mixtura.mixture import Mixture
 
 __all__ = ["DirichletMultinomialMixture", "MultinomialMixture"]
@@ -57,18 +56,6 @@ class _CountMixture(BaseMixture):
         tags.input_tags.positive_only = True
         tags.input_tags.categorical = True
         return tags
-
-    def _check_initial_parameters(self, X):
-        pass
-
-    def _needs_initial_responsibilities(self):
-        return True
-
-    def _initial_mixture(self, data, resp):
-        template = self._family_template()
-        return Mixture.from_statistics(
-            template, chunked_statistics(data, template, resp)
-        )
 
 
 class MultinomialMixture(_CountMixture):
