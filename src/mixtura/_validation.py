@@ -13,7 +13,14 @@ from mixtura.exceptions import DataTypeError, DataValidationError
 FLOAT_DTYPES = (np.float64, np.float32)
 
 
-def check_finite(X, *, what="X", allow_nan=False, require_observed_columns=True):
+def check_finite(
+    X,
+    *,
+    what="X",
+    allow_nan=False,
+    require_observed_columns=True,
+    advise_missing_em=True,
+):
     """Raise a :class:`DataValidationError` naming the first non-finite column.
 
     Parameters
@@ -39,6 +46,9 @@ def check_finite(X, *, what="X", allow_nan=False, require_observed_columns=True)
             if kind == "infinity"
             else "Pass missing='em' to fit by EM over the missing entries, or drop "
             "or impute those rows."
+            if advise_missing_em
+            else "This estimator has no missing-value handling: drop or impute "
+            "those rows."
         )
         raise DataValidationError(
             f"{what} contains {kind} in column {column} ({len(bad_columns)} "
@@ -107,7 +117,12 @@ def check_data(
     if scipy.sparse.issparse(X):
         _check_finite_sparse(X)
     else:
-        check_finite(X, allow_nan=allow_nan, require_observed_columns=reset)
+        check_finite(
+            X,
+            allow_nan=allow_nan,
+            require_observed_columns=reset,
+            advise_missing_em=hasattr(estimator, "missing"),
+        )
     return X
 
 

@@ -77,23 +77,55 @@ def _check_dask_data(estimator, X):
             f"Expected n_samples >= n_components; got {X.shape[0]} rows for "
             f"{estimator.n_components} components."
         )
-    finite = (
-        X.map_blocks(
-            lambda b: np.isfinite(b).all(axis=0, keepdims=True),
-            chunks=(1, X.shape[1]),
-            dtype=bool,
-        )
-        .all(axis=0)
-        .compute()
-    )
-    if not finite.all():
-        column = int(np.flatnonzero(~finite)[0])
-        raise DataValidationError(
-            f"X contains NaN or infinity in column {column}; drop or impute those "
-            "rows before fitting."
-        )
+    if estimator._missing_em():
+        estimator._check_missing_supported(estimator._family_template())
+    _check_dask_values(X, allow_nan=estimator._missing_em())
     estimator.n_features_in_ = int(X.shape[1])
     return X
+
+
+def _column_flags(block):
+    """Per column of one block: any infinity, any NaN, any observed entry."""
+    return np.stack(
+        [
+            np.isinf(block).any(axis=0),
+            np.isnan(block).any(axis=0),
+            (~np.isnan(block)).any(axis=0),
+        ]
+    )[None]
+
+
+def _check_dask_values(X, allow_nan):
+    """Refuse infinity, and NaN unless ``allow_nan``; one pass over the blocks.
+
+    With ``allow_nan`` (``missing='em'``) a column must still hold one observed
+    entry.
+    """
+    X = X.rechunk({1: -1})
+    flags = (
+        X.map_blocks(_column_flags, chunks=(1, 3, X.shape[1]), dtype=bool, new_axis=1)
+        .any(axis=0)
+        .compute()
+    )
+    infinite, has_nan, observed = flags
+    if infinite.any():
+        column = int(np.flatnonzero(infinite)[0])
+        raise DataValidationError(
+            f"X contains infinity in column {column}; replace infinite values "
+            "(they are not missing values) or drop those rows before fitting."
+        )
+    if has_nan.any() and not allow_nan:
+        column = int(np.flatnonzero(has_nan)[0])
+        raise DataValidationError(
+            f"X contains NaN in column {column}; pass missing='em' to fit by EM "
+            "over the missing entries, or drop or impute those rows."
+        )
+    if not observed.all():
+        column = int(np.flatnonzero(~observed)[0])
+        raise DataValidationError(
+            f"X: column {column} is entirely missing (NaN in every row); nothing "
+            "can be estimated for it. Drop the column."
+        )
 
 
 def _supports_online_em(estimator):
@@ -198,11 +230,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
         """
         template = self._family_template()
         allow_nan = self._missing_em()
-        if allow_nan and not template.supports_missing:
-            raise ValueError(
-                f"missing='em' is not available for the {template.name!r} family "
-                "yet; drop or impute rows with missing values."
-            )
+        self._check_missing_supported(template)
         X = check_data(
             self,
             X,
@@ -211,7 +239,21 @@ class BaseMixture(DensityMixin, BaseEstimator):
             accept_sparse=template.accepts_sparse,
             allow_nan=allow_nan,
         )
-        return template.check_data(X)
+        return template.check_data(self._encode_input(X))
+
+    def _encode_input(self, X):
+        """Transform validated input before the family checks it (identity)."""
+        return X
+
+    def _check_missing_supported(self, template):
+        """Refuse ``missing='em'`` for a family that cannot drop missing entries."""
+        if self._missing_em() and not template.supports_missing:
+            raise ValueError(
+                f"missing='em' is not available for the {template.name!r} family: "
+                "its features are not modelled one by one (e.g. counts of one "
+                "document), so a missing entry cannot simply drop out. Drop or "
+                "impute rows with missing values."
+            )
 
     def _missing_em(self):
         """Whether NaN entries are missing values to be handled by EM."""

@@ -11,10 +11,9 @@ from __future__ import annotations
 from numbers import Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
-from mixtura._validation import check_data
 from mixtura.estimators.base import BaseMixture
 from mixtura.exceptions import DataValidationError
 from mixtura.families import Bernoulli, Categorical, Poisson
@@ -23,6 +22,13 @@ from mixtura.mixture import Mixture
 __all__ = ["BernoulliMixture", "CategoricalMixture", "PoissonMixture"]
 
 _SHARED_DOC = """
+    missing : {'error', 'em'}, default='error'
+        What NaN entries mean: an error (which says what to do), or missing
+        values. With ``'em'`` a missing entry drops out of its row's likelihood
+        and of the statistics (features are independent within a component, so
+        the observed ones keep their exact marginal density); ``predict`` and
+        ``score_samples`` use a row's observed entries, and a row with nothing
+        observed gets the mixing weights (with a warning).
     tol : float, default=1e-3
         EM stops when the mean per-sample log-likelihood changes by less than this.
     max_iter : int, default=100
@@ -161,6 +167,7 @@ class BernoulliMixture(_FamilyMixture):
         "alpha": [Interval(Real, 1, None, closed="left")],
         "beta": [Interval(Real, 1, None, closed="left")],
         "binarize": [Real, None],
+        "missing": [StrOptions({"error", "em"})],
     }
 
     def __init__(
@@ -170,6 +177,7 @@ class BernoulliMixture(_FamilyMixture):
         alpha=1.0,
         beta=1.0,
         binarize=None,
+        missing="error",
         tol=1e-3,
         max_iter=100,
         n_init=1,
@@ -197,12 +205,15 @@ class BernoulliMixture(_FamilyMixture):
         self.alpha = alpha
         self.beta = beta
         self.binarize = binarize
+        self.missing = missing
 
-    def _check_X(self, X, *, reset, ensure_min_samples=1):
-        X = check_data(self, X, reset=reset, ensure_min_samples=ensure_min_samples)
-        if self.binarize is not None:
-            X = (self.binarize < X).astype(X.dtype)
-        return self._family_template().check_data(X)
+    def _encode_input(self, X):
+        """Binarize at ``binarize`` when asked (a missing entry stays NaN)."""
+        if self.binarize is None:
+            return X
+        with np.errstate(invalid="ignore"):
+            binary = (self.binarize < X).astype(X.dtype)
+        return np.where(np.isnan(X), X, binary)
 
 
 class PoissonMixture(_FamilyMixture):
@@ -261,6 +272,7 @@ class PoissonMixture(_FamilyMixture):
         **BaseMixture._parameter_constraints,
         "gamma_shape": [Interval(Real, 1, None, closed="left")],
         "gamma_rate": [Interval(Real, 0, None, closed="left")],
+        "missing": [StrOptions({"error", "em"})],
     }
 
     def __init__(
@@ -269,6 +281,7 @@ class PoissonMixture(_FamilyMixture):
         *,
         gamma_shape=1.0,
         gamma_rate=0.0,
+        missing="error",
         tol=1e-3,
         max_iter=100,
         n_init=1,
@@ -295,6 +308,7 @@ class PoissonMixture(_FamilyMixture):
         )
         self.gamma_shape = gamma_shape
         self.gamma_rate = gamma_rate
+        self.missing = missing
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -326,17 +340,40 @@ def _column_values(X):
     return [array[:, j] for j in range(array.shape[1])], [None] * array.shape[1]
 
 
-def _check_missing(values, column):
-    missing = [
-        v is None or (isinstance(v, (float, np.floating)) and not np.isfinite(v))
-        for v in values
-    ]
-    if any(missing):
+def _check_missing(values, column, allow_missing=False):
+    """Mask of the missing values (None or NaN) of a column; raise if not allowed.
+
+    Infinity is always an error; a missing value is one unless ``allow_missing``
+    (the estimator's ``missing='em'``).
+
+    Returns
+    -------
+    missing : ndarray of bool of shape (n_samples,)
+    """
+    missing = np.array(
+        [
+            v is None or (isinstance(v, (float, np.floating)) and np.isnan(v))
+            for v in values
+        ],
+        dtype=bool,
+    )
+    infinite = np.array(
+        [isinstance(v, (float, np.floating)) and np.isinf(v) for v in values],
+        dtype=bool,
+    )
+    if infinite.any():
         raise DataValidationError(
-            f"column {column} has {sum(missing)} missing or infinite value(s) (None, "
-            "NaN or inf), which this mixture cannot fit yet: drop or impute those "
-            "rows (or, in a categorical column, make 'missing' a level of its own)."
+            f"column {column} has {int(infinite.sum())} infinite value(s); replace "
+            "them (with NaN, if they mean 'unknown', and missing='em')."
         )
+    if missing.any() and not allow_missing:
+        raise DataValidationError(
+            f"column {column} has {int(missing.sum())} missing value(s) (None or "
+            "NaN): pass missing='em' to fit on the observed entries, drop or impute "
+            "those rows, or (in a categorical column) make 'missing' a level of its "
+            "own."
+        )
+    return missing
 
 
 def _levels_of(values, declared, column):
@@ -352,8 +389,15 @@ def _levels_of(values, declared, column):
         ) from exc
 
 
-def _encode(values, levels, column):
-    """Integer codes of ``values`` in ``levels``; unseen values raise."""
+def _encode(values, levels, column, missing=None):
+    """Integer codes of ``values`` in ``levels`` (NaN where ``missing``).
+
+    Unseen values raise.
+    """
+    if missing is not None and missing.any():
+        codes = np.full(len(values), np.nan)
+        codes[~missing] = _encode(values[~missing], levels, column)
+        return codes
     order = np.argsort(levels, kind="stable")
     sorted_levels = levels[order]
     try:
@@ -437,7 +481,8 @@ class CategoricalMixture(_FamilyMixture):
     Notes
     -----
     A level that ``fit`` never saw raises a :class:`~mixtura.DataValidationError`
-    at prediction; missing values (None, NaN) raise in ``fit`` and ``predict``.
+    at prediction; missing values (None, NaN) raise in ``fit`` and ``predict``
+    unless ``missing='em'``, which drops them from their row's likelihood.
     Model files keep the levels (strings or numbers) in their JSON ``encoding``.
 
     Examples
@@ -456,6 +501,7 @@ class CategoricalMixture(_FamilyMixture):
     _parameter_constraints: dict = {
         **BaseMixture._parameter_constraints,
         "alpha": [Interval(Real, 1, None, closed="left")],
+        "missing": [StrOptions({"error", "em"})],
     }
 
     def __init__(
@@ -463,6 +509,7 @@ class CategoricalMixture(_FamilyMixture):
         n_components=1,
         *,
         alpha=1.0,
+        missing="error",
         tol=1e-3,
         max_iter=100,
         n_init=1,
@@ -488,6 +535,7 @@ class CategoricalMixture(_FamilyMixture):
             chunk_size=chunk_size,
         )
         self.alpha = alpha
+        self.missing = missing
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -512,16 +560,26 @@ class CategoricalMixture(_FamilyMixture):
             ensure_min_samples=ensure_min_samples,
         )
         columns, declared = _column_values(X)
-        for j, values in enumerate(columns):
-            _check_missing(values, j)
+        missing = [
+            _check_missing(values, j, self._missing_em())
+            for j, values in enumerate(columns)
+        ]
         if reset:
             levels = [
-                _levels_of(values, declared[j], j) for j, values in enumerate(columns)
+                _levels_of(values[~missing[j]], declared[j], j)
+                for j, values in enumerate(columns)
             ]
+            empty = [j for j, level in enumerate(levels) if len(level) == 0]
+            if empty:
+                raise DataValidationError(
+                    f"column(s) {empty} have no observed value; drop them, since "
+                    "nothing can be learnt about their levels."
+                )
             self._encoding_levels = [len(level) for level in levels]
             self.categories_ = levels
         codes = [
-            _encode(values, self.categories_[j], j) for j, values in enumerate(columns)
+            _encode(values, self.categories_[j], j, missing[j])
+            for j, values in enumerate(columns)
         ]
         return np.column_stack(codes)
 

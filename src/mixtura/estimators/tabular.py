@@ -16,7 +16,7 @@ from numbers import Real
 import numpy as np
 from scipy.sparse import issparse
 from sklearn.utils import check_array
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from mixtura._validation import check_finite
 from mixtura.estimators.base import BaseMixture
@@ -125,6 +125,13 @@ class TabularMixture(BaseMixture):
         ``'poisson'``; columns not named get a family from their dtype.
     reg_covar : float, default=1e-6
         Added to every Gaussian variance.
+    missing : {'error', 'em'}, default='error'
+        What missing entries (None, NaN, pandas' NA) mean: an error, or values
+        that drop out of their row's likelihood and statistics (the parts'
+        columns are independent within a component). A column's family is
+        inferred from its dtype, so an integer column holding NaN (pandas makes
+        it float) is Gaussian unless ``column_families`` says ``'poisson'`` or
+        it has a nullable dtype (``'Int64'``).
     tol : float, default=1e-3
         EM stops when the mean per-sample log-likelihood changes by less than this.
     max_iter : int, default=100
@@ -177,8 +184,9 @@ class TabularMixture(BaseMixture):
     -----
     ``predict`` and the other methods select the fitted columns by name from a
     DataFrame (or dict of groups), so their order may differ. Categorical levels
-    unseen in ``fit``, missing values and values outside a family's support (e.g.
-    a negative count) raise a :class:`~mixtura.DataValidationError`. ``sample``
+    unseen in ``fit``, missing values (unless ``missing='em'``) and values outside a
+    family's support (e.g. a negative count) raise a
+    :class:`~mixtura.DataValidationError`. ``sample``
     returns the encoded table (categories as codes, flags as 0/1).
 
     Examples
@@ -202,6 +210,7 @@ class TabularMixture(BaseMixture):
         **BaseMixture._parameter_constraints,
         "column_families": [dict, None],
         "reg_covar": [Interval(Real, 0.0, None, closed="left")],
+        "missing": [StrOptions({"error", "em"})],
     }
 
     def __init__(
@@ -210,6 +219,7 @@ class TabularMixture(BaseMixture):
         *,
         column_families=None,
         reg_covar=1e-6,
+        missing="error",
         tol=1e-3,
         max_iter=100,
         n_init=1,
@@ -236,6 +246,7 @@ class TabularMixture(BaseMixture):
         )
         self.column_families = column_families
         self.reg_covar = reg_covar
+        self.missing = missing
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -251,7 +262,7 @@ class TabularMixture(BaseMixture):
         X = np.column_stack(
             [self._encode_column(frame.iloc[:, j], j) for j in range(frame.shape[1])]
         )
-        check_finite(X)
+        check_finite(X, allow_nan=self._missing_em(), require_observed_columns=reset)
         return self._family_template().check_data(X)
 
     def _learn_encoding(self, frame, named, groups):
@@ -292,13 +303,26 @@ class TabularMixture(BaseMixture):
         """Levels of a categorical column: declared categories, else sorted values."""
         if str(series.dtype) == "category":
             return np.asarray(series.cat.categories)
-        return _levels_of(self._column_values(series, j), None, j)
+        values, missing = self._column_values(series, j)
+        levels = _levels_of(values[~missing], None, j)
+        if len(levels) == 0:
+            raise DataValidationError(
+                f"column {j} has no observed value; drop it, since nothing can be "
+                "learnt about its levels."
+            )
+        return levels
 
-    @staticmethod
-    def _column_values(series, j):
+    def _column_values(self, series, j):
+        """A column's values (objects) and its mask of missing entries.
+
+        pandas' NA (nullable dtypes) counts as missing, like None and NaN.
+        """
         values = np.asarray(series.astype(object))
-        _check_missing(values, j)
-        return values
+        values = np.array(
+            [np.nan if type(v).__name__ == "NAType" else v for v in values],
+            dtype=object,
+        )
+        return values, _check_missing(values, j, self._missing_em())
 
     def _fitted_columns(self, frame, named):
         """The fitted columns of ``frame``, by name when fit saw names."""
@@ -320,11 +344,13 @@ class TabularMixture(BaseMixture):
 
     def _encode_column(self, series, j):
         family = self.column_families_[j]
+        values, missing = self._column_values(series, j)
         if family == "categorical":
-            return _encode(self._column_values(series, j), self.categories_[j], j)
-        values = self._column_values(series, j)
+            return _encode(values, self.categories_[j], j, missing)
         try:
-            return values.astype(np.float64)
+            encoded = np.full(values.shape, np.nan)
+            encoded[~missing] = values[~missing].astype(np.float64)
+            return encoded
         except (TypeError, ValueError) as exc:
             raise DataValidationError(
                 f"column {j} ({family}) must be numeric ({exc}); map it to "

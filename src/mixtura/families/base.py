@@ -9,7 +9,65 @@ import numpy as np
 
 from mixtura.stats import Stats
 
-__all__ = ["Family"]
+__all__ = ["Family", "fill_column_means", "split_missing"]
+
+
+def split_missing(X):
+    """Separate the missing entries (NaN) of ``X`` from the observed ones.
+
+    Families that model features independently handle a missing entry by
+    dropping it from the row's likelihood and statistics: they compute with the
+    NaN replaced by 0 and multiply the terms that do not involve ``x`` by the
+    observed-entry mask.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+        Data (any array-API namespace), NaN for missing entries.
+
+    Returns
+    -------
+    filled : array of shape (n_samples, n_features)
+        ``X`` with NaN replaced by 0 (``X`` itself when nothing is missing).
+    observed : array of shape (n_samples, n_features) or None
+        1.0 where an entry is observed, 0.0 where it is missing, in X's dtype;
+        None when nothing is missing (the caller's fast path).
+    """
+    from mixtura.backend import get_namespace
+
+    xp = get_namespace(X)
+    if not xp.isdtype(X.dtype, "real floating"):
+        return X, None
+    missing = xp.isnan(X)
+    if not bool(xp.any(missing)):
+        return X, None
+    filled = xp.where(missing, xp.zeros_like(X), X)
+    return filled, xp.astype(~missing, X.dtype)
+
+
+def fill_column_means(features):
+    """Replace NaN by the mean of the column's observed entries (for k-means).
+
+    Parameters
+    ----------
+    features : ndarray of shape (n_samples, n_features)
+        Features, possibly with NaN.
+
+    Returns
+    -------
+    features : ndarray of shape (n_samples, n_features)
+        The same array when nothing is missing, else a filled copy; a column
+        with nothing observed is filled with 0.
+    """
+    if not isinstance(features, np.ndarray) or features.dtype.kind != "f":
+        return features
+    missing = np.isnan(features)
+    if not missing.any():
+        return features
+    observed = (~missing).sum(axis=0)
+    totals = np.where(missing, 0.0, features).sum(axis=0)
+    means = np.divide(totals, observed, out=np.zeros_like(totals), where=observed > 0)
+    return np.where(missing, means, features)
 
 
 class Family(ABC):
@@ -74,8 +132,9 @@ class Family(ABC):
         features : ndarray of shape (n_samples, n_features_transformed)
             The data itself by default; count families return a transform
             (e.g. normalised or log counts) on which Euclidean k-means is sensible.
+            Missing entries (NaN) are filled with their column's mean.
         """
-        return X
+        return fill_column_means(X)
 
     @property
     @abstractmethod

@@ -6,10 +6,10 @@ import numpy as np
 
 from mixtura.backend import get_namespace, to_namespace, to_numpy
 from mixtura.exceptions import DataValidationError, ModelFileError
-from mixtura.families.base import Family
+from mixtura.families.base import Family, split_missing
 from mixtura.stats import LinearStats
 
-__all__ = ["Bernoulli", "weighted_sums"]
+__all__ = ["Bernoulli", "observed_mass", "observed_sums", "weighted_sums"]
 
 #: Probabilities are kept in [EPSILON, 1 - EPSILON], so that log p and log(1 - p)
 #: stay finite when a component's maximum-likelihood estimate is exactly 0 or 1 (a
@@ -50,6 +50,44 @@ def weighted_sums(X, resp, sample_weight=None):
     )
 
 
+def observed_sums(X, resp, sample_weight=None):
+    """Weighted sums of the observed entries, for families with missing values.
+
+    A missing entry (NaN) drops out of its row's statistics: the sums run over
+    the observed entries only, and ``observed[k, j]`` is the responsibility mass
+    that observed feature j (the M-step's denominator instead of ``resp_sum``).
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+        Data, NaN for missing entries.
+    resp : array of shape (n_samples, n_components)
+        Responsibilities.
+    sample_weight : array of shape (n_samples,) or None
+        Weights of the samples.
+
+    Returns
+    -------
+    stats : LinearStats
+        ``resp_sum`` (K,), ``sum_x`` (K, d) and ``observed`` (K, d), float64.
+    """
+    filled, observed = split_missing(X)
+    resp_sum, sum_x = weighted_sums(filled, resp, sample_weight)
+    if observed is None:  # every entry observed: the mass is resp_sum per feature
+        mass = np.repeat(resp_sum[:, None], sum_x.shape[1], axis=1)
+    else:
+        mass = weighted_sums(observed, resp, sample_weight)[1]
+    return LinearStats(resp_sum, sum_x=sum_x, observed=mass)
+
+
+def observed_mass(stats):
+    """``stats.observed`` (K, d), or ``resp_sum`` per feature for older statistics."""
+    observed = stats.sums.get("observed")
+    if observed is None:
+        return np.repeat(stats.resp_sum[:, None], stats.sum_x.shape[1], axis=1)
+    return observed
+
+
 def check_probabilities(probabilities, what="probabilities"):
     """Return ``probabilities`` as a float64 (K, d) array in [0, 1], or raise."""
     probabilities = np.asarray(probabilities, dtype=np.float64)
@@ -84,6 +122,7 @@ class Bernoulli(Family):
     """
 
     name = "bernoulli"
+    supports_missing = True
 
     def __init__(self, alpha=1.0, beta=1.0, *, probabilities=None):
         self.alpha = float(alpha)
@@ -100,7 +139,8 @@ class Bernoulli(Family):
         clipped = np.clip(self.probabilities, EPSILON, 1 - EPSILON)
         # cached for the E-step: log-odds and the sum of log(1 - p) of each component
         self._logit = np.log(clipped) - np.log1p(-clipped)
-        self._log_one_minus = np.log1p(-clipped).sum(axis=1)
+        self._log_one_minus_each = np.log1p(-clipped)
+        self._log_one_minus = self._log_one_minus_each.sum(axis=1)
 
     @property
     def n_components(self):
@@ -118,8 +158,12 @@ class Bernoulli(Family):
             )
 
     def check_data(self, X):
-        """Refuse values other than 0 and 1 (see :meth:`Family.check_data`)."""
-        binary = (X == 0) | (X == 1)
+        """Refuse values other than 0 and 1 (see :meth:`Family.check_data`).
+
+        NaN (a missing entry) passes: it reaches the family only when the
+        estimator was asked to handle missing values.
+        """
+        binary = (X == 0) | (X == 1) | np.isnan(X)
         if not np.all(binary):
             column = int(np.flatnonzero(~np.all(binary, axis=0))[0])
             value = X[:, column][~binary[:, column]][0]
@@ -131,19 +175,27 @@ class Bernoulli(Family):
         return X
 
     def log_prob(self, X):
+        """Log density of every row under every component, shape (n, K).
+
+        A missing entry (NaN) drops out: the row's density is that of its
+        observed features (the marginal, since features are independent).
+        """
         self._require_parameters()
-        logit = to_namespace(self._logit, X)
-        constant = to_namespace(self._log_one_minus, X)
         xp = get_namespace(X)
-        return xp.matmul(X, xp.permute_dims(logit, (1, 0))) + constant[None, :]
+        logit = xp.permute_dims(to_namespace(self._logit, X), (1, 0))
+        filled, observed = split_missing(X)
+        if observed is None:
+            constant = to_namespace(self._log_one_minus, X)
+            return xp.matmul(X, logit) + constant[None, :]
+        each = xp.permute_dims(to_namespace(self._log_one_minus_each, X), (1, 0))
+        return xp.matmul(filled, logit) + xp.matmul(observed, each)
 
     def statistics(self, X, resp, sample_weight=None):
-        resp_sum, sum_x = weighted_sums(X, resp, sample_weight)
-        return LinearStats(resp_sum, sum_x=sum_x)
+        return observed_sums(X, resp, sample_weight)
 
     def maximize(self, stats):
         numerator = stats.sum_x + (self.alpha - 1)
-        denominator = stats.resp_sum[:, None] + (self.alpha + self.beta - 2)
+        denominator = observed_mass(stats) + (self.alpha + self.beta - 2)
         # an empty component under maximum likelihood gets probability 1/2
         safe = np.where(denominator > 0, denominator, 1.0)
         probabilities = np.where(denominator > 0, numerator / safe, 0.5)

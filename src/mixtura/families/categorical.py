@@ -93,6 +93,9 @@ class Categorical(Family):
     """
 
     name = "categorical"
+    #: a missing code (NaN) has an all-zero one-hot block, so it drops out of the
+    #: row's likelihood and of the level counts that the M-step normalises
+    supports_missing = True
 
     def __init__(self, n_levels=None, alpha=1.0, *, probabilities=None):
         self.alpha = float(alpha)
@@ -139,7 +142,11 @@ class Categorical(Family):
     def _levels_for(self, X):
         if self.n_levels is not None:
             return self.n_levels
-        return (to_numpy(X).max(axis=0) + 1).astype(np.int64)
+        codes = to_numpy(X)
+        if not np.isnan(codes).any():
+            return (codes.max(axis=0) + 1).astype(np.int64)
+        observed = np.where(np.isnan(codes), -1.0, codes)
+        return (np.maximum(observed.max(axis=0), 0) + 1).astype(np.int64)
 
     def check_data(self, X):
         """Refuse codes that are not integers in ``[0, n_levels[j])``."""
@@ -148,7 +155,9 @@ class Categorical(Family):
             raise DataValidationError(
                 f"X has {X.shape[1]} columns; the model has {self.n_features}."
             )
-        bad = (X < 0) | (np.floor(X) != X) | (upper <= X)
+        with np.errstate(invalid="ignore"):
+            bad = (X < 0) | (np.floor(X) != X) | (upper <= X)
+        bad &= ~np.isnan(X)  # a missing code, let through only with missing='em'
         if np.any(bad):
             column = int(np.flatnonzero(bad.any(axis=0))[0])
             value = X[:, column][bad[:, column]][0]

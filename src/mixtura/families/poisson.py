@@ -7,9 +7,8 @@ from scipy.special import gammaln
 
 from mixtura.backend import get_namespace, to_namespace, to_numpy
 from mixtura.exceptions import DataValidationError, ModelFileError
-from mixtura.families.base import Family
-from mixtura.families.bernoulli import weighted_sums
-from mixtura.stats import LinearStats
+from mixtura.families.base import Family, fill_column_means, split_missing
+from mixtura.families.bernoulli import observed_mass, observed_sums
 
 __all__ = ["Poisson", "check_counts"]
 
@@ -34,7 +33,9 @@ def check_counts(X, family_name):
     X : ndarray of shape (n_samples, n_features)
         Unchanged.
     """
-    bad = (X < 0) | (np.floor(X) != X)
+    with np.errstate(invalid="ignore"):
+        bad = (X < 0) | (np.floor(X) != X)
+    bad &= ~np.isnan(X)  # a missing entry, let through only with missing='em'
     if np.any(bad):
         column = int(np.flatnonzero(bad.any(axis=0))[0])
         value = X[:, column][bad[:, column]][0]
@@ -83,6 +84,7 @@ class Poisson(Family):
     """
 
     name = "poisson"
+    supports_missing = True
 
     def __init__(self, gamma_shape=1.0, gamma_rate=0.0, *, rates=None):
         self.gamma_shape = float(gamma_shape)
@@ -120,24 +122,34 @@ class Poisson(Family):
         return check_counts(X, "Poisson")
 
     def init_features(self, X):
-        """``log(1 + x)``: k-means on raw counts is dominated by the largest ones."""
-        return np.log1p(X)
+        """``log(1 + x)``: k-means on raw counts is dominated by the largest ones.
+
+        Missing entries (NaN) are filled with their column's mean.
+        """
+        return fill_column_means(np.log1p(X))
 
     def log_prob(self, X):
+        """Log density of every row under every component, shape (n, K).
+
+        A missing entry (NaN) drops out: the row's density is that of its
+        observed features (the marginal, since features are independent).
+        """
         self._require_parameters()
         xp = get_namespace(X)
-        log_rates = to_namespace(self._log_rates, X)
-        constant = to_namespace(-self._rate_sum, X)
-        linear = xp.matmul(X, xp.permute_dims(log_rates, (1, 0)))
-        return linear + constant[None, :] - _log_factorial_sum(X, xp)[:, None]
+        log_rates = xp.permute_dims(to_namespace(self._log_rates, X), (1, 0))
+        filled, observed = split_missing(X)
+        linear = xp.matmul(filled, log_rates) - _log_factorial_sum(filled, xp)[:, None]
+        if observed is None:
+            return linear + to_namespace(-self._rate_sum, X)[None, :]
+        rates = xp.permute_dims(to_namespace(self.rates, X), (1, 0))
+        return linear - xp.matmul(observed, rates)
 
     def statistics(self, X, resp, sample_weight=None):
-        resp_sum, sum_x = weighted_sums(X, resp, sample_weight)
-        return LinearStats(resp_sum, sum_x=sum_x)
+        return observed_sums(X, resp, sample_weight)
 
     def maximize(self, stats):
         numerator = stats.sum_x + (self.gamma_shape - 1)
-        denominator = stats.resp_sum[:, None] + self.gamma_rate
+        denominator = observed_mass(stats) + self.gamma_rate
         # an empty component under maximum likelihood gets the prior's mode, or 1
         safe = np.where(denominator > 0, denominator, 1.0)
         rates = np.where(denominator > 0, numerator / safe, 1.0)

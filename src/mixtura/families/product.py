@@ -107,6 +107,8 @@ class Product(Family):
                 columns.append(part_columns)
         self.parts = tuple(families)
         self.columns = tuple(_check_columns(columns))
+        # missing entries are handled part by part, so only when every part can
+        self.supports_missing = all(part.supports_missing for part in self.parts)
 
     @property
     def n_components(self):
