@@ -206,3 +206,40 @@ def test_a_column_observed_in_very_few_rows_stays_regularised(covariance_type):
     matrices = model._structure.matrices(model.covariances_, 3, 4)
     assert np.all(np.linalg.eigvalsh(matrices) > 0)
     assert np.isfinite(model.lower_bound_)
+
+
+@pytest.mark.filterwarnings("ignore:.*nothing observed")
+@pytest.mark.parametrize("covariance_type", ["full", "VEV"])
+def test_dask_fit_with_missing_entries_equals_the_in_memory_fit(covariance_type):
+    da = pytest.importorskip("dask.array")
+    X = _mcar(_simulate(n=1200, d=4)[0], 0.2)
+    start = GaussianMixture(3, missing="em", random_state=0, max_iter=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start.fit(X)
+    params = dict(
+        covariance_type=covariance_type,
+        missing="em",
+        weights_init=start.weights_,
+        means_init=start.means_,
+        precisions_init=start.precisions_,
+        max_iter=10,
+        tol=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        memory = GaussianMixture(3, **params).fit(X)
+        lazy = GaussianMixture(3, **params).fit(da.from_array(X, chunks=(250, 4)))
+    assert lazy.lower_bound_ == pytest.approx(memory.lower_bound_, rel=1e-10)
+    np.testing.assert_allclose(lazy.means_, memory.means_, rtol=1e-8)
+
+
+@pytest.mark.filterwarnings("ignore:.*nothing observed")
+def test_partial_fit_takes_batches_with_missing_entries():
+    X = _mcar(_simulate(n=4000, d=4)[0], 0.2)
+    online = GaussianMixture(3, missing="em", random_state=0)
+    for batch in np.array_split(X, 20):
+        online.partial_fit(batch)
+    batch = GaussianMixture(3, missing="em", random_state=0).fit(X)
+    assert np.isfinite(online.score(X))
+    assert online.score(X) == pytest.approx(batch.score(X), rel=0.02)
