@@ -217,15 +217,15 @@ def test_dask_fit_with_missing_entries_equals_the_in_memory_fit(covariance_type)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         start.fit(X)
-    params = dict(
-        covariance_type=covariance_type,
-        missing="em",
-        weights_init=start.weights_,
-        means_init=start.means_,
-        precisions_init=start.precisions_,
-        max_iter=10,
-        tol=0,
-    )
+    params = {
+        "covariance_type": covariance_type,
+        "missing": "em",
+        "weights_init": start.weights_,
+        "means_init": start.means_,
+        "precisions_init": start.precisions_,
+        "max_iter": 10,
+        "tol": 0,
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         memory = GaussianMixture(3, **params).fit(X)
