@@ -8,6 +8,7 @@ and :mod:`mixtura.inference` for the fit loop.
 
 from mixtura.estimators import (
     BayesianGaussianMixture,
+    BayesianMixture,
     BernoulliMixture,
     CategoricalMixture,
     DirichletMultinomialMixture,
@@ -34,6 +35,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BayesianGaussianMixture",
+    "BayesianMixture",
     "BernoulliMixture",
     "CategoricalMixture",
     "ConvergenceWarning",

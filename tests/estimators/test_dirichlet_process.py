@@ -136,3 +136,144 @@ def test_nan_in_X_is_refused():
     X[3, 1] = np.nan
     with pytest.raises(ValueError, match="NaN in column 1"):
         DirichletProcessMixture(n_iter=2).fit(X)
+
+
+# -- discrete families -----------------------------------------------------------------
+def _binary_clusters(n_per=100, n_features=20, seed=0):
+    rng = np.random.default_rng(seed)
+    probabilities = rng.choice([0.1, 0.9], size=(3, n_features))
+    y = np.repeat([0, 1, 2], n_per)
+    return (rng.random((len(y), n_features)) < probabilities[y]).astype(float), y
+
+
+def _count_clusters(n_per=60, seed=0):
+    rng = np.random.default_rng(seed)
+    rates = np.array([[5, 5, 5, 5, 5], [25, 25, 5, 5, 25], [60, 5, 60, 25, 5]])
+    y = np.repeat([0, 1, 2], n_per)
+    return rng.poisson(rates[y]).astype(float), y
+
+
+def _categorical_clusters(n_per=60, seed=0):
+    rng = np.random.default_rng(seed)
+    modes = rng.integers(0, 4, size=(3, 8))
+    y = np.repeat([0, 1, 2], n_per)
+    noise = rng.integers(0, 4, size=(len(y), 8))
+    return np.where(rng.random(noise.shape) < 0.9, modes[y], noise).astype(float), y
+
+
+@pytest.mark.parametrize(
+    ("family", "make"),
+    [
+        ("bernoulli", _binary_clusters),
+        ("poisson", _count_clusters),
+        ("categorical", _categorical_clusters),
+    ],
+)
+def test_discrete_families_recover_well_separated_clusters(family, make):
+    """P(K=3) with seed 0: 0.87 (Bernoulli), 1.0 (Poisson), 1.0 (categorical)."""
+    X, y = make()
+    model = DirichletProcessMixture(
+        family=family, n_iter=25, burn_in=10, n_launch_scans=2, random_state=0
+    ).fit(X)
+    p3 = model.n_clusters_posterior_[3]
+    print(f"{family}: P(K) = {np.round(model.n_clusters_posterior_, 3)}")
+    # any remaining mass sits on an outlying point as a singleton cluster
+    assert p3 > 0.85
+    assert np.argmax(model.n_clusters_posterior_) == 3
+    assert model.n_clusters_ == 3
+    assert adjusted_rand_score(y, model.labels_) > 0.95
+
+
+def test_bernoulli_score_samples_in_one_cluster_is_the_beta_binomial():
+    X, _ = _binary_clusters(n_per=10, n_features=4, seed=1)
+    a, b = np.array([0.5, 1.0, 2.0, 3.0]), 1.5
+    model = DirichletProcessMixture(
+        family="bernoulli", beta_prior=(a, b), n_iter=3, burn_in=1, alpha=1e-12
+    ).fit(X)
+    assert (model.n_clusters_trace_ == 1).all()
+    np.testing.assert_array_equal(model.beta_prior_[0], a)
+    np.testing.assert_array_equal(model.beta_prior_[1], np.full(4, b))
+    Y = np.array([[0, 0, 0, 0], [1, 0, 1, 1], [1, 1, 1, 1]], dtype=float)
+    n, s = len(X), X.sum(axis=0)
+    expected = stats.betabinom(1, a + s, b + n - s).logpmf(Y).sum(axis=1)
+    np.testing.assert_allclose(model.score_samples(Y), expected, rtol=1e-9)
+    # a probability mass: it sums to one over the 16 binary rows
+    grid = np.array(np.meshgrid(*[[0.0, 1.0]] * 4)).reshape(4, -1).T
+    assert np.exp(model.score_samples(grid)).sum() == pytest.approx(1.0)
+
+
+def test_poisson_default_prior_mean_is_the_data_mean_and_predictive_is_nbinom():
+    X, _ = _count_clusters(n_per=10, seed=2)
+    X = X[:10]  # one true cluster
+    model = DirichletProcessMixture(
+        family="poisson", n_iter=3, burn_in=1, alpha=1e-12, random_state=0
+    ).fit(X)
+    shape, rate = model.gamma_prior_
+    np.testing.assert_allclose(shape / rate, X.mean(axis=0))
+    n, s = len(X), X.sum(axis=0)
+    Y = np.array([[5, 4, 6, 5, 5], [0, 9, 2, 7, 3]], dtype=float)
+    expected = stats.nbinom(shape + s, (rate + n) / (rate + n + 1)).logpmf(Y).sum(1)
+    np.testing.assert_allclose(model.score_samples(Y), expected, rtol=1e-9)
+
+
+def test_categorical_n_levels_and_dirichlet_prior_per_column():
+    X = np.array([[0, 1], [1, 2], [0, 0], [1, 1]], dtype=float)
+    model = DirichletProcessMixture(
+        family="categorical",
+        n_levels=[2, 4],
+        dirichlet_prior=[[1.0, 2.0], [0.5, 0.5, 0.5, 0.5]],
+        n_iter=3,
+        random_state=0,
+    ).fit(X)
+    np.testing.assert_array_equal(model.n_levels_, [2, 4])
+    np.testing.assert_array_equal(model.dirichlet_prior_[0], [1.0, 2.0])
+    assert len(model.dirichlet_prior_[1]) == 4
+    # level 3 of column 1 is never seen in training but is a valid code
+    assert np.isfinite(model.score_samples([[1, 3]])).all()
+    with pytest.raises(ValueError, match=r"0 \.\. 3 \(n_levels = 4\)"):
+        model.score_samples([[1, 4]])
+    default = DirichletProcessMixture(family="categorical", n_iter=2).fit(X)
+    np.testing.assert_array_equal(default.n_levels_, [2, 3])
+
+
+def test_discrete_family_same_seed_same_chain():
+    X, _ = _categorical_clusters(n_per=10, seed=3)
+    kwargs = {"family": "categorical", "n_iter": 6, "alpha_prior": (1.0, 1.0)}
+    first = DirichletProcessMixture(random_state=4, **kwargs).fit(X)
+    again = DirichletProcessMixture(random_state=4, **kwargs).fit(X)
+    np.testing.assert_array_equal(first.partitions_, again.partitions_)
+    np.testing.assert_array_equal(first.alpha_trace_, again.alpha_trace_)
+    np.testing.assert_array_equal(first.score_samples(X), again.score_samples(X))
+
+
+@pytest.mark.parametrize(
+    ("params", "X", "message"),
+    [
+        ({"family": "bernoulli"}, [[0, 1], [2, 0]], "binary data"),
+        ({"family": "bernoulli"}, [[0, 1], [0.5, 0]], "binary data"),
+        ({"family": "poisson"}, [[0, 1], [-1, 0]], "Negative values"),
+        ({"family": "poisson"}, [[0, 1], [1.5, 0]], "non-integer"),
+        ({"family": "categorical"}, [[0, 1], [-1, 0]], "integer codes"),
+        ({"family": "categorical"}, [[0, 1], [0.5, 0]], "integer codes"),
+        ({"family": "categorical", "n_levels": 2}, [[0, 1], [2, 0]], "n_levels = 2"),
+        ({"family": "bernoulli", "beta_prior": (0.0, 1.0)}, [[0], [1]], "> 0"),
+        ({"family": "bernoulli", "beta_prior": 1.0}, [[0], [1]], r"pair \(a, b\)"),
+        ({"family": "bernoulli", "beta_prior": ([1, 1], 1)}, [[0], [1]], "shape"),
+        ({"family": "poisson", "gamma_prior": (1.0, -2.0)}, [[0], [1]], "rate"),
+        ({"family": "poisson", "gamma_prior": (0.0, None)}, [[0], [1]], "shape"),
+        ({"family": "categorical", "dirichlet_prior": -1.0}, [[0], [1]], "> 0"),
+        ({"family": "categorical", "n_levels": [2, 2]}, [[0], [1]], "n_levels"),
+        ({"family": "bernoulli", "mean_prior": [0.0]}, [[0], [1]], "gaussian"),
+        ({"gamma_prior": (1.0, 1.0)}, [[0.0], [1.0]], "family='poisson' only"),
+    ],
+)
+def test_discrete_families_refuse_bad_data_and_hyperparameters(params, X, message):
+    with pytest.raises(ValueError, match=message):
+        DirichletProcessMixture(n_iter=2, **params).fit(np.array(X, dtype=float))
+
+
+def test_unknown_family_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="family") as info:
+        DirichletProcessMixture(family="binomial").fit([[0.0], [1.0]])
+    for name in ("gaussian", "bernoulli", "poisson", "categorical"):
+        assert f"'{name}'" in str(info.value)

@@ -12,6 +12,8 @@ CHECK_SETTINGS = {
     "BernoulliMixture": {"binarize": 0.0},
     # a short chain keeps the checks fast; they test the API, not mixing
     "DirichletProcessMixture": {"n_iter": 10, "random_state": 0},
+    # count data (the checks draw counts for positive_only estimators)
+    "BayesianMixture": {"family": "poisson", "random_state": 0},
 }
 
 # Checks whose data no setting can bring into the family's support, by class.
@@ -24,6 +26,9 @@ EXPECTED_FAILED_CHECKS = {
         "check_sample_weight_equivalence_on_dense_data": _NOT_IN_SUPPORT
     },
     "PoissonMixture": {
+        "check_sample_weight_equivalence_on_dense_data": _NOT_IN_SUPPORT
+    },
+    "BayesianMixture": {
         "check_sample_weight_equivalence_on_dense_data": _NOT_IN_SUPPORT
     },
 }

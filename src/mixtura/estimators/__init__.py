@@ -6,6 +6,7 @@ class name; a new estimator joins with :func:`register_estimator`.
 
 from mixtura.estimators.base import BaseMixture
 from mixtura.estimators.bayesian import BayesianGaussianMixture
+from mixtura.estimators.bayesian_mixture import BayesianMixture
 from mixtura.estimators.dirichlet_process import DirichletProcessMixture
 from mixtura.estimators.discrete import (
     BernoulliMixture,
@@ -21,6 +22,7 @@ __all__ = [
     "ESTIMATORS",
     "BaseMixture",
     "BayesianGaussianMixture",
+    "BayesianMixture",
     "BernoulliMixture",
     "CategoricalMixture",
     "DirichletMultinomialMixture",
@@ -45,6 +47,7 @@ def register_estimator(cls):
 register_estimator(GaussianMixture)
 register_estimator(MixtureModel)
 register_estimator(BayesianGaussianMixture)
+register_estimator(BayesianMixture)
 register_estimator(BernoulliMixture)
 register_estimator(CategoricalMixture)
 register_estimator(PoissonMixture)

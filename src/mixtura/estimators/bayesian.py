@@ -7,7 +7,9 @@ from numbers import Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from mixtura.estimators._pruning import PruningMixin
 from mixtura.estimators.base import BaseMixture
+from mixtura.estimators.gaussian import GaussianMixture
 from mixtura.families.covariance import get_covariance_structure
 from mixtura.families.gaussian import Gaussian
 from mixtura.families.gaussian_conjugate import WISHART_PRIORS, get_wishart_prior
@@ -23,7 +25,7 @@ from mixtura.mixture import Mixture
 __all__ = ["BayesianGaussianMixture"]
 
 
-class BayesianGaussianMixture(BaseMixture):
+class BayesianGaussianMixture(PruningMixin, BaseMixture):
     """Variational Bayesian Gaussian mixture (finite Dirichlet or Dirichlet process).
 
     A drop-in for :class:`sklearn.mixture.BayesianGaussianMixture`: the same
@@ -31,7 +33,9 @@ class BayesianGaussianMixture(BaseMixture):
     weights' prior is a finite Dirichlet or a truncated stick-breaking Dirichlet
     process (Blei & Jordan 2006); each component has a Normal-Wishart prior
     (Bishop 2006, section 10.2). Components the data do not support get weights
-    near zero; :attr:`weights_` shows how many are effectively used.
+    near zero; :attr:`weights_` shows how many are effectively used,
+    :meth:`effective_components` which, and :meth:`prune` makes a
+    :class:`~mixtura.GaussianMixture` of them.
 
     Parameters
     ----------
@@ -250,6 +254,30 @@ class BayesianGaussianMixture(BaseMixture):
 
     def _fit_dtype(self):
         return np.asarray(self.means_).dtype
+
+    # -- hooks of PruningMixin --------------------------------------------------
+    def _mean_family(self, components):
+        # posterior means: m_k, and the precision's mean nu_k W_k (covariances_)
+        covariances = self.covariances_
+        if self.covariance_type != "tied":
+            covariances = covariances[components]
+        return Gaussian(
+            self.covariance_type,
+            self.reg_covar,
+            means=self.means_[components],
+            covariances=covariances,
+        )
+
+    def _plain_estimator(self, n_components):
+        return GaussianMixture(
+            n_components,
+            covariance_type=self.covariance_type,
+            tol=self.tol,
+            reg_covar=self.reg_covar,
+            max_iter=self.max_iter,
+            random_state=self.random_state,
+            chunk_size=self.chunk_size,
+        )
 
     # -- the prior --------------------------------------------------------------
     def _resolve_prior(self, X):

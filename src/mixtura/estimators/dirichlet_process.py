@@ -1,4 +1,8 @@
-"""DirichletProcessMixture: a Gaussian DP mixture sampled by collapsed Gibbs."""
+"""DirichletProcessMixture: a DP mixture sampled by collapsed Gibbs.
+
+Gaussian (Normal-inverse-Wishart), Bernoulli (Beta), Poisson (Gamma) and
+categorical (Dirichlet) clusters.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,16 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from mixtura._validation import check_data
+from mixtura.families.conjugate_discrete import (
+    BetaBernoulli,
+    DirichletCategorical,
+    GammaPoisson,
+    check_codes,
+)
 from mixtura.families.conjugate_gaussian_niw import NormalInverseWishart
 from mixtura.inference.gibbs import (
     collapsed_gibbs,
@@ -20,12 +30,30 @@ from mixtura.inference.gibbs import (
 
 __all__ = ["DirichletProcessMixture"]
 
+#: the cluster families, each with the hyperparameters that belong to it
+FAMILY_PARAMETERS = {
+    "gaussian": (
+        "mean_prior",
+        "mean_precision_prior",
+        "degrees_of_freedom_prior",
+        "covariance_prior",
+    ),
+    "bernoulli": ("beta_prior",),
+    "poisson": ("gamma_prior",),
+    "categorical": ("dirichlet_prior", "n_levels"),
+}
+
 
 class DirichletProcessMixture(DensityMixin, BaseEstimator):
-    """Dirichlet-process mixture of Gaussians, sampled by collapsed Gibbs.
+    """Dirichlet-process mixture, sampled by collapsed Gibbs.
 
-    Each cluster's mean and full covariance have a conjugate Normal-inverse-Wishart
-    prior and are integrated out; the sampler draws partitions of the data by
+    Each cluster's parameters have a conjugate prior and are integrated out:
+    for ``family='gaussian'`` a full-covariance Gaussian whose mean and
+    covariance have a Normal-inverse-Wishart prior; for ``'bernoulli'``
+    independent binary features with Beta priors; for ``'poisson'`` independent
+    counts with Gamma priors on the rates; for ``'categorical'`` independent
+    integer-coded categorical columns with Dirichlet priors on the level
+    probabilities. The sampler draws partitions of the data by
     Gibbs sweeps (Neal 2000, algorithm 3) interleaved with split-merge proposals
     (Jain & Neal 2004, conjugate version), and optionally redraws the
     concentration alpha under a Gamma hyper-prior (Escobar & West 1995). The
@@ -36,6 +64,15 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
 
     Parameters
     ----------
+    family : {'gaussian', 'bernoulli', 'poisson', 'categorical'}, \
+            default='gaussian'
+        The clusters' distribution. Each family reads only its own
+        hyperparameters below (passing another family's is an error):
+        ``mean_prior``, ``mean_precision_prior``, ``degrees_of_freedom_prior``
+        and ``covariance_prior`` for 'gaussian'; ``beta_prior`` for
+        'bernoulli' (data 0/1); ``gamma_prior`` for 'poisson' (non-negative
+        integer counts); ``dirichlet_prior`` and ``n_levels`` for 'categorical'
+        (integer codes ``0 .. L_j - 1`` per column).
     n_iter : int, default=100
         Number of sweeps (each: one Gibbs sweep, then ``split_merge`` proposals,
         then an alpha update when ``alpha_prior`` is set).
@@ -65,6 +102,25 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
         (None: the data's covariance, so that with the default nu_0 the prior
         mean of each cluster's covariance is the data's covariance, as in
         scikit-learn's BayesianGaussianMixture).
+    beta_prior : tuple of (float or array-like, float or array-like), default=None
+        ``(a, b)`` of the Beta prior on each binary feature's probability of a 1,
+        > 0; numbers apply to every feature, arrays of shape (n_features,) give
+        one value per feature (None: ``(1, 1)``, the uniform prior).
+    gamma_prior : tuple of (float or array-like, float or array-like or None), \
+            default=None
+        ``(shape, rate)`` of the Gamma prior on each count feature's Poisson
+        rate, > 0; the prior mean of a rate is ``shape / rate``. A rate of None
+        is ``shape / mean of the feature`` (floored at ``1 / n_samples``), so
+        that the prior mean of every rate is the data's mean (None: ``(1,
+        None)``, an exponential prior with the data's mean).
+    dirichlet_prior : float or sequence of array-like, default=None
+        Dirichlet parameters of each categorical column's level probabilities,
+        > 0: one number for every level, or one array of length ``n_levels[j]``
+        per column (None: 1, the uniform prior).
+    n_levels : int or array-like of shape (n_features,), default=None
+        Number of levels of each categorical column (None: its largest code in
+        the training data plus one). Codes of new data passed to
+        :meth:`score_samples` must be below it.
     split_merge : int, default=1
         Split-merge proposals after each Gibbs sweep (0: plain Gibbs).
     n_launch_scans : int, default=3
@@ -101,14 +157,27 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
     split_merge_counts_ : dict
         ``split_proposed``, ``split_accepted``, ``merge_proposed``,
         ``merge_accepted``.
+    prior_ : NormalInverseWishart, BetaBernoulli, GammaPoisson or \
+            DirichletCategorical
+        The conjugate prior used (:mod:`mixtura.families.conjugate_gaussian_niw`,
+        :mod:`mixtura.families.conjugate_discrete`).
     mean_prior_ : ndarray of shape (n_features,)
-        m_0 used.
+        m_0 used ('gaussian' only).
     mean_precision_prior_ : float
-        kappa_0 used.
+        kappa_0 used ('gaussian' only).
     degrees_of_freedom_prior_ : float
-        nu_0 used.
+        nu_0 used ('gaussian' only).
     covariance_prior_ : ndarray of shape (n_features, n_features)
-        Psi_0 used.
+        Psi_0 used ('gaussian' only).
+    beta_prior_ : tuple of ndarray of shape (n_features,)
+        ``(a, b)`` used ('bernoulli' only).
+    gamma_prior_ : tuple of ndarray of shape (n_features,)
+        ``(shape, rate)`` used ('poisson' only).
+    dirichlet_prior_ : list of ndarray
+        Dirichlet parameters used, one array of length ``n_levels_[j]`` per
+        column ('categorical' only).
+    n_levels_ : ndarray of shape (n_features,)
+        Number of levels of each column ('categorical' only).
     n_features_in_ : int
         Number of features seen in ``fit``.
 
@@ -130,6 +199,7 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
     _saves_to_model_files = False
 
     _parameter_constraints: dict = {
+        "family": [StrOptions(set(FAMILY_PARAMETERS))],
         "n_iter": [Interval(Integral, 1, None, closed="left")],
         "burn_in": [Interval(Integral, 0, None, closed="left"), None],
         "thin": [Interval(Integral, 1, None, closed="left")],
@@ -139,6 +209,11 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
         "mean_precision_prior": [Interval(Real, 0.0, None, closed="neither"), None],
         "degrees_of_freedom_prior": [Interval(Real, 0.0, None, closed="neither"), None],
         "covariance_prior": ["array-like", None],
+        # checked per family, with messages that name the family
+        "beta_prior": "no_validation",
+        "gamma_prior": "no_validation",
+        "dirichlet_prior": "no_validation",
+        "n_levels": "no_validation",
         "split_merge": [Interval(Integral, 0, None, closed="left")],
         "n_launch_scans": [Interval(Integral, 0, None, closed="left")],
         "random_state": ["random_state", np.random.Generator],
@@ -148,6 +223,7 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
     def __init__(
         self,
         *,
+        family="gaussian",
         n_iter=100,
         burn_in=None,
         thin=1,
@@ -157,11 +233,16 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
         mean_precision_prior=None,
         degrees_of_freedom_prior=None,
         covariance_prior=None,
+        beta_prior=None,
+        gamma_prior=None,
+        dirichlet_prior=None,
+        n_levels=None,
         split_merge=1,
         n_launch_scans=3,
         random_state=None,
         progress=False,
     ):
+        self.family = family
         self.n_iter = n_iter
         self.burn_in = burn_in
         self.thin = thin
@@ -171,6 +252,10 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
         self.mean_precision_prior = mean_precision_prior
         self.degrees_of_freedom_prior = degrees_of_freedom_prior
         self.covariance_prior = covariance_prior
+        self.beta_prior = beta_prior
+        self.gamma_prior = gamma_prior
+        self.dirichlet_prior = dirichlet_prior
+        self.n_levels = n_levels
         self.split_merge = split_merge
         self.n_launch_scans = n_launch_scans
         self.random_state = random_state
@@ -183,7 +268,10 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data, one row per sample; NaN and infinity are refused.
+            Training data, one row per sample; NaN and infinity are refused, as
+            are values outside the family's support (0/1 for 'bernoulli',
+            non-negative integers for 'poisson', integer codes for
+            'categorical').
         y : None
             Ignored; present for API consistency.
 
@@ -193,8 +281,11 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
             The fitted estimator.
         """
         self._validate_params()
+        self._check_family_parameters()
         X = check_data(self, X, reset=True, ensure_min_samples=2)
-        prior = self._resolve_prior(X)
+        X = np.asarray(X, dtype=np.float64)
+        # the sampler checks the data against the family's support
+        prior = getattr(self, f"_{self.family}_prior")(X)
         burn_in = self._burn_in()
         result = collapsed_gibbs(
             X,
@@ -251,7 +342,19 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
             )
         return tuple(float(v) for v in values)
 
-    def _resolve_prior(self, X):
+    def _check_family_parameters(self):
+        """Refuse hyperparameters that belong to another family."""
+        for family, names in FAMILY_PARAMETERS.items():
+            given = [name for name in names if getattr(self, name) is not None]
+            if family != self.family and given:
+                raise ValueError(
+                    f"{', '.join(given)} apply to family='{family}' only, but "
+                    f"family='{self.family}'; the hyperparameters of "
+                    f"family='{self.family}' are "
+                    f"{', '.join(FAMILY_PARAMETERS[self.family])}."
+                )
+
+    def _gaussian_prior(self, X):
         """The Normal-inverse-Wishart prior, data-driven where not given."""
         X = np.asarray(X, dtype=np.float64)
         n_features = X.shape[1]
@@ -274,12 +377,58 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
             scale,
         )
 
+    def _bernoulli_prior(self, X):
+        """Beta priors, uniform unless ``beta_prior`` says otherwise."""
+        a, b = _pair(self.beta_prior, "beta_prior", "(a, b)", (1.0, 1.0))
+        return BetaBernoulli.checked(a, b, X.shape[1])
+
+    def _poisson_prior(self, X):
+        """Gamma priors whose mean is the data's mean unless a rate is given."""
+        shape, rate = _pair(self.gamma_prior, "gamma_prior", "(shape, rate)", (1, None))
+        prior = GammaPoisson.checked(shape, 1.0 if rate is None else rate, X.shape[1])
+        if rate is None:
+            # the counts are checked first: a mean of negative values is no rate
+            prior.check_data(X)
+            mean = np.maximum(X.mean(axis=0), 1.0 / len(X))
+            prior = GammaPoisson.checked(prior.shape, prior.shape / mean, X.shape[1])
+        return prior
+
+    def _categorical_prior(self, X):
+        """Dirichlet priors over each column's levels, uniform by default."""
+        n_levels = self.n_levels
+        if n_levels is None:
+            check_codes(X)
+            n_levels = X.max(axis=0).astype(np.intp) + 1
+        n_levels = (
+            np.broadcast_to(n_levels, (X.shape[1],))
+            if np.ndim(n_levels) == 0
+            else n_levels
+        )
+        if np.shape(n_levels) != (X.shape[1],):
+            raise ValueError(
+                f"n_levels must be an integer or have shape ({X.shape[1]},) (one "
+                f"per column); got shape {np.shape(n_levels)}."
+            )
+        concentration = 1.0 if self.dirichlet_prior is None else self.dirichlet_prior
+        return DirichletCategorical.checked(concentration, n_levels)
+
     def _set_fitted(self, result, prior):
         self._gibbs = result
-        self.mean_prior_ = prior.mean
-        self.mean_precision_prior_ = prior.mean_precision
-        self.degrees_of_freedom_prior_ = prior.degrees_of_freedom
-        self.covariance_prior_ = prior.scale
+        self.prior_ = prior
+        if self.family == "gaussian":
+            self.mean_prior_ = prior.mean
+            self.mean_precision_prior_ = prior.mean_precision
+            self.degrees_of_freedom_prior_ = prior.degrees_of_freedom
+            self.covariance_prior_ = prior.scale
+        elif self.family == "bernoulli":
+            self.beta_prior_ = (prior.a, prior.b)
+        elif self.family == "poisson":
+            self.gamma_prior_ = (prior.shape, prior.rate)
+        else:
+            self.n_levels_ = prior.n_levels
+            self.dirichlet_prior_ = np.split(
+                prior.concentration, np.cumsum(prior.n_levels)[:-1]
+            )
         self.partitions_ = result.partitions
         self.alpha_samples_ = result.alphas
         self.log_joint_trace_ = result.log_joint
@@ -323,14 +472,17 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
     def score_samples(self, X):
         """Log posterior predictive density of each row.
 
-        The predictive density given each saved partition (a mixture of Student
-        t's, plus the prior predictive weighted by alpha), averaged over the
-        saved partitions.
+        The predictive density given each saved partition (a mixture of the
+        clusters' posterior predictives: Student t's for 'gaussian', products of
+        Bernoulli, negative-binomial or categorical probabilities for the
+        discrete families; plus the prior predictive weighted by alpha),
+        averaged over the saved partitions. For the discrete families it is a
+        probability mass.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Data.
+            Data, in the family's support.
 
         Returns
         -------
@@ -366,6 +518,18 @@ def _default_scale(X):
     level = float(np.trace(cov)) / n_features
     floor = 1e-6 * level if level > 0 else 1e-6
     return cov + floor * np.eye(n_features)
+
+
+def _pair(value, name, form, default):
+    """``value`` as a pair, the default when None, or a clear error."""
+    if value is None:
+        return default
+    if isinstance(value, str) or not hasattr(value, "__len__") or len(value) != 2:
+        raise ValueError(
+            f"{name} must be a pair {form} of positive numbers (or arrays of shape "
+            f"(n_features,)); got {value!r}."
+        )
+    return tuple(value)
 
 
 def _rate(counters, kind):

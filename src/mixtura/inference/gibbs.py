@@ -2,7 +2,10 @@
 
 The sampler draws partitions of the data from the posterior of a Dirichlet-process
 mixture of full-covariance Gaussians under a conjugate Normal-inverse-Wishart
-prior, with the components' parameters integrated out:
+prior, with the components' parameters integrated out (the discrete conjugate
+families, Beta-Bernoulli, Gamma-Poisson and Dirichlet-categorical, plug in through
+:mod:`mixtura.inference.gibbs_discrete`; :func:`cluster_state_class` picks the
+cluster state that matches a prior):
 
 - **Gibbs sweeps** (Neal 2000, "Markov chain sampling methods for Dirichlet process
   mixture models", J. Comput. Graph. Stat. 9(2), algorithm 3): each point in turn
@@ -42,8 +45,10 @@ from mixtura.families.conjugate_gaussian_niw import NormalInverseWishart
 __all__ = [
     "ClusterState",
     "GibbsResult",
+    "PartitionState",
     "as_generator",
     "canonical_labels",
+    "cluster_state_class",
     "collapsed_gibbs",
     "least_squares_clustering",
     "log_crp",
@@ -55,7 +60,110 @@ __all__ = [
 
 
 # -- the clusters' statistics and cached predictives -------------------------------
-class ClusterState:
+class PartitionState:
+    """Family-independent bookkeeping of a partition with per-cluster statistics.
+
+    The samplers (:func:`gibbs_sweep`, :func:`split_merge_step`,
+    :func:`collapsed_gibbs`, :func:`log_predictive_density`) use a cluster state
+    through this interface only. A subclass stores its clusters' statistics in
+    arrays with the cluster on the leading axis (:meth:`_arrays`), slots ``0 ..
+    n_clusters - 1`` in use, and provides:
+
+    - ``labels``, ``counts``, ``n_clusters``: the partition and cluster sizes;
+    - ``_allocate(capacity)``, ``_arrays()``, ``resync()``, ``recompute(k)``,
+      ``remove(i)``, ``add(i, k)``: the statistics and their updates;
+    - ``log_conditional(i, slots, own)``: ``log n_k + log p(x_i | cluster k
+      without x_i)``;
+    - ``log_marginals(*stats)``, ``statistics(slots)``, ``merged_statistics(a,
+      b)``: closed-form log marginal likelihoods of clusters from their
+      statistics;
+    - class methods ``prepare(X, prior)`` (data and prior in the state's
+      coordinates, and the shift applied to new points), ``log_prior_predictive
+      (prior, X)`` and ``log_cluster_predictives(prior, stats, X)`` (the
+      posterior predictive given saved statistics).
+    """
+
+    def _grow(self):
+        old = self._arrays()
+        k = self.n_clusters
+        self._allocate(2 * len(self.counts))
+        for new, values in zip(self._arrays(), old, strict=True):
+            new[:k] = values[:k]
+
+    def snapshot(self, k):
+        """Copies of cluster k's statistics and cache, for :meth:`restore`.
+
+        Parameters
+        ----------
+        k : int
+            The cluster's slot.
+
+        Returns
+        -------
+        tuple of ndarray
+        """
+        return tuple(np.copy(a[k]) for a in self._arrays())
+
+    def restore(self, k, saved):
+        """Put back a :meth:`snapshot` of cluster k.
+
+        Parameters
+        ----------
+        k : int
+            The cluster's slot.
+        saved : tuple of ndarray
+            What :meth:`snapshot` returned.
+        """
+        for array, value in zip(self._arrays(), saved, strict=True):
+            array[k] = value
+
+    def delete(self, k):
+        """Delete empty cluster k; the last cluster takes its slot.
+
+        Parameters
+        ----------
+        k : int
+            The cluster's slot.
+        """
+        last = self.n_clusters - 1
+        if k != last:
+            self.restore(k, self.snapshot(last))
+            self.labels[self.labels == last] = k
+        self.n_clusters -= 1
+
+    def move(self, i, new):
+        """Move point i to cluster ``new`` (``n_clusters``: a new cluster).
+
+        Parameters
+        ----------
+        i : int
+            The point.
+        new : int
+            The slot it joins.
+        """
+        old = self.remove(i)
+        if self.counts[old] == 0:
+            last = self.n_clusters - 1
+            self.delete(old)
+            if new == last:
+                new = old
+            elif new == last + 1:
+                new = self.n_clusters
+        self.add(i, new)
+
+    def log_likelihood(self):
+        """Sum of the clusters' log marginal likelihoods.
+
+        Returns
+        -------
+        float
+        """
+        return float(
+            self.log_marginals(*self.statistics(slice(0, self.n_clusters))).sum()
+        )
+
+
+class ClusterState(PartitionState):
     """Partition of the data with per-cluster statistics and cached t predictives.
 
     Each cluster keeps its sufficient statistics (count, sum, scatter) and the
@@ -130,13 +238,6 @@ class ClusterState:
             self.logdets,
         )
 
-    def _grow(self):
-        old = self._arrays()
-        k = self.n_clusters
-        self._allocate(2 * len(self.counts))
-        for new, values in zip(self._arrays(), old, strict=True):
-            new[:k] = values[:k]
-
     # -- whole-cluster updates ----------------------------------------------------
     def resync(self):
         """Rebuild every cluster's statistics and cache from the labels."""
@@ -167,15 +268,6 @@ class ClusterState:
         self.means[slots] = means
         self.precisions[slots] = np.linalg.inv(scales)
         self.logdets[slots] = np.linalg.slogdet(scales)[1]
-
-    def snapshot(self, k):
-        """Copies of cluster k's statistics and cache, for :meth:`restore`."""
-        return tuple(np.copy(a[k]) for a in self._arrays())
-
-    def restore(self, k, saved):
-        """Put back a :meth:`snapshot` of cluster k."""
-        for array, value in zip(self._arrays(), saved, strict=True):
-            array[k] = value
 
     # -- moving points --------------------------------------------------------------
     def remove(self, i):
@@ -223,14 +315,6 @@ class ClusterState:
         self.precisions[k] = self._prior_precision
         self.logdets[k] = self._prior_logdet
         self.n_clusters += 1
-
-    def delete(self, k):
-        """Delete empty cluster k; the last cluster takes its slot."""
-        last = self.n_clusters - 1
-        if k != last:
-            self.restore(k, self.snapshot(last))
-            self.labels[self.labels == last] = k
-        self.n_clusters -= 1
 
     # -- densities ------------------------------------------------------------------
     def log_predictive(self, x, slots=None):
@@ -295,18 +379,6 @@ class ClusterState:
             logdets[own] += math.log1p(-q)
         return self.log_counts[counts] + self._t_logpdf(counts, logdets, quad)
 
-    def move(self, i, new):
-        """Move point i to cluster ``new`` (``n_clusters``: a new cluster)."""
-        old = self.remove(i)
-        if self.counts[old] == 0:
-            last = self.n_clusters - 1
-            self.delete(old)
-            if new == last:
-                new = old
-            elif new == last + 1:
-                new = self.n_clusters
-        self.add(i, new)
-
     def log_marginals(self, counts, totals, scatters):
         """Log marginal likelihoods of clusters given their statistics.
 
@@ -340,14 +412,146 @@ class ClusterState:
         )
         return log_z_post - log_z_prior - 0.5 * counts * d * math.log(math.pi)
 
-    def log_likelihood(self):
-        """Sum of the clusters' log marginal likelihoods."""
-        k = self.n_clusters
-        return float(
-            self.log_marginals(
-                self.counts[:k], self.totals[:k], self.scatters[:k]
-            ).sum()
+    def statistics(self, slots):
+        """Copies of the clusters' statistics, the arguments of :meth:`log_marginals`.
+
+        Parameters
+        ----------
+        slots : slice or ndarray
+            Clusters.
+
+        Returns
+        -------
+        tuple of ndarray
+            ``(counts, totals, scatters)``.
+        """
+        return tuple(
+            np.array(a[slots]) for a in (self.counts, self.totals, self.scatters)
         )
+
+    def merged_statistics(self, a, b):
+        """Statistics of the union of clusters a and b, as one cluster.
+
+        Parameters
+        ----------
+        a, b : int
+            The clusters' slots.
+
+        Returns
+        -------
+        tuple of ndarray
+            ``(counts, totals, scatters)`` with a leading axis of length 1.
+        """
+        return (
+            np.array([self.counts[a] + self.counts[b]]),
+            (self.totals[a] + self.totals[b])[None],
+            (self.scatters[a] + self.scatters[b])[None],
+        )
+
+    # -- the family's side of the sampler's setup and predictions -------------------
+    @classmethod
+    def prepare(cls, X, prior):
+        """Centre the data on the prior's mean.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Data.
+        prior : NormalInverseWishart
+            The prior.
+
+        Returns
+        -------
+        data : ndarray of shape (n_samples, n_features)
+            ``X - prior.mean``.
+        prior : NormalInverseWishart
+            The prior with mean zero.
+        center : ndarray of shape (n_features,)
+            The prior's mean, subtracted from new points too.
+        """
+        center = prior.mean
+        centred_prior = NormalInverseWishart(
+            np.zeros_like(center),
+            prior.mean_precision,
+            prior.degrees_of_freedom,
+            prior.scale,
+        )
+        return X - center, centred_prior, center
+
+    @staticmethod
+    def log_prior_predictive(prior, X):
+        """Log prior predictive t density of each row (a new cluster).
+
+        Parameters
+        ----------
+        prior : NormalInverseWishart
+        X : ndarray of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        return prior.predictive().logpdf(X)
+
+    @staticmethod
+    def log_cluster_predictives(prior, stats, X):
+        """Log posterior predictive t density of each row given each cluster.
+
+        Parameters
+        ----------
+        prior : NormalInverseWishart
+        stats : tuple of ndarray
+            ``(counts, totals, scatters)`` of the clusters (:meth:`statistics`).
+        X : ndarray of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_clusters, n_samples)
+        """
+        counts, totals, scatters = stats
+        return np.array(
+            [
+                prior.posterior(counts[k], totals[k], scatters[k])
+                .predictive()
+                .logpdf(X)
+                for k in range(len(counts))
+            ]
+        ).reshape(len(counts), len(X))
+
+
+def cluster_state_class(prior):
+    """The cluster-state class that samples partitions under ``prior``.
+
+    The factory between a prior and the sampler: the Normal-inverse-Wishart
+    prior gets :class:`ClusterState`; the discrete conjugate priors of
+    :mod:`mixtura.families.conjugate_discrete` get their states from
+    :mod:`mixtura.inference.gibbs_discrete` (priors live in ``families``, which
+    imports nothing from ``inference``, so the map lives here).
+
+    Parameters
+    ----------
+    prior : NormalInverseWishart, BetaBernoulli, GammaPoisson or \
+            DirichletCategorical
+        Conjugate prior of each cluster's parameters.
+
+    Returns
+    -------
+    type
+        A :class:`PartitionState` subclass.
+    """
+    if isinstance(prior, NormalInverseWishart):
+        return ClusterState
+    # gibbs_discrete builds on this module, so it is imported when first needed
+    from mixtura.inference.gibbs_discrete import STATE_CLASSES
+
+    for prior_type, state_class in STATE_CLASSES.items():
+        if isinstance(prior, prior_type):
+            return state_class
+    names = ", ".join(t.__name__ for t in (NormalInverseWishart, *STATE_CLASSES))
+    raise TypeError(
+        f"no collapsed Gibbs sampler for a prior of type {type(prior).__name__}; "
+        f"pass one of {names}."
+    )
 
 
 def _multigammaln(a, d):
@@ -387,12 +591,12 @@ def gibbs_sweep(state, alpha, log_prior_pred, order, uniforms):
 
     Parameters
     ----------
-    state : ClusterState
+    state : PartitionState
         Updated in place.
     alpha : float
         Concentration.
     log_prior_pred : ndarray of shape (n_samples,)
-        Log prior predictive t density of each point (a new cluster).
+        Log prior predictive density of each point (a new cluster).
     order : ndarray of shape (n_samples,)
         Order in which points are visited.
     uniforms : ndarray of shape (n_samples,)
@@ -441,7 +645,7 @@ def _restricted_scan(state, members, a, b, rng, targets=None):
 
     Parameters
     ----------
-    state : ClusterState
+    state : PartitionState
     members : ndarray of int
         Points to update (neither anchor).
     a, b : int
@@ -485,14 +689,8 @@ def _launch(state, members, a, b, n_scans, rng):
 def _log_merge_ratio(state, a, b, alpha):
     """``log [P(merged) L(merged)] - log [P(split) L(split)]`` of clusters a, b."""
     na, nb = state.counts[a], state.counts[b]
-    merged = state.log_marginals(
-        np.array([na + nb]),
-        (state.totals[a] + state.totals[b])[None],
-        (state.scatters[a] + state.scatters[b])[None],
-    )[0]
-    split = state.log_marginals(
-        state.counts[[a, b]], state.totals[[a, b]], state.scatters[[a, b]]
-    ).sum()
+    merged = state.log_marginals(*state.merged_statistics(a, b))[0]
+    split = state.log_marginals(*state.statistics(np.array([a, b]))).sum()
     log_prior = gammaln(na + nb) - gammaln(na) - gammaln(nb) - math.log(alpha)
     return float(log_prior + merged - split)
 
@@ -502,7 +700,7 @@ def split_merge_step(state, alpha, n_scans, rng, counters):
 
     Parameters
     ----------
-    state : ClusterState
+    state : PartitionState
         Updated in place (left as it was when the proposal is rejected).
     alpha : float
         Concentration.
@@ -606,8 +804,10 @@ class GibbsResult:
     alphas : ndarray of shape (n_saved,)
         Concentration at each saved partition.
     cluster_stats : list of tuple
-        Per saved partition, ``(counts, totals, scatters)`` of its clusters in
-        centred coordinates, for the posterior predictive.
+        Per saved partition, the statistics of its clusters (the state's
+        ``statistics``: ``(counts, totals, scatters)`` in centred coordinates for
+        the Gaussian, ``(counts, sums)`` for the discrete families), for the
+        posterior predictive.
     log_joint : ndarray of shape (n_iter,)
         ``log p(partition, X | alpha)`` after each sweep.
     n_clusters : ndarray of shape (n_iter,)
@@ -616,10 +816,12 @@ class GibbsResult:
         Concentration after each sweep.
     counters : dict
         Split and merge proposals and acceptances.
-    prior : NormalInverseWishart
-        The prior in centred coordinates (mean zero).
+    prior : NormalInverseWishart, BetaBernoulli, GammaPoisson or \
+            DirichletCategorical
+        The prior (for the Gaussian, in centred coordinates: mean zero).
     center : ndarray of shape (n_features,)
-        The prior's mean, subtracted from the data.
+        Subtracted from the data: the Gaussian prior's mean; zeros for the
+        discrete families.
     final_labels : ndarray of shape (n_samples,)
         The chain's last partition (to continue it, pass as ``initial_labels``).
     """
@@ -631,7 +833,7 @@ class GibbsResult:
     n_clusters: np.ndarray
     alpha_trace: np.ndarray
     counters: dict
-    prior: NormalInverseWishart
+    prior: object
     center: np.ndarray
     final_labels: np.ndarray = field(repr=False, default=None)
 
@@ -699,8 +901,10 @@ def collapsed_gibbs(
     ----------
     X : ndarray of shape (n_samples, n_features)
         Data.
-    prior : NormalInverseWishart
-        Prior of each cluster's mean and covariance.
+    prior : NormalInverseWishart, BetaBernoulli, GammaPoisson or \
+            DirichletCategorical
+        Conjugate prior of each cluster's parameters (for the Gaussian: mean and
+        covariance); it selects the cluster state (:func:`cluster_state_class`).
     n_iter : int
         Number of sweeps.
     burn_in : int, default=0
@@ -731,22 +935,16 @@ def collapsed_gibbs(
     """
     rng = as_generator(random_state)
     X = np.asarray(X, dtype=np.float64)
-    center = prior.mean
-    centred_prior = NormalInverseWishart(
-        np.zeros_like(center),
-        prior.mean_precision,
-        prior.degrees_of_freedom,
-        prior.scale,
-    )
-    Xc = X - center
+    state_class = cluster_state_class(prior)
+    Xc, centred_prior, center = state_class.prepare(X, prior)
     n = len(Xc)
     labels = (
         np.zeros(n, dtype=np.intp)
         if initial_labels is None
         else canonical_labels(np.asarray(initial_labels))
     )
-    state = ClusterState(Xc, centred_prior, labels)
-    log_prior_pred = centred_prior.predictive().logpdf(Xc)
+    state = state_class(Xc, centred_prior, labels)
+    log_prior_pred = state_class.log_prior_predictive(centred_prior, Xc)
     counters = dict.fromkeys(
         ("split_proposed", "split_accepted", "merge_proposed", "merge_accepted"), 0
     )
@@ -789,13 +987,7 @@ def _save(state, alpha, saved):
     k = state.n_clusters
     saved["partitions"].append(canonical_labels(state.labels))
     saved["alphas"].append(alpha)
-    saved["stats"].append(
-        (
-            state.counts[:k].copy(),
-            state.totals[:k].copy(),
-            state.scatters[:k].copy(),
-        )
-    )
+    saved["stats"].append(state.statistics(slice(0, k)))
 
 
 def canonical_labels(labels):
@@ -819,7 +1011,8 @@ def log_predictive_density(result, X):
     """Log posterior predictive density, averaged over the saved partitions.
 
     For each saved partition, ``p(x | partition) = sum_k n_k / (n + alpha)
-    t(x | data of k) + alpha / (n + alpha) t(x | prior)``; the densities (not
+    p(x | data of k) + alpha / (n + alpha) p(x | prior)``, with the family's
+    posterior predictive p (Student t for the Gaussian); the densities (not
     their logs) are averaged over partitions.
 
     Parameters
@@ -833,15 +1026,17 @@ def log_predictive_density(result, X):
     """
     Xc = np.asarray(X, dtype=np.float64) - result.center
     prior = result.prior
-    log_prior_pred = prior.predictive().logpdf(Xc)
+    state_class = cluster_state_class(prior)
+    log_prior_pred = state_class.log_prior_predictive(prior, Xc)
     per_sample = np.empty((len(result.cluster_stats), len(Xc)))
-    for s, ((counts, totals, scatters), alpha) in enumerate(
+    for s, (stats, alpha) in enumerate(
         zip(result.cluster_stats, result.alphas, strict=True)
     ):
+        counts = stats[0]
+        per_cluster = state_class.log_cluster_predictives(prior, stats, Xc)
         terms = [log_prior_pred + math.log(alpha)]
         for k in range(len(counts)):
-            post = prior.posterior(counts[k], totals[k], scatters[k])
-            terms.append(math.log(counts[k]) + post.predictive().logpdf(Xc))
+            terms.append(math.log(counts[k]) + per_cluster[k])
         per_sample[s] = logsumexp(np.array(terms), axis=0) - math.log(
             counts.sum() + alpha
         )

@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.special import betaln, digamma, gammaln
 
 from mixtura.families.covariance import get_covariance_structure
 from mixtura.families.gaussian import Gaussian
@@ -26,12 +25,21 @@ from mixtura.families.gaussian_conjugate import (
     log_lambda,
 )
 from mixtura.inference.data import accumulate
+from mixtura.inference.weight_prior import (
+    WEIGHT_PRIORS,
+    expected_log_weights,
+    log_weight_norm,
+    mean_weights,
+    weight_posterior,
+)
 from mixtura.mixture import Mixture
 
-__all__ = ["GaussianPrior", "VariationalGaussian", "variational_step"]
+__all__ = ["WEIGHT_PRIORS", "GaussianPrior", "VariationalGaussian", "variational_step"]
 
 _EMPTY_COMPONENT_GUARD = 10 * np.finfo(np.float64).eps
-WEIGHT_PRIORS = ("dirichlet_process", "dirichlet_distribution")
+# the weights' helpers live in weight_prior (shared with the conjugate families)
+_weight_posterior = weight_posterior
+_log_weight_norm = log_weight_norm
 
 
 @dataclass(frozen=True)
@@ -130,13 +138,9 @@ class VariationalGaussian:
 
     def expected_log_weights(self):
         """``E[log pi_k]`` under the weights' posterior, shape (n_components,)."""
-        if self.prior.weight_prior_type == "dirichlet_process":
-            a, b = self.weight_concentration
-            digamma_sum = digamma(a + b)
-            remaining = np.cumsum(digamma(b) - digamma_sum)[:-1]
-            return digamma(a) - digamma_sum + np.concatenate(([0.0], remaining))
-        alpha = self.weight_concentration
-        return digamma(alpha) - digamma(np.sum(alpha))
+        return expected_log_weights(
+            self.prior.weight_prior_type, self.weight_concentration
+        )
 
     def family(self):
         """The Gaussian family at the posterior means (and normalised scales)."""
@@ -191,31 +195,11 @@ class VariationalGaussian:
 
     def weights(self):
         """Posterior mean of the mixing weights, shape (n_components,)."""
-        if self.prior.weight_prior_type == "dirichlet_process":
-            a, b = self.weight_concentration
-            total = a + b
-            weights = a / total * np.concatenate(([1.0], np.cumprod(b / total)[:-1]))
-            return weights / weights.sum()
-        alpha = self.weight_concentration
-        return alpha / np.sum(alpha)
+        return mean_weights(self.prior.weight_prior_type, self.weight_concentration)
 
     def with_arrays(self, **changes):
         """A copy with some fields replaced (used when rebuilding fitted models)."""
         return replace(self, **changes)
-
-
-def _weight_posterior(prior, nk):
-    if prior.weight_prior_type == "dirichlet_process":
-        # stick-breaking Beta(1 + N_k, gamma_0 + sum_{j > k} N_j)
-        tail = np.concatenate((np.cumsum(nk[::-1])[-2::-1], [0.0]))
-        return (1.0 + nk, prior.weight_concentration + tail)
-    return prior.weight_concentration + nk
-
-
-def _log_weight_norm(weight_prior_type, concentration):
-    if weight_prior_type == "dirichlet_process":
-        return -float(np.sum(betaln(concentration[0], concentration[1])))
-    return float(gammaln(np.sum(concentration)) - np.sum(gammaln(concentration)))
 
 
 def _expected_complete_log_prob(family, stats):

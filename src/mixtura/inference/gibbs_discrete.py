@@ -1,0 +1,314 @@
+"""Cluster states of the discrete conjugate families for collapsed Gibbs sampling.
+
+The sampler of :mod:`mixtura.inference.gibbs` (Neal 2000, "Markov chain sampling
+methods for Dirichlet process mixture models", J. Comput. Graph. Stat. 9(2),
+algorithm 3; Jain & Neal 2004, "A split-merge Markov chain Monte Carlo procedure
+for the Dirichlet process mixture model", J. Comput. Graph. Stat. 13(1)) needs,
+per cluster, a log predictive of one point given the cluster's other points and a
+closed-form log marginal likelihood. For the Beta-Bernoulli, Gamma-Poisson and
+Dirichlet-categorical priors of :mod:`mixtura.families.conjugate_discrete` both
+depend on the data through a count and additive sums only, so a cluster is the
+pair ``(n, sums)``; moving a point adds or subtracts its features from two
+clusters' sums (O(n_features) work). The sums of binary values, counts and level
+indicators are exact in float64; only the Poisson marginal's sum of ``log x!``
+carries round-off, which the predictive never reads and each sweep's
+resynchronisation clears.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mixtura.families.conjugate_discrete import (
+    BetaBernoulli,
+    DirichletCategorical,
+    GammaPoisson,
+)
+from mixtura.inference.gibbs import PartitionState
+
+__all__ = ["STATE_CLASSES", "CategoricalClusterState", "DiscreteClusterState"]
+
+
+class DiscreteClusterState(PartitionState):
+    """Partition of discrete data with per-cluster counts and feature sums.
+
+    One class serves every prior of :mod:`mixtura.families.conjugate_discrete`:
+    the prior supplies the per-point features, the predictive and the marginal
+    likelihood, and this class keeps the statistics ``counts[k]`` and
+    ``sums[k] = sum of prior.features(x) over cluster k``. Clusters occupy slots
+    ``0 .. n_clusters - 1``; deleting one moves the last cluster into its slot.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Data in the prior's support (binary, counts or integer codes).
+    prior : BetaBernoulli, GammaPoisson or DirichletCategorical
+        The prior of each cluster's parameters.
+    labels : ndarray of shape (n_samples,)
+        Initial cluster of each point, integers ``0 .. K - 1`` all used.
+    """
+
+    def __init__(self, X, prior, labels):
+        self.X = np.asarray(X, dtype=np.float64)
+        self.prior = prior
+        self.n_features = self.X.shape[1]
+        self.features = prior.features(self.X)
+        with np.errstate(divide="ignore"):
+            self.log_counts = np.log(np.arange(len(self.X) + 1, dtype=np.float64))
+        self.labels = np.asarray(labels, dtype=np.intp).copy()
+        self.n_clusters = int(self.labels.max()) + 1
+        self._allocate(max(16, 2 * self.n_clusters))
+        self.resync()
+
+    def _allocate(self, capacity):
+        self.counts = np.zeros(capacity, dtype=np.intp)
+        self.sums = np.zeros((capacity, self.features.shape[1]))
+
+    def _arrays(self):
+        return (self.counts, self.sums)
+
+    # -- whole-cluster updates ----------------------------------------------------
+    def resync(self):
+        """Rebuild every cluster's statistics from the labels."""
+        k = self.n_clusters
+        self.counts[:k] = np.bincount(self.labels, minlength=k)
+        self.sums[:k] = 0
+        np.add.at(self.sums, self.labels, self.features)
+
+    def recompute(self, k):
+        """Rebuild cluster k's statistics from its members.
+
+        Parameters
+        ----------
+        k : int
+            The cluster's slot.
+        """
+        members = self.labels == k
+        self.counts[k] = np.count_nonzero(members)
+        self.sums[k] = self.features[members].sum(axis=0)
+
+    # -- moving points --------------------------------------------------------------
+    def _shift(self, k, i, sign):
+        """Add (``sign=1``) or subtract (``-1``) point i's features to cluster k."""
+        self.sums[k] += sign * self.features[i]
+
+    def remove(self, i):
+        """Take point i out of its cluster; return the cluster's slot.
+
+        Parameters
+        ----------
+        i : int
+            The point.
+
+        Returns
+        -------
+        int
+            The slot it left (possibly now empty).
+        """
+        k = self.labels[i]
+        self.counts[k] -= 1
+        self._shift(k, i, -1.0)
+        return k
+
+    def add(self, i, k):
+        """Put point i into cluster k (``k == n_clusters`` opens a new one).
+
+        Parameters
+        ----------
+        i : int
+            The point.
+        k : int
+            The slot it joins.
+        """
+        if k == self.n_clusters:
+            if k == len(self.counts):
+                self._grow()
+            self.counts[k] = 0
+            self.sums[k] = 0
+            self.n_clusters += 1
+        self._shift(k, i, 1.0)
+        self.labels[i] = k
+        self.counts[k] += 1
+
+    # -- densities ------------------------------------------------------------------
+    def log_predictive(self, x, slots=None):
+        """Log posterior predictive of point x under each cluster (or the slots).
+
+        Parameters
+        ----------
+        x : ndarray of shape (n_features,)
+        slots : slice or ndarray, default=None
+            Clusters to evaluate; all current clusters by default.
+
+        Returns
+        -------
+        ndarray of shape (n_slots,)
+        """
+        if slots is None:
+            slots = slice(0, self.n_clusters)
+        x = np.asarray(x, dtype=np.float64)
+        return self.prior.log_predictive_one(x, self.counts[slots], self.sums[slots])
+
+    def log_conditional(self, i, slots, own):
+        """Unnormalised log probabilities of point i joining each cluster.
+
+        ``log n_k + log p(x_i | cluster k without x_i)`` for each slot.
+
+        Parameters
+        ----------
+        i : int
+            The point.
+        slots : slice or ndarray
+            Clusters to evaluate.
+        own : int
+            Position, within ``slots``, of the cluster holding x_i.
+
+        Returns
+        -------
+        ndarray of shape (n_slots,)
+            ``-inf`` for the point's own cluster when it is a singleton.
+        """
+        counts = np.array(self.counts[slots])
+        sums = np.array(self.sums[slots])
+        counts[own] -= 1
+        sums[own] -= self.features[i]
+        log_pred = self.prior.log_predictive_one(self.X[i], counts, sums)
+        return self.log_counts[counts] + log_pred
+
+    def log_marginals(self, counts, sums):
+        """Log marginal likelihoods of clusters given their statistics.
+
+        Parameters
+        ----------
+        counts : ndarray of shape (m,)
+        sums : ndarray of shape (m, n_statistics)
+
+        Returns
+        -------
+        ndarray of shape (m,)
+        """
+        return self.prior.log_marginal(counts, sums)
+
+    def statistics(self, slots):
+        """Copies of the clusters' statistics, the arguments of :meth:`log_marginals`.
+
+        Parameters
+        ----------
+        slots : slice or ndarray
+            Clusters.
+
+        Returns
+        -------
+        tuple of ndarray
+            ``(counts, sums)``.
+        """
+        return np.array(self.counts[slots]), np.array(self.sums[slots])
+
+    def merged_statistics(self, a, b):
+        """Statistics of the union of clusters a and b, as one cluster.
+
+        Parameters
+        ----------
+        a, b : int
+            The clusters' slots.
+
+        Returns
+        -------
+        tuple of ndarray
+            ``(counts, sums)`` with a leading axis of length 1.
+        """
+        return (
+            np.array([self.counts[a] + self.counts[b]]),
+            (self.sums[a] + self.sums[b])[None],
+        )
+
+    # -- the family's side of the sampler's setup and predictions -------------------
+    @classmethod
+    def prepare(cls, X, prior):
+        """Check the data against the prior's support; nothing is shifted.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Data.
+        prior : BetaBernoulli, GammaPoisson or DirichletCategorical
+            The prior.
+
+        Returns
+        -------
+        data : ndarray of shape (n_samples, n_features)
+            ``X``, checked.
+        prior : BetaBernoulli, GammaPoisson or DirichletCategorical
+            The prior, unchanged.
+        center : ndarray of shape (n_features,)
+            Zeros.
+        """
+        prior.check_data(X)
+        return X, prior, np.zeros(X.shape[1])
+
+    @staticmethod
+    def log_prior_predictive(prior, X):
+        """Log prior predictive of each row (a new cluster), after checking X.
+
+        Parameters
+        ----------
+        prior : BetaBernoulli, GammaPoisson or DirichletCategorical
+        X : ndarray of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        prior.check_data(X)
+        empty = np.zeros((1, prior.features(X[:0]).shape[1]))
+        return prior.log_predictive(X, np.zeros(1, dtype=np.intp), empty)[0]
+
+    @staticmethod
+    def log_cluster_predictives(prior, stats, X):
+        """Log posterior predictive of each row given each cluster.
+
+        Parameters
+        ----------
+        prior : BetaBernoulli, GammaPoisson or DirichletCategorical
+        stats : tuple of ndarray
+            ``(counts, sums)`` of the clusters (:meth:`statistics`).
+        X : ndarray of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_clusters, n_samples)
+        """
+        counts, sums = stats
+        return prior.log_predictive(X, counts, sums)
+
+
+class CategoricalClusterState(DiscreteClusterState):
+    """:class:`DiscreteClusterState` for categorical codes, with sparse moves.
+
+    A point's one-hot features have one 1 per column, so moving it changes
+    ``n_features`` of the ``sum(n_levels)`` level counts; only those are touched.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Integer codes ``0 .. n_levels[j] - 1``.
+    prior : DirichletCategorical
+        The prior of each cluster's level probabilities.
+    labels : ndarray of shape (n_samples,)
+        Initial cluster of each point, integers ``0 .. K - 1`` all used.
+    """
+
+    def __init__(self, X, prior, labels):
+        self._levels = np.asarray(X, dtype=np.intp) + prior.offsets
+        super().__init__(X, prior, labels)
+
+    def _shift(self, k, i, sign):
+        self.sums[k, self._levels[i]] += sign
+
+
+#: prior type -> cluster-state class (read by ``gibbs.cluster_state_class``)
+STATE_CLASSES = {
+    BetaBernoulli: DiscreteClusterState,
+    GammaPoisson: DiscreteClusterState,
+    DirichletCategorical: CategoricalClusterState,
+}
