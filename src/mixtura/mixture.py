@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mixtura.backend import get_namespace, logsumexp, to_namespace
+from mixtura.backend import get_namespace, logsumexp, to_namespace, to_numpy
 from mixtura.families.base import Family
 from mixtura.stats import Stats
 
@@ -99,6 +99,36 @@ class Mixture:
         xp = get_namespace(joint)
         log_density = logsumexp(joint, 1, xp)
         return joint - log_density[:, None], log_density
+
+    def chunk_statistics(self, X, sample_weight=None):
+        """E-step of one chunk: the statistics and its total log-likelihood.
+
+        One fused pass when the family offers it
+        (:meth:`~mixtura.families.base.Family.fused_statistics`), else
+        :meth:`log_responsibilities` then :meth:`statistics`.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        sample_weight : array of shape (n_samples,) or None
+
+        Returns
+        -------
+        stats : Stats
+        log_likelihood : float
+            ``sum_i w_i log p(x_i)``.
+        """
+        # family-like objects (e.g. variational expectations) may not offer it
+        fuse = getattr(self.family, "fused_statistics", None)
+        fused = None if fuse is None else fuse(X, self.log_weights, sample_weight)
+        if fused is not None:
+            return fused
+        log_resp, log_density = self.log_responsibilities(X)
+        xp = get_namespace(log_resp)  # not X's: X may be a scipy.sparse matrix
+        stats = self.statistics(X, xp.exp(log_resp), sample_weight)
+        if sample_weight is not None:
+            log_density = log_density * sample_weight
+        return stats, float(to_numpy(xp.sum(log_density)))
 
     def score_samples(self, X):
         """Log density of each sample under the mixture.

@@ -36,7 +36,7 @@ from sklearn.utils.validation import _num_samples
 from mixtura.estimators import GaussianMixture
 from mixtura.families.covariance import get_covariance_structure
 from mixtura.families.mclust import MULTIVARIATE_MODELS, UNIVARIATE_MODELS
-from mixtura.inference.hierarchical import hc_labels
+from mixtura.inference.hierarchical import hc_labels, svd_scale
 
 __all__ = ["CRITERIA", "Criterion", "SelectionTable", "select"]
 
@@ -174,7 +174,7 @@ def _fitted_cell(X, n_samples, model, n_components, estimator):
         icl=bic - 2 * float(np.sum(np.max(log_resp, axis=1))),
         converged=bool(estimator.converged_),
         estimator=estimator,
-        labels=np.argmax(log_resp, axis=1),
+        labels=estimator._labels_from_log_resp(log_resp),
     )
 
 
@@ -228,17 +228,35 @@ def _hc_starts(X, ks):
         return starts
 
 
-def _starts(X, ks, init_params):
+def _hc_starts_without_noise(X, ks, noise_init):
+    """hc's starts on the rows not in ``noise_init``; noise rows labelled -1."""
+    if noise_init is None:
+        return _hc_starts(X, ks)
+    noise = np.asarray(noise_init, dtype=bool)
+    if noise.shape != (X.shape[0],):  # the estimator says what is wrong
+        return _hc_starts(X, ks)
+    starts = _hc_starts(X[~noise], ks)
+    for k, start in starts.items():
+        if not isinstance(start, Exception):
+            labels = np.full(X.shape[0], -1, dtype=start.dtype)
+            labels[~noise] = start
+            starts[k] = labels
+    return starts
+
+
+def _starts(X, ks, init_params, noise_init=None):
     """Per K, the starts of every cell: init method names, or hc's labels.
 
     ``'hc'`` is computed once for all K (one hierarchy) and passed as labels.
+    With ``noise_init``, as in mclust, the hierarchy clusters the other rows and
+    the noise rows are labelled -1.
     """
     several = isinstance(init_params, (list, tuple)) and all(
         isinstance(method, str) or np.ndim(method) == 1 for method in init_params
     )
     methods = list(init_params) if several else [init_params]
     if any(isinstance(method, str) and method == "hc" for method in methods):
-        hc = _hc_starts(np.asarray(X, dtype=np.float64), ks)
+        hc = _hc_starts_without_noise(np.asarray(X, dtype=np.float64), ks, noise_init)
     return {
         k: [
             hc[k] if isinstance(method, str) and method == "hc" else method
@@ -297,6 +315,89 @@ def _refit_from_partitions(X, n_samples, cells, n_partitions, estimator_params):
     return refitted
 
 
+def _split_labels(Z, labels, random_state):
+    """Partitions with one more cluster: each cluster in turn split in two.
+
+    The split is 2-means on the cluster's rows in mclust's hc coordinates;
+    clusters of fewer than two rows, and noise rows (label -1), stay as they are.
+
+    Returns
+    -------
+    partitions : list of ndarray of shape (n_samples,)
+    """
+    from sklearn.cluster import KMeans
+
+    n_clusters = int(labels.max()) + 1
+    partitions = []
+    for cluster in range(n_clusters):
+        rows = np.flatnonzero(labels == cluster)
+        if rows.size < 2 or np.ptp(Z[rows], axis=0).max() == 0:
+            continue
+        halves = KMeans(2, n_init=1, random_state=random_state).fit(Z[rows]).labels_
+        split = labels.copy()
+        split[rows[halves == 1]] = n_clusters
+        partitions.append(split)
+    return partitions
+
+
+def _refit_chain_from_splits(X, n_samples, chain, Z, estimator_params):
+    """One model's cells, fewest components first, each refitted from splits.
+
+    The cell at K is refitted from every one-cluster split of the (already
+    refitted) fit at K - 1 and keeps the fit with the higher log-likelihood.
+    """
+    params = {**estimator_params, "n_init": 1}
+    refitted = []
+    for cell in chain:
+        best = cell
+        previous = refitted[-1] if refitted else None
+        if (
+            previous is not None
+            and not previous.missing
+            and previous.n_components == cell.n_components - 1
+        ):
+            random_state = params.get("random_state")
+            for labels in _split_labels(Z, previous.labels, random_state):
+                params["init_params"] = labels
+                candidate = _fit_cell(
+                    X, n_samples, cell.model, cell.n_components, params
+                )
+                if _better(candidate, best):
+                    best = candidate
+        refitted.append(best)
+    return refitted
+
+
+def _refit_from_splits(X, n_samples, cells, estimator_params, n_jobs):
+    """Refit every cell from splits of its model's fit with one component fewer.
+
+    A greedy, divisive search over K (Ueda et al. 2000; Verbeek, Vlassis & Krose
+    2003): for K = 2, 3, ... each cluster of the model's fit at K - 1 is split
+    in two by 2-means, EM runs from each such partition, and the best fit is
+    kept. It finds optima that hierarchical and k-means starts miss, at K - 1
+    fits per cell. Cells without a fit at K - 1 in the grid are kept as they are.
+    """
+    Z = svd_scale(np.asarray(X, dtype=np.float64))
+    chains = {}
+    for cell in cells:
+        chains.setdefault(cell.model, []).append(cell)
+    chains = [sorted(chain, key=lambda c: c.n_components) for chain in chains.values()]
+    if n_jobs is None or n_jobs == 1:
+        results = [
+            _refit_chain_from_splits(X, n_samples, chain, Z, estimator_params)
+            for chain in chains
+        ]
+    else:
+        from joblib import Parallel, delayed
+
+        results = Parallel(n_jobs=n_jobs)(
+            delayed(_refit_chain_from_splits)(X, n_samples, chain, Z, estimator_params)
+            for chain in chains
+        )
+    refitted = {(c.model, c.n_components): c for chain in results for c in chain}
+    return [refitted[(cell.model, cell.n_components)] for cell in cells]
+
+
 def _check_models(models, covariance_types, n_features):
     """Model names from ``models`` or its alias ``covariance_types``."""
     if models is not None and covariance_types is not None:
@@ -337,6 +438,7 @@ def select(
     random_state=0,
     n_init=1,
     share_partitions=0,
+    refit_from_splits=False,
     n_jobs=None,
     **estimator_params,
 ):
@@ -374,14 +476,31 @@ def select(
         model) and keep the fit with the higher log-likelihood. mclust starts
         every model from one shared partition; this finds the optima that one
         start per cell misses, at ``share_partitions`` extra fits per cell.
+    refit_from_splits : bool, default=False
+        After the grid is fitted (and before sharing partitions), refit each
+        model at K from every partition that splits one cluster of its fit at
+        K - 1 in two (2-means on that cluster's rows), for K = 2, 3, ... in
+        turn, and keep the fit with the higher log-likelihood: a greedy
+        divisive search (Ueda et al. 2000; Verbeek, Vlassis & Krose 2003) at
+        K - 1 extra fits per cell. With ``init_params=['hc', 'kmeans']`` it
+        reaches mclust's BIC, or higher, in every cell of mclust's 14 x 9 grid
+        on Old Faithful.
     n_jobs : int, default=None
         Cells fitted in parallel (joblib); None or 1 fits them one by one.
     **estimator_params
         Further :class:`~mixtura.GaussianMixture` parameters (``tol``,
-        ``reg_covar``, ``max_iter``...). ``init_params`` may also be a list of
+        ``reg_covar``, ``max_iter``, ``noise``, ``noise_init``...): with
+        ``noise``, every cell has a noise component besides its K Gaussians
+        (mclust's ``initialization = list(noise = ...)``), and ``'hc'`` clusters
+        the rows outside ``noise_init``. ``init_params`` may also be a list of
         methods, e.g. ``['hc', 'kmeans']``: each cell is fitted from each and
         keeps the fit with the highest log-likelihood. ``'hc'`` (mclust's
         hierarchical initialisation) is computed once for the whole grid.
+        ``prior='default'`` (or a dict) fits every cell by MAP under mclust's
+        conjugate prior for that cell's model and K (``mclustBIC(...,
+        prior = priorControl())``); the criteria use the log-likelihood at the
+        MAP parameters and the usual parameter counts, and the models without
+        a prior (VEE, EVE, VVE, EVV) become missing cells, as in mclust.
 
     Returns
     -------
@@ -411,11 +530,15 @@ def select(
     models = _check_models(models, covariance_types, n_features)
     ks = _check_n_components(n_components)
     params = {"random_state": random_state, "n_init": n_init, **estimator_params}
-    starts = _starts(X, ks, params.pop("init_params", "kmeans"))
+    starts = _starts(
+        X, ks, params.pop("init_params", "kmeans"), params.get("noise_init")
+    )
     tasks = [
         (X, n_samples, model, k, params, starts[k]) for model in models for k in ks
     ]
     cells = _run_cells(tasks, n_jobs)
+    if refit_from_splits:
+        cells = _refit_from_splits(X, n_samples, cells, params, n_jobs)
     if share_partitions:
         cells = _refit_from_partitions(X, n_samples, cells, share_partitions, params)
     return SelectionTable(cells, n_samples=n_samples, criterion=criterion)

@@ -248,11 +248,11 @@ class BaseMixture(DensityMixin, BaseEstimator):
     def _check_missing_supported(self, template):
         """Refuse ``missing='em'`` for a family that cannot drop missing entries."""
         if self._missing_em() and not template.supports_missing:
+            reason = getattr(template, "missing_unsupported_reason", "")
             raise ValueError(
-                f"missing='em' is not available for the {template.name!r} family: "
-                "its features are not modelled one by one (e.g. counts of one "
-                "document), so a missing entry cannot simply drop out. Drop or "
-                "impute rows with missing values."
+                f"missing='em' is not available for the {template.name!r} family"
+                f"{': ' + reason if reason else ''}. Drop or impute rows with "
+                "missing values."
             )
 
     def _missing_em(self):

@@ -11,12 +11,17 @@ from sklearn.utils.validation import check_is_fitted
 
 from mixtura._validation import check_data
 from mixtura.estimators.base import BaseMixture
+from mixtura.exceptions import DataValidationError
 from mixtura.families.covariance import COVARIANCE_STRUCTURES, get_covariance_structure
 from mixtura.families.gaussian import Gaussian
 from mixtura.families.gaussian_missing import (
     conditional_completions,
     missingness_patterns,
 )
+from mixtura.families.mclust_prior import ConjugatePrior, resolve_prior
+from mixtura.families.noise import WithNoise, data_region
+from mixtura.inference import initial_responsibilities
+from mixtura.inference.dask_data import is_dask_array
 from mixtura.inference.data import chunked_statistics
 from mixtura.mixture import Mixture
 
@@ -87,11 +92,39 @@ class GaussianMixture(BaseMixture):
         Step-size exponent of :meth:`partial_fit` (online EM): batch t moves the
         running statistics by ``(t + 2) ** -learning_decay``; values in (0.5, 1]
         guarantee convergence, 0 makes each batch a plain EM step.
+    noise : None, bool or float, default=None
+        A noise component (Banfield & Raftery 1993; Fraley & Raftery 1998, 2002):
+        besides the ``n_components`` Gaussians, one component of constant density
+        ``1 / V``, see :mod:`mixtura.families.noise`. None or False: no noise.
+        True: ``V`` is the data's hypervolume as mclust's ``hypvol`` computes it
+        (the smaller of the bounding box and the box of the principal-component
+        scores). A positive float: ``V`` itself (mclust's ``Vinv`` is ``1 / V``).
+        With a dask array or a chunk stream the region is that of the rows the
+        initialisation reads.
+    noise_init : array-like of shape (n_samples,) of bool, default=None
+        With ``noise``, the training rows that start as noise (mclust's
+        ``initialization = list(noise = ...)``): the Gaussians are initialised by
+        ``init_params`` on the other rows only. Rows labelled ``-1`` in
+        ``init_params`` labels also start as noise. None (and no ``-1`` label):
+        every row starts with a noise responsibility of 0.1 and the Gaussians
+        are initialised on all rows.
+    prior : None, 'default', dict or ConjugatePrior, default=None
+        Conjugate prior of Fraley & Raftery (2007) for MAP estimates (mclust's
+        ``prior = priorControl()``), see :mod:`mixtura.families.mclust_prior`.
+        None: maximum likelihood. ``'default'``: mclust's ``defaultPrior``
+        computed from the training data (shrinkage 0.01 towards the column
+        means, ``n_features + 2`` degrees of freedom, scale ``var(X) /
+        n_components^(2 / n_features)``). A dict replaces some of
+        ``'shrinkage'``, ``'mean'``, ``'dof'``, ``'scale'`` in that default.
+        Available for every model but VEE, EVE, VVE and EVV (mclust has no prior
+        for them; they raise a ValueError). Model files store ``'default'`` and
+        dicts of numbers; a dict holding arrays cannot be saved.
 
     Attributes
     ----------
-    weights_ : ndarray of shape (n_components,)
-        Mixing weights.
+    weights_ : ndarray of shape (n_components,) or (n_components + 1,)
+        Mixing weights; with ``noise`` the noise proportion is the last entry
+        (as mclust's ``pro``).
     means_ : ndarray of shape (n_components, n_features)
         Component means.
     covariances_ : ndarray
@@ -113,6 +146,10 @@ class GaussianMixture(BaseMixture):
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Column names, when ``X`` had string column names.
+    prior_ : ConjugatePrior or None
+        The prior the fit used (None without ``prior``).
+    noise_volume_ : float
+        With ``noise``: the hypervolume ``V`` of the noise component.
 
     Notes
     -----
@@ -125,6 +162,12 @@ class GaussianMixture(BaseMixture):
     covariance is ``reg_covar`` times the identity, the seed rows' own pooled
     scatter, like the other covariance types (scikit-learn's tied formula assumes
     that every row's responsibilities sum to one).
+
+    With ``noise``, :meth:`predict` (and :meth:`fit_predict`, :meth:`sample`)
+    label the rows assigned to the noise component ``-1`` (mclust labels them
+    0), :meth:`predict_proba` has the noise column last, and the number of
+    parameters counts the noise weight and the volume, as mclust's
+    ``nMclustParams(..., noise = TRUE)`` does.
 
     Examples
     --------
@@ -145,6 +188,9 @@ class GaussianMixture(BaseMixture):
         "precisions_init": ["array-like", None],
         "missing": [StrOptions({"error", "em"})],
         "learning_decay": [Interval(Real, 0.0, 1.0, closed="both")],
+        "prior": [None, StrOptions({"default"}), dict, ConjugatePrior],
+        "noise": [None, "boolean", Interval(Real, 0.0, None, closed="neither")],
+        "noise_init": ["array-like", None],
     }
 
     def __init__(
@@ -168,6 +214,9 @@ class GaussianMixture(BaseMixture):
         chunk_size=None,
         missing="error",
         learning_decay=0.7,
+        noise=None,
+        noise_init=None,
+        prior=None,
     ):
         super().__init__(
             n_components,
@@ -189,16 +238,42 @@ class GaussianMixture(BaseMixture):
         self.precisions_init = precisions_init
         self.missing = missing
         self.learning_decay = learning_decay
+        self.noise = noise
+        self.noise_init = noise_init
+        self.prior = prior
 
     @property
     def _structure(self):
         return get_covariance_structure(self.covariance_type)
 
     def _family_template(self):
-        return Gaussian(self.covariance_type, self.reg_covar)
+        gaussian = Gaussian(self.covariance_type, self.reg_covar, prior=self._prior())
+        if not self._has_noise():
+            return gaussian
+        return WithNoise(gaussian, getattr(self, "_noise_region", None))
+
+    def _has_noise(self):
+        return self.noise is not None and bool(self.noise)
+
+    def _with_noise(self, gaussian):
+        """The fitted family: ``gaussian``, wrapped with the noise region if any."""
+        region = getattr(self, "_noise_region", None)
+        return gaussian if region is None else WithNoise(gaussian, region)
+
+    def _prior(self):
+        """The checked conjugate prior of the current fit, or None."""
+        return getattr(self, "prior_", None)
 
     def _check_initial_parameters(self, X):
+        self.prior_ = resolve_prior(self.prior, X, self.n_components, self._structure)
+        if self.noise_init is not None and not self._has_noise():
+            raise ValueError(
+                "noise_init is given but noise is None; pass noise=True (or a "
+                "volume) to add a noise component."
+            )
+        self._noise_region = self._region(X) if self._has_noise() else None
         n_components, n_features = self.n_components, X.shape[1]
+        n_weights = n_components + self._has_noise()
         for name in ("weights_init", "means_init"):
             value = getattr(self, name)
             if value is not None and not np.isfinite(np.asarray(value, float)).all():
@@ -208,10 +283,10 @@ class GaussianMixture(BaseMixture):
                 )
         if self.weights_init is not None:
             weights = np.asarray(self.weights_init, dtype=np.float64)
-            if weights.shape != (n_components,):
+            if weights.shape != (n_weights,):
                 raise ValueError(
-                    f"weights_init must have shape ({n_components},); "
-                    f"got {weights.shape}."
+                    f"weights_init must have shape ({n_weights},) (with noise, the "
+                    f"noise weight last); got {weights.shape}."
                 )
             if (weights < 0).any() or (weights > 1).any():
                 raise ValueError(
@@ -235,9 +310,79 @@ class GaussianMixture(BaseMixture):
                 self.precisions_init, n_components, n_features, "precisions_init"
             )
 
+    def _region(self, X):
+        """The noise component's region: the data's, scaled to a given volume."""
+        region = data_region(X)
+        if isinstance(self.noise, (bool, np.bool_)):
+            return region
+        return region.with_volume(float(self.noise))
+
+    def _noise_rows(self, n_samples):
+        """The boolean ``noise_init`` mask, checked (all False when None)."""
+        if self.noise_init is None:
+            return np.zeros(n_samples, dtype=bool)
+        rows = np.asarray(self.noise_init)
+        if rows.shape != (n_samples,) or rows.dtype.kind != "b":
+            raise DataValidationError(
+                f"noise_init must be a boolean array with one entry per training "
+                f"row, shape ({n_samples},); got dtype {rows.dtype} and shape "
+                f"{rows.shape}."
+            )
+        return rows
+
     def _needs_initial_responsibilities(self):
         given = (self.weights_init, self.means_init, self.precisions_init)
-        return any(value is None for value in given)
+        return self._has_noise() or any(value is None for value in given)
+
+    def _initializer(self, data):
+        if not self._has_noise():
+            return super()._initializer(data)
+
+        def initialize(rng):
+            return self._initial_mixture(data, self._noise_responsibilities(data, rng))
+
+        return initialize
+
+    def _noise_responsibilities(self, data, rng):
+        """Initial responsibilities (n_samples, K + 1), the noise column last.
+
+        Rows in ``noise_init`` (or labelled -1) start as noise; ``init_params``
+        initialises the Gaussians on the other rows, as mclust does.
+        """
+        X, n_components = data.X, self.n_components
+        noise = self._noise_rows(X.shape[0])
+        method = self.init_params
+        if not isinstance(method, str):
+            labels = np.asarray(method)
+            if labels.shape != (X.shape[0],):
+                raise DataValidationError(
+                    "init_params given as labels must have one label per row: "
+                    f"shape ({X.shape[0]},); got {labels.shape}."
+                )
+            noise = noise | (labels == -1)
+            method = labels[~noise]
+        keep = ~noise
+        if keep.sum() < n_components:
+            raise DataValidationError(
+                f"{int(noise.sum())} of {X.shape[0]} rows start as noise, leaving "
+                f"{int(keep.sum())} rows for {n_components} components; mark fewer "
+                "rows in noise_init or use fewer components."
+            )
+        weights = data.sample_weight
+        inner = initial_responsibilities(
+            self._family_template().init_features(X[keep]),
+            n_components,
+            method,
+            rng,
+            None if weights is None else weights[keep],
+        )
+        resp = np.zeros((X.shape[0], n_components + 1), dtype=inner.dtype)
+        resp[keep, :n_components] = inner
+        resp[noise, n_components] = 1
+        if not noise.any():
+            resp *= 1 - _DEFAULT_NOISE_SHARE
+            resp[:, n_components] = _DEFAULT_NOISE_SHARE
+        return resp
 
     def _initial_mixture(self, data, resp):
         template = self._family_template()
@@ -245,10 +390,16 @@ class GaussianMixture(BaseMixture):
             stats = chunked_statistics(data, template, resp)
             fitted = Mixture.from_statistics(template, stats)
             weights, family = fitted.weights, fitted.family
+            if isinstance(family, WithNoise):
+                family = family.inner
         means = family.means if self.means_init is None else self.means_init
         if self.precisions_init is not None:
             family = Gaussian.from_precisions(
-                self.covariance_type, means, self.precisions_init, self.reg_covar
+                self.covariance_type,
+                means,
+                self.precisions_init,
+                self.reg_covar,
+                prior=self._prior(),
             )
         elif self.means_init is not None:
             family = Gaussian(
@@ -256,13 +407,19 @@ class GaussianMixture(BaseMixture):
                 self.reg_covar,
                 means=means,
                 covariances=family.covariances,
+                prior=self._prior(),
             )
         if self.weights_init is not None:
             weights = self.weights_init
-        return Mixture.from_weights(weights, family)
+        return Mixture.from_weights(weights, self._with_noise(family))
 
     def _set_fitted(self, mixture, dtype):
         family = mixture.family
+        self._noise_region = None
+        if isinstance(family, WithNoise):
+            self._noise_region = family.region
+            self.noise_volume_ = float(np.exp(family.log_volume))
+            family = family.inner
         self.weights_ = mixture.weights.astype(dtype)
         self.means_ = family.means.astype(dtype)
         self.covariances_ = family.covariances.astype(dtype)
@@ -276,8 +433,101 @@ class GaussianMixture(BaseMixture):
             means=self.means_,
             covariances=self.covariances_,
             precisions_cholesky=self.precisions_cholesky_,
+            prior=self._prior(),
         )
-        return Mixture.from_weights(self.weights_, family)
+        return Mixture.from_weights(self.weights_, self._with_noise(family))
+
+    def _labels_from_log_resp(self, log_resp):
+        """Most probable component of each row; -1 for the noise component."""
+        labels = np.asarray(log_resp).argmax(axis=1)
+        if getattr(self, "_noise_region", None) is not None:
+            labels[labels == self.n_components] = -1
+        return labels
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit the mixture and return the most probable component of each row.
+
+        The labels come from a final E-step with the fitted parameters, so
+        ``fit_predict(X)`` equals ``fit(X).predict(X)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored; present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Component labels; -1 for rows assigned to the noise component.
+        """
+        return self._noise_labels(super().fit_predict(X, y, sample_weight))
+
+    def predict(self, X):
+        """Most probable component of each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Component labels; -1 for rows assigned to the noise component.
+        """
+        return self._noise_labels(super().predict(X))
+
+    def predict_proba(self, X):
+        """Posterior probability of each component for each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        resp : ndarray of shape (n_samples, n_components) or \
+                (n_samples, n_components + 1)
+            Responsibilities; each row sums to one. With ``noise``, the noise
+            component's column is last.
+        """
+        if is_dask_array(X):
+            check_is_fitted(self)
+            return self._map_rows(self.predict_proba, X, X.dtype, len(self.weights_))
+        return super().predict_proba(X)
+
+    def sample(self, n_samples=1):
+        """Draw samples from the fitted mixture.
+
+        Uses ``random_state``, so an integer seed gives the same samples each call.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            Samples; noise samples are uniform in the noise region.
+        y : ndarray of shape (n_samples,)
+            Component of each sample (sorted, the noise samples, labelled -1,
+            last).
+        """
+        X, labels = super().sample(n_samples)
+        return X, self._noise_labels(labels)
+
+    def _noise_labels(self, labels):
+        """Labels with the noise component's index K replaced by -1."""
+        if getattr(self, "_noise_region", None) is None or labels is None:
+            return labels
+        # np.where dispatches to dask for a lazy array
+        return np.where(labels == self.n_components, -1, labels)
 
     def impute(self, X, n_imputations=None, random_state=None):
         """Fill missing entries (NaN) from the fitted mixture.
@@ -306,6 +556,12 @@ class GaussianMixture(BaseMixture):
             The completed data.
         """
         check_is_fitted(self)
+        if getattr(self, "_noise_region", None) is not None:
+            raise ValueError(
+                "impute is not available for a model with a noise component (a "
+                "missing entry of a noise row has no conditional distribution "
+                "here); fit without noise to impute."
+            )
         X = check_data(self, X, reset=False, allow_nan=True)
         mixture = self._fitted_mixture()
         resp = np.exp(mixture.log_responsibilities(X)[0])
@@ -337,6 +593,10 @@ class GaussianMixture(BaseMixture):
                     int(n_imputations),
                 )
         return draws
+
+
+#: initial noise responsibility of every row when no row is marked as noise
+_DEFAULT_NOISE_SHARE = 0.1
 
 
 def _draw_completions(X, observed, mixture, covariances, resp, rng, n_draws):

@@ -13,6 +13,7 @@ from mixtura.families.dirichlet_multinomial import DirichletMultinomial
 from mixtura.families.gaussian import Gaussian
 from mixtura.families.mclust import MCLUST_STRUCTURES
 from mixtura.families.multinomial import Multinomial
+from mixtura.families.noise import WithNoise
 from mixtura.families.poisson import Poisson
 from mixtura.families.product import Product
 
@@ -30,6 +31,7 @@ __all__ = [
     "Multinomial",
     "Poisson",
     "Product",
+    "WithNoise",
     "get_covariance_structure",
     "get_family",
     "register_family",
@@ -67,3 +69,4 @@ register_family(Poisson)
 register_family(Product)
 register_family(Multinomial)
 register_family(DirichletMultinomial)
+register_family(WithNoise)

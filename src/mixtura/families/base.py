@@ -95,6 +95,9 @@ class Family(ABC):
     #: (``missing='em'`` in the estimators)
     supports_missing: ClassVar[bool] = False
 
+    #: why ``missing='em'`` is refused, for families that do not support it
+    missing_unsupported_reason: ClassVar[str] = ""
+
     #: whether the family takes scipy.sparse input (CSR/CSC) as it is; estimators
     #: then let sparse data through validation instead of refusing it
     accepts_sparse: ClassVar[bool] = False
@@ -174,6 +177,28 @@ class Family(ABC):
         -------
         stats : Stats
         """
+
+    def fused_statistics(self, X, log_weights, sample_weight=None):
+        """E-step and statistics of one chunk in a single pass, where it pays.
+
+        Families whose log densities and statistics share work (e.g. the
+        Gaussian's pairwise feature products) override this; the default
+        returns None and the mixture composes :meth:`log_prob`, the posterior
+        and :meth:`statistics`.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        log_weights : ndarray of shape (n_components,)
+            Log mixing weights (possibly unnormalised).
+        sample_weight : array of shape (n_samples,) or None
+
+        Returns
+        -------
+        result : tuple (Stats, float) or None
+            The statistics and ``sum_i w_i log p(x_i)``, or None.
+        """
+        return None
 
     @abstractmethod
     def maximize(self, stats: Stats) -> Family:

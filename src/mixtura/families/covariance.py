@@ -22,6 +22,7 @@ from scipy import linalg
 
 from mixtura.backend import to_numpy
 from mixtura.exceptions import SingularCovarianceError
+from mixtura.families import mclust_prior
 
 __all__ = [
     "COVARIANCE_STRUCTURES",
@@ -124,6 +125,9 @@ class CovarianceStructure(ABC):
     name: ClassVar[str]
     #: whether the M-step needs full (d, d) scatter matrices rather than diagonals
     full_scatter: ClassVar[bool]
+    #: how the MAP M-step takes a conjugate prior (None: no prior offered), see
+    #: :mod:`mixtura.families.mclust_prior`
+    prior_rule: ClassVar[mclust_prior.PriorRule | None] = None
 
     @abstractmethod
     def shape(self, n_components, n_features):
@@ -353,6 +357,7 @@ class Full(_MatrixStructure):
     """Each component has its own full covariance matrix; shape (K, d, d)."""
 
     name = "full"
+    prior_rule = mclust_prior.VVV_RULE
 
     def shape(self, n_components, n_features):
         return (n_components, n_features, n_features)
@@ -404,6 +409,7 @@ class Tied(_MatrixStructure):
     """All components share one full covariance matrix; shape (d, d)."""
 
     name = "tied"
+    prior_rule = mclust_prior.EEE_RULE
 
     def shape(self, n_components, n_features):
         return (n_features, n_features)
@@ -494,6 +500,7 @@ class Diagonal(_DiagonalStructure):
     """Each component has its own diagonal covariance; shape (K, d)."""
 
     name = "diag"
+    prior_rule = mclust_prior.VVI_RULE
 
     def shape(self, n_components, n_features):
         return (n_components, n_features)
@@ -530,6 +537,7 @@ class Spherical(_DiagonalStructure):
     """Each component has one variance shared by all features; shape (K,)."""
 
     name = "spherical"
+    prior_rule = mclust_prior.VII_RULE
 
     def shape(self, n_components, n_features):
         return (n_components,)

@@ -149,6 +149,10 @@ class DirichletMultinomial(Family):
     """
 
     name = "dirichlet_multinomial"
+    missing_unsupported_reason = (
+        "a row is one document's counts, so a missing count leaves its length "
+        "unknown and cannot simply drop out"
+    )
     accepts_sparse = True
     statistics_depend_on_parameters = True
 

@@ -8,7 +8,9 @@ from mixtura.backend import LOG_2PI, get_namespace, to_namespace, to_numpy
 from mixtura.exceptions import ModelFileError
 from mixtura.families.base import Family
 from mixtura.families.covariance import get_covariance_structure
+from mixtura.families.gaussian_fused import PairForm, fused_e_step, fused_pairs_pay_off
 from mixtura.families.gaussian_missing import marginal_log_prob, missing_statistics
+from mixtura.families.mclust_prior import get_prior_rule
 from mixtura.stats import MomentStats
 
 __all__ = ["Gaussian"]
@@ -57,6 +59,10 @@ class Gaussian(Family):
         Upper-triangular precision Cholesky factors in the structure's shape. Given
         alone, the covariances are derived from them; given with ``covariances``,
         both are trusted as consistent.
+    prior : ConjugatePrior, optional
+        A checked conjugate prior (Fraley & Raftery 2007): :meth:`maximize` then
+        gives MAP estimates, see :mod:`mixtura.families.mclust_prior`. None:
+        maximum likelihood.
 
     Notes
     -----
@@ -78,9 +84,13 @@ class Gaussian(Family):
         means=None,
         covariances=None,
         precisions_cholesky=None,
+        prior=None,
     ):
         self.structure = get_covariance_structure(covariance_type)
         self.reg_covar = float(reg_covar)
+        self.prior = prior
+        if prior is not None:
+            get_prior_rule(self.structure)
         self.means = None
         self.covariances = None
         self.precisions_cholesky = None
@@ -118,7 +128,9 @@ class Gaussian(Family):
         )
 
     @classmethod
-    def from_precisions(cls, covariance_type, means, precisions, reg_covar=1e-6):
+    def from_precisions(
+        cls, covariance_type, means, precisions, reg_covar=1e-6, prior=None
+    ):
         """A Gaussian family from means and precision matrices.
 
         Parameters
@@ -128,12 +140,16 @@ class Gaussian(Family):
         precisions : array-like
             Precisions in the structure's shape.
         reg_covar : float
+        prior : ConjugatePrior, optional
+            Conjugate prior of later M-steps.
         """
         structure = get_covariance_structure(covariance_type)
         factors = structure.precision_cholesky_from_precisions(
             np.asarray(precisions, dtype=np.float64)
         )
-        return cls(structure, reg_covar, means=means, precisions_cholesky=factors)
+        return cls(
+            structure, reg_covar, means=means, precisions_cholesky=factors, prior=prior
+        )
 
     # -- shape ------------------------------------------------------------------
     @property
@@ -272,21 +288,96 @@ class Gaussian(Family):
         else:
             reference = self._reference
         centred = X - to_namespace(reference, X)
+        return self._moment_stats(centred, weighted, reference)
+
+    def _moment_stats(self, centred, weighted, reference, second=None):
+        """Moments of centred rows; ``second`` = their weighted second moments.
+
+        Components whose fast (expanded) scatter cancelled digits are recomputed
+        from explicit deviations.
+        """
+        xp = get_namespace(centred, weighted)
         resp_sum = xp.sum(weighted, axis=0)
         safe = xp.where(resp_sum > 0, resp_sum, xp.ones_like(resp_sum))
         means = xp.matmul(xp.permute_dims(weighted, (1, 0)), centred) / safe[:, None]
-        scatter = self.structure.scatter(centred, weighted, means, xp)
+        if second is None:
+            scatter = self.structure.scatter(centred, weighted, means, xp)
+        elif second.ndim == 3:
+            mean64 = to_numpy(means).astype(np.float64)
+            nk = to_numpy(resp_sum).astype(np.float64)
+            scatter = second - nk[:, None, None] * (
+                mean64[:, :, None] * mean64[:, None, :]
+            )
+        else:  # diagonals only
+            mean64 = to_numpy(means).astype(np.float64)
+            scatter = second - to_numpy(resp_sum).astype(np.float64)[:, None] * (
+                mean64 * mean64
+            )
         resp_sum, means, scatter = (
             to_numpy(resp_sum).astype(np.float64),
             to_numpy(means).astype(np.float64),
             to_numpy(scatter).astype(np.float64),
         )
+        X = centred
         eps = xp.finfo(X.dtype).eps
         for k in self._cancelled_components(resp_sum, means, scatter, eps):
             means[k], scatter[k] = self._centred_moments(
                 centred, weighted[:, k], to_namespace(means[k], X), resp_sum[k], xp
             )
         return MomentStats(resp_sum, means + reference, scatter)
+
+    def fused_statistics(self, X, log_weights, sample_weight=None):
+        """E-step and statistics of one chunk in one pass (full matrices).
+
+        Uses :mod:`~mixtura.families.gaussian_fused` when it applies: NumPy rows
+        without missing entries, a structure with full matrices, a shape where
+        the pairwise products pay off, and means close enough to the reference
+        point that the expanded form keeps its digits. Otherwise returns None and
+        the mixture composes :meth:`log_prob` and :meth:`statistics`.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        log_weights : ndarray of shape (n_components,)
+        sample_weight : array of shape (n_samples,) or None
+
+        Returns
+        -------
+        result : tuple (MomentStats, float) or None
+            The statistics and ``sum_i w_i log p(x_i)``.
+        """
+        if not self._pair_form_applies(X):
+            return None
+        if getattr(self, "_pair_form", None) is None:
+            precisions = self.structure.matrices(
+                self.precisions, self.n_components, self.n_features
+            )
+            log_normalisers = np.broadcast_to(
+                self._log_det - 0.5 * self.n_features * LOG_2PI, (self.n_components,)
+            )
+            self._pair_form = PairForm(
+                np.asarray(precisions),
+                self.means - self._reference,
+                log_normalisers,
+                pairs=self.structure.full_scatter,
+            )
+        return fused_e_step(
+            self, self._pair_form, X, log_weights, sample_weight, self._moment_stats
+        )
+
+    def _pair_form_applies(self, X):
+        return (
+            self.means is not None
+            and isinstance(X, np.ndarray)
+            and X.dtype in (np.float32, np.float64)
+            and (
+                # diagonal structures' squares always pay off
+                not self.structure.full_scatter
+                or fused_pairs_pay_off(self.n_components, self.n_features)
+            )
+            and not _cancels(self._mean_offset, np.finfo(X.dtype).eps)
+            and _incomplete_rows(X) is None
+        )
 
     def _cancelled_components(self, resp_sum, means, scatter, eps):
         """Components whose fast scatter lost too many digits to cancellation."""
@@ -318,13 +409,38 @@ class Gaussian(Family):
 
     # -- M-step -----------------------------------------------------------------
     def maximize(self, stats):
+        """M-step: maximum likelihood, or MAP under the family's conjugate prior.
+
+        Parameters
+        ----------
+        stats : MomentStats
+            Weighted counts, means and scatter of the components.
+
+        Returns
+        -------
+        family : Gaussian
+            A family of the same configuration (and prior) with the new
+            parameters.
+        """
         nk = stats.resp_sum + _EMPTY_COMPONENT_GUARD
-        means = stats.mean * (stats.resp_sum / nk)[:, None]
+        if self.prior is None:
+            means = stats.mean * (stats.resp_sum / nk)[:, None]
+            scatter, counts = stats.scatter, nk
+        else:
+            # Fraley & Raftery (2007): the structure's M-step on the scatter and
+            # counts the prior enlarges (see mixtura.families.mclust_prior)
+            means, scatter, counts = get_prior_rule(self.structure).augment(
+                stats, nk, self.prior, self.structure.full_scatter
+            )
         covariances = self.structure.covariances_from_scatter(
-            stats.scatter, nk, self.reg_covar
+            scatter, counts, self.reg_covar
         )
         return Gaussian(
-            self.structure, self.reg_covar, means=means, covariances=covariances
+            self.structure,
+            self.reg_covar,
+            means=means,
+            covariances=covariances,
+            prior=self.prior,
         )
 
     # -- the rest ---------------------------------------------------------------

@@ -321,6 +321,10 @@ class Multinomial(Family):
     """
 
     name = "multinomial"
+    missing_unsupported_reason = (
+        "a row is one document's counts, so a missing count leaves its length "
+        "unknown and cannot simply drop out"
+    )
     accepts_sparse = True
 
     def __init__(self, alpha=1.0, *, probabilities=None, lengths=None):

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mixtura.backend import to_numpy
 from mixtura.inference.data import accumulate
 
 __all__ = ["DaskData", "is_dask_array"]
@@ -68,12 +67,7 @@ class DaskData:
 
 def _block_statistics(mixture, X, weights):
     """E-step and statistics of one in-memory block (runs on a worker)."""
-    X = np.asarray(X)
-    log_resp, log_density = mixture.log_responsibilities(X)
-    stats = mixture.statistics(X, np.exp(log_resp), weights)
-    if weights is not None:
-        log_density = log_density * weights
-    return stats, float(np.sum(to_numpy(log_density)))
+    return mixture.chunk_statistics(np.asarray(X), weights)
 
 
 def _add_pairs(a, b):

@@ -10,6 +10,7 @@ data types and ``accumulate`` implementations (``functools.singledispatch``).
 from __future__ import annotations
 
 import functools
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,16 +20,27 @@ from mixtura.backend import get_namespace, to_numpy
 
 __all__ = ["ArrayData", "accumulate", "default_chunk_size"]
 
-# Working-set budget of one chunk's temporaries, in bytes. About the size of a
-# last-level cache slice plus headroom: large enough that BLAS calls are efficient,
-# small enough that an (n_chunk, K, d) temporary does not spill to main memory.
-CHUNK_BYTES = 32 * 2**20
+# Working-set budget of one chunk's temporaries, in bytes: a few MiB, so that a
+# chunk's temporaries stay in the cache while the BLAS works on them ...
+CHUNK_BYTES = 4 * 2**20
+# ... but at least MIN_ROWS rows when that fits MAX_CHUNK_BYTES, since the
+# products of thin chunks run far below the BLAS's peak (measured with
+# benchmarks/bench_gaussian.py: 2048 rows beat 256-512 at d=64, K=32 by 1.5x).
+MIN_ROWS = 2048
+MAX_CHUNK_BYTES = 32 * 2**20
 
 
 def default_chunk_size(n_components, n_features, itemsize, budget=CHUNK_BYTES):
-    """Rows per chunk so that the largest temporary, (K, rows, d), fits ``budget``."""
-    per_row = max(1, n_components * (n_features + 2) * itemsize)
-    return int(max(256, budget // per_row))
+    """Rows per chunk for temporaries of about ``budget`` bytes.
+
+    A row's temporaries are its K log densities and responsibilities, its
+    (K, d) whitened coordinates where a family forms them, or its d (d + 1) / 2
+    pairwise feature products (the Gaussian's fused E-step), whichever is wider.
+    """
+    width = max(n_components * (n_features + 2), n_features * (n_features + 1) // 2)
+    per_row = max(1, width * itemsize)
+    floor = min(MIN_ROWS, MAX_CHUNK_BYTES // per_row)
+    return int(max(256, budget // per_row, floor))
 
 
 def _row_width(X):
@@ -105,17 +117,50 @@ def accumulate(data, mixture):
     raise TypeError(f"no accumulate implementation for {type(data).__name__}")
 
 
+@functools.cache
+def _blas_controller():
+    """threadpoolctl's view of the loaded BLAS (made once: it scans libraries)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def _worker_count(n_chunks):
+    """Threads for processing chunks side by side: the BLAS's own thread count.
+
+    Each chunk's products are small, so BLAS threads inside one product gain
+    little; running whole chunks on separate threads (each with one BLAS thread)
+    keeps every core busy. Limiting the BLAS (threadpoolctl, OMP_NUM_THREADS)
+    limits this too.
+    """
+    if n_chunks < 4:
+        return 1
+    blas = _blas_controller().select(user_api="blas").info()
+    threads = min((info["num_threads"] for info in blas), default=1)
+    return max(1, min(threads, n_chunks // 2, 8))
+
+
+def _chunk_results(data, mixture):
+    """Each chunk's (statistics, log-likelihood), in row order."""
+    chunks = list(data.chunks(mixture.n_components))
+    dense = isinstance(data.X, np.ndarray)
+    workers = _worker_count(len(chunks)) if dense else 1
+    if workers == 1:
+        return [mixture.chunk_statistics(X, weights) for X, weights in chunks]
+    with (
+        _blas_controller().limit(limits=1, user_api="blas"),
+        ThreadPoolExecutor(workers) as pool,
+    ):
+        return list(pool.map(lambda chunk: mixture.chunk_statistics(*chunk), chunks))
+
+
 @accumulate.register
 def _accumulate_array(data: ArrayData, mixture):
+    # summed in row order whatever the threads did, so results are reproducible
     total_stats = None
     total_log_likelihood = 0.0
-    for X, weights in data.chunks(mixture.n_components):
-        log_resp, log_density = mixture.log_responsibilities(X)
-        xp = get_namespace(log_resp)  # not X's: X may be a scipy.sparse matrix
-        stats = mixture.statistics(X, xp.exp(log_resp), weights)
-        if weights is not None:
-            log_density = log_density * weights
-        total_log_likelihood += float(to_numpy(xp.sum(log_density)))
+    for stats, log_likelihood in _chunk_results(data, mixture):
+        total_log_likelihood += log_likelihood
         total_stats = stats if total_stats is None else total_stats + stats
     return total_stats, total_log_likelihood / data.total_weight
 
