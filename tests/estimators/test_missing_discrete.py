@@ -235,3 +235,63 @@ def test_tabular_mixture_with_missing_cells():
     plain = TabularMixture(2, random_state=0).fit(table)
     same = TabularMixture(2, missing="em", random_state=0).fit(table)
     assert same.lower_bounds_ == plain.lower_bounds_
+
+
+def _vb_one_component(X, **params):
+    from mixtura import BayesianMixture
+
+    model = BayesianMixture(
+        1,
+        weight_concentration_prior_type="dirichlet_distribution",
+        tol=0.0,
+        max_iter=3,
+        missing="em",
+        **params,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X)
+    return model.lower_bound_ * X.shape[0]
+
+
+def test_variational_bound_with_holes_is_the_marginal_of_the_observed_entries():
+    from scipy.special import betaln, gammaln
+
+    binary = _holes(_latent_classes(n=300, d=5)[0], 0.3)
+    observed = ~np.isnan(binary)
+    s, n = np.nansum(binary, axis=0), observed.sum(axis=0)
+    expected = np.sum(betaln(2.0 + s, 3.0 + n - s) - betaln(2.0, 3.0))
+    bound = _vb_one_component(
+        binary, family="bernoulli", alpha_prior=2.0, beta_prior=3.0
+    )
+    assert bound == pytest.approx(expected, abs=1e-8)
+
+    counts = _holes(_counts(n=300)[0], 0.3)
+    observed = ~np.isnan(counts)
+    s, n = np.nansum(counts, axis=0), observed.sum(axis=0)
+    a, b = 2.0, 0.5
+    expected = np.sum(
+        a * np.log(b) - gammaln(a) + gammaln(a + s) - (a + s) * np.log(b + n)
+    ) - np.nansum(gammaln(counts + 1))
+    bound = _vb_one_component(
+        counts, family="poisson", gamma_shape_prior=a, gamma_rate_prior=b
+    )
+    assert bound == pytest.approx(expected, abs=1e-8)
+
+
+@pytest.mark.filterwarnings("ignore:1 row\\(s\\) have nothing observed")
+def test_variational_categorical_with_missing_labels():
+    from mixtura import BayesianMixture
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, size=400)
+    X = np.where(
+        rng.random((400, 4)) < 0.9, labels[:, None], 1 - labels[:, None]
+    ).astype(object)
+    X[rng.random(X.shape) < 0.2] = None
+    model = BayesianMixture(6, family="categorical", missing="em", random_state=0)
+    model.fit(X)
+    assert np.sort(model.weights_)[-2:].sum() > 0.95
+    predicted = model.predict(X)
+    top = np.argsort(model.weights_)[-2:]
+    assert set(np.unique(predicted)) <= set(top.tolist())

@@ -143,6 +143,11 @@ class BayesianMixture(PruningMixin, BaseMixture):
         of each level (shape (sum of the columns' numbers of levels,), in the
         order of ``categories_``) or of each term (shape (n_features,)) (None:
         1, a uniform prior).
+    missing : {'error', 'em'}, default='error'
+        What NaN entries mean: an error, or missing values that drop out of
+        their row's expected log-likelihood and of the statistics
+        (``'bernoulli'``, ``'poisson'`` and ``'categorical'``; a multinomial
+        row's counts cannot lose one entry).
     random_state : int, RandomState instance or None, default=None
         Seed of initialisation and sampling.
     warm_start : bool, default=False
@@ -256,6 +261,7 @@ class BayesianMixture(PruningMixin, BaseMixture):
         "gamma_shape_prior": [None, _POSITIVE, "array-like"],
         "gamma_rate_prior": [None, _POSITIVE, "array-like"],
         "concentration_prior": [None, _POSITIVE, "array-like"],
+        "missing": [StrOptions({"error", "em"})],
     }
 
     def __init__(
@@ -274,6 +280,7 @@ class BayesianMixture(PruningMixin, BaseMixture):
         gamma_shape_prior=None,
         gamma_rate_prior=None,
         concentration_prior=None,
+        missing="error",
         random_state=None,
         warm_start=False,
         verbose=0,
@@ -302,6 +309,7 @@ class BayesianMixture(PruningMixin, BaseMixture):
         self.gamma_shape_prior = gamma_shape_prior
         self.gamma_rate_prior = gamma_rate_prior
         self.concentration_prior = concentration_prior
+        self.missing = missing
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

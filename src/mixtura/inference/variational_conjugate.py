@@ -43,10 +43,11 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
+from scipy.sparse import issparse
 from scipy.special import digamma, gammaln
 
 from mixtura.backend import get_namespace, to_namespace
-from mixtura.families.base import Family
+from mixtura.families.base import Family, split_missing
 from mixtura.families.bernoulli import Bernoulli
 from mixtura.families.categorical import Categorical, one_hot
 from mixtura.families.multinomial import (
@@ -246,6 +247,16 @@ class ConjugatePrior(ABC):
         """``log h(x)`` of each row as a column like ``like``, or None when 0."""
         return None
 
+    def feature_constants(self):
+        """Per-feature terms of the constants, (K, n_features), or None.
+
+        The constants of :meth:`expected_natural_parameters` are sums over the
+        features (e.g. ``sum_j E[log(1 - theta_kj)]``); a row with a missing
+        entry keeps only its observed features' terms. None when the constants
+        are zero (the categorical's one-hot features already drop out).
+        """
+        return None
+
     def expected_log_likelihood(self):
         """``E_q[log p(x | theta_k)]`` as a family-like object.
 
@@ -303,8 +314,20 @@ class ExpectedLogLikelihood(Family):
         expected : array of shape (n_samples, n_components)
             ``E_q[log p(x_i | theta_k)]``.
         """
+        per_feature = self.posterior.feature_constants()
+        observed = None
+        if per_feature is not None and not issparse(X):
+            X, observed = split_missing(X)  # NaN -> 0, and the observed mask
         linear = self.posterior.linear_term(X, self._coefficients)
-        out = linear + to_namespace(self._constants, linear)[None, :]
+        if observed is None:
+            # complete rows, or features that drop a missing entry themselves
+            # (one-hot codes: a NaN code has no level)
+            out = linear + to_namespace(self._constants, linear)[None, :]
+        else:  # a missing entry's constant term drops out with it
+            constants = np.ascontiguousarray(per_feature.T)
+            out = linear + get_namespace(linear).matmul(
+                observed, to_namespace(constants, linear)
+            )
         base = self.posterior.log_base_measure(X, out)
         return out if base is None else out + base
 
@@ -389,6 +412,10 @@ class BetaPrior(ConjugatePrior):
         coefficients = np.ascontiguousarray((log_theta - log_one_minus).T)
         return coefficients, log_one_minus.sum(axis=1)
 
+    def feature_constants(self):
+        """``E[log(1 - theta_kj)]`` (see :meth:`ConjugatePrior.feature_constants`)."""
+        return digamma(self.beta) - digamma(self.alpha + self.beta)
+
     def kl_divergence(self, prior):
         """Sum over the features of the Betas' KL (see :class:`ConjugatePrior`)."""
         return kl_beta(self.alpha, self.beta, prior.alpha, prior.beta).sum(axis=1)
@@ -448,6 +475,10 @@ class GammaPrior(ConjugatePrior):
         log_rate = digamma(self.gamma_shape) - np.log(self.gamma_rate)
         rate = self.gamma_shape / self.gamma_rate
         return np.ascontiguousarray(log_rate.T), -rate.sum(axis=1)
+
+    def feature_constants(self):
+        """``-E[lambda_kj]`` (see :meth:`ConjugatePrior.feature_constants`)."""
+        return -self.gamma_shape / self.gamma_rate
 
     def log_base_measure(self, X, like):
         """``-sum_j log x_j!`` of each row."""
@@ -659,10 +690,12 @@ def sorted_by_mass(stats):
     responsibilities, the weights' part of the bound after its update,
     ``sum_k log B(1 + N_k, gamma_0 + sum_{j>k} N_j) - K log B(1, gamma_0)``, is
     largest when N_1 >= N_2 >= ... (checked against every ordering in the tests).
-    Relabelling the components so (as Kurihara, Welling & Teh 2007, "Collapsed
-    variational Dirichlet process mixture models", IJCAI, do) therefore never
-    lowers the bound, and lets empty components sink to the end of the stick,
-    where they take almost no weight.
+    Relabelling the components so (size-ordering of the sticks is discussed in
+    the variational DP literature, e.g. Kurihara, Welling & Vlassis 2007,
+    "Accelerated variational Dirichlet process mixtures", NIPS 19; the claim
+    here rests on the check above, not on the citation) therefore never lowers
+    the bound, and lets empty components sink to the end of the stick, where
+    they take almost no weight.
 
     Parameters
     ----------
