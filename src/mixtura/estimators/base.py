@@ -24,7 +24,12 @@ from mixtura.inference import (
     initial_responsibilities,
 )
 from mixtura.inference.dask_data import DaskData, is_dask_array
-from mixtura.inference.data import accumulate, chunked_statistics, predict_log_resp
+from mixtura.inference.data import (
+    accumulate,
+    chunked_statistics,
+    predict_labels,
+    predict_log_resp,
+)
 from mixtura.inference.online import online_update
 from mixtura.mixture import Mixture
 from mixtura.streams import ChunkStream, StreamData
@@ -313,7 +318,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        self.fit_predict(X, y, sample_weight=sample_weight)
+        self._fit_any(X, sample_weight, labels=False)
         return self
 
     def fit_predict(self, X, y=None, sample_weight=None):
@@ -336,13 +341,17 @@ class BaseMixture(DensityMixin, BaseEstimator):
         labels : ndarray of shape (n_samples,)
             Component labels.
         """
+        return self._fit_any(X, sample_weight, labels=True)
+
+    def _fit_any(self, X, sample_weight, labels):
+        """Fit on any supported data; the training labels when ``labels``."""
         saved_state = dict(self.__dict__)
         try:
             if is_dask_array(X):
                 return self._fit_dask(X, sample_weight)
             if isinstance(X, ChunkStream):
                 return self._fit_stream(X, sample_weight)
-            return self._fit(X, sample_weight)
+            return self._fit(X, sample_weight, labels)
         except BaseException:
             # a failed call leaves a fitted model as it was
             self.__dict__.clear()
@@ -381,7 +390,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
 
         return initialize
 
-    def _fit(self, X, sample_weight):
+    def _fit(self, X, sample_weight, labels=True):
         self._validate_params()
         data = self._prepare_fit(X, sample_weight)
         X = data.X
@@ -392,10 +401,11 @@ class BaseMixture(DensityMixin, BaseEstimator):
             warm = (self._fitted_state(), self.lower_bound_)
 
         self._fit_and_store(data, data, X.dtype, random_state, warm)
-        log_resp, _ = predict_log_resp(
+        if not labels:
+            return None
+        return predict_labels(
             ArrayData(X, None, self.chunk_size), self._fitted_mixture()
         )
-        return log_resp.argmax(axis=1)
 
     @available_if(_supports_online_em)
     def partial_fit(self, X, y=None, sample_weight=None):
@@ -562,6 +572,12 @@ class BaseMixture(DensityMixin, BaseEstimator):
 
     # -- using a fitted model ---------------------------------------------------
     def _predict_data(self, X):
+        """Log responsibilities and log densities of validated rows."""
+        data, mixture = self._checked_rows(X)
+        return predict_log_resp(data, mixture)
+
+    def _checked_rows(self, X):
+        """Rows to predict (validated, as ArrayData) and the fitted mixture."""
         check_is_fitted(self)
         X = self._check_X(X, reset=False)
         if self._missing_em() and isinstance(X, np.ndarray):
@@ -574,8 +590,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
                     UserWarning,
                     stacklevel=3,
                 )
-        mixture = self._fitted_mixture()
-        return predict_log_resp(ArrayData(X, None, self.chunk_size), mixture)
+        return ArrayData(X, None, self.chunk_size), self._fitted_mixture()
 
     def predict(self, X):
         """Most probable component of each row.
@@ -592,7 +607,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
         """
         if is_dask_array(X):
             return self._map_rows(self.predict, X, np.intp)
-        return self._predict_data(X)[0].argmax(axis=1)
+        return predict_labels(*self._checked_rows(X))
 
     def predict_proba(self, X):
         """Posterior probability of each component for each row.

@@ -13,6 +13,14 @@ responsibilities with the *same* pairwise products. Building those products once
 per chunk and using them twice, with the log-sum-exp and the exponential done in
 place, leaves the BLAS nearly all the work and no ``(rows, K, d)`` temporary.
 
+Everything runs feature-major: a chunk's centred rows are transposed once to
+``(d, rows)``, the quadratic features are built as ``(n_quadratic, rows)`` by
+broadcasting contiguous rows (far faster than gathering columns), and the log
+densities and responsibilities are ``(K, rows)``, so the log-sum-exp reduces over
+K contiguous rows. Each thread reuses its own buffers across chunks and
+iterations: fresh multi-megabyte temporaries would cost page faults on every
+chunk.
+
 The data are centred on the family's reference point first (the mean of the
 component means), and the family falls back to its accurate centred forms when the
 means lie so far from it that the expanded squares would cancel digits.
@@ -20,15 +28,16 @@ means lie so far from it that the expanded squares would cancel digits.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 __all__ = [
     "PairForm",
     "fused_e_step",
     "fused_pairs_pay_off",
-    "pair_products",
+    "pair_products_by_feature",
     "posterior_in_place",
-    "second_moments_from_pairs",
 ]
 
 _TRIU_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -41,21 +50,42 @@ def _triu(n_features):
     return _TRIU_CACHE[n_features]
 
 
-def pair_products(X, out=None):
-    """Products ``x_i x_j`` for ``i <= j`` of every row, in ``triu_indices`` order.
+def pair_products_by_feature(XT, out):
+    """Pairwise products of feature-major data, one contiguous row per pair.
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features)
-    out : ndarray of shape (n_samples, n_features * (n_features + 1) // 2), optional
-        Where to write them.
+    XT : ndarray of shape (n_features, n_samples)
+        Data, one row per feature (C-contiguous).
+    out : ndarray of shape (n_features * (n_features + 1) // 2, n_samples)
+        Written with ``out[pair(i, j)] = XT[i] * XT[j]`` in ``triu_indices``
+        order.
 
     Returns
     -------
-    pairs : ndarray of shape (n_samples, n_features * (n_features + 1) // 2)
+    out : ndarray of shape (n_features * (n_features + 1) // 2, n_samples)
     """
-    rows, cols = _triu(X.shape[1])
-    return np.multiply(X[:, rows], X[:, cols], out=out)
+    n_features = XT.shape[0]
+    start = 0
+    for i in range(n_features):
+        stop = start + n_features - i
+        np.multiply(XT[i : i + 1], XT[i:], out=out[start:stop])
+        start = stop
+    return out
+
+
+_WORKSPACE = threading.local()
+
+
+def _buffer(name, shape, dtype):
+    """A per-thread scratch array, reused while its shape and dtype match."""
+    buffers = getattr(_WORKSPACE, "buffers", None)
+    if buffers is None:
+        buffers = _WORKSPACE.buffers = {}
+    array = buffers.get(name)
+    if array is None or array.shape != shape or array.dtype != dtype:
+        array = buffers[name] = np.empty(shape, dtype=dtype)
+    return array
 
 
 def fused_pairs_pay_off(n_components, n_features):
@@ -122,63 +152,60 @@ class PairForm:
             self._by_dtype[dtype] = tuple(a.astype(dtype) for a in self._arrays())
         return self._by_dtype[dtype]
 
-    def features(self, centred):
-        """The quadratic features of centred rows, (n_samples, n_quadratic)."""
-        return pair_products(centred) if self.pairs else centred * centred
+    def features_by_feature(self, XT):
+        """Quadratic features of feature-major rows, (n_quadratic, n_samples).
 
-    def second_moments(self, weighted_resp, features):
-        """``sum_i r_ik x_i x_i^T`` (pairs, (K, d, d)) or its diagonal ((K, d))."""
+        Written into this thread's scratch buffer (valid until the next call).
+        """
+        n_quadratic = self.quadratic.shape[0]
+        out = _buffer("features", (n_quadratic, XT.shape[1]), XT.dtype)
         if self.pairs:
-            return second_moments_from_pairs(
-                weighted_resp, features, self.linear.shape[0]
-            )
-        return (weighted_resp.T @ features).astype(np.float64)
+            return pair_products_by_feature(XT, out)
+        return np.multiply(XT, XT, out=out)
+
+    def second_moments(self, weighted_resp_t, features_t):
+        """``sum_i r_ik x_i x_i^T`` (pairs: (K, d, d)) or its diagonal ((K, d)).
+
+        Parameters
+        ----------
+        weighted_resp_t : ndarray of shape (n_components, n_samples)
+        features_t : ndarray of shape (n_quadratic, n_samples)
+        """
+        upper = (weighted_resp_t @ features_t.T).astype(np.float64)
+        if not self.pairs:
+            return upper
+        n_features = self.linear.shape[0]
+        rows, cols = _triu(n_features)
+        second = np.empty((upper.shape[0], n_features, n_features))
+        second[:, rows, cols] = upper
+        second[:, cols, rows] = upper
+        return second
 
 
-def posterior_in_place(joint):
+def posterior_in_place(joint_t):
     """Turn joint log probabilities into responsibilities, in place.
 
     Parameters
     ----------
-    joint : ndarray of shape (n_samples, n_components)
-        ``log w_k + log p(x_i | k)``; overwritten with the responsibilities.
+    joint_t : ndarray of shape (n_components, n_samples)
+        ``log w_k + log p(x_i | k)``, component-major; overwritten with the
+        responsibilities.
 
     Returns
     -------
     log_density : ndarray of shape (n_samples,)
-        ``log sum_k exp(joint_ik)``.
+        ``log sum_k exp(joint_ki)``.
     """
-    peak = joint.max(axis=1, keepdims=True)
+    peak = joint_t.max(axis=0)
     peak[~np.isfinite(peak)] = 0.0  # a row of -inf: exp gives 0, log gives -inf
-    joint -= peak
-    np.exp(joint, out=joint)
-    total = joint.sum(axis=1, keepdims=True)
+    joint_t -= peak
+    np.exp(joint_t, out=joint_t)
+    total = joint_t.sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        joint /= total
-        log_density = np.log(total[:, 0])
-    log_density += peak[:, 0]
+        joint_t /= total
+        log_density = np.log(total)
+    log_density += peak
     return log_density
-
-
-def second_moments_from_pairs(weighted_resp, pairs, n_features):
-    """``sum_i r_ik x_i x_i^T`` of each component from the pairwise products.
-
-    Parameters
-    ----------
-    weighted_resp : ndarray of shape (n_samples, n_components)
-    pairs : ndarray of shape (n_samples, n_features * (n_features + 1) // 2)
-    n_features : int
-
-    Returns
-    -------
-    second : ndarray of shape (n_components, n_features, n_features), float64
-    """
-    upper = (weighted_resp.T @ pairs).astype(np.float64)
-    rows, cols = _triu(n_features)
-    second = np.empty((upper.shape[0], n_features, n_features))
-    second[:, rows, cols] = upper
-    second[:, cols, rows] = upper
-    return second
 
 
 def fused_e_step(family, pair_form, X, log_weights, sample_weight, moments):
@@ -206,16 +233,19 @@ def fused_e_step(family, pair_form, X, log_weights, sample_weight, moments):
         ``sum_i w_i log p(x_i)``.
     """
     dtype = X.dtype
+    n_samples, n_features = X.shape
     quadratic, linear, constant = pair_form.arrays(dtype)
-    centred = X - family._reference.astype(dtype)
-    features = pair_form.features(centred)
-    joint = features @ quadratic
-    joint += centred @ linear
-    joint += (constant + np.asarray(log_weights)).astype(dtype)
-    log_density = posterior_in_place(joint)
-    weighted = joint if sample_weight is None else joint * sample_weight[:, None]
+    centred_t = _buffer("centred", (n_features, n_samples), dtype)
+    np.subtract(X.T, family._reference.astype(dtype)[:, None], out=centred_t)
+    features_t = pair_form.features_by_feature(centred_t)
+    joint_t = _buffer("joint", (quadratic.shape[1], n_samples), dtype)
+    np.matmul(quadratic.T, features_t, out=joint_t)
+    joint_t += linear.T @ centred_t
+    joint_t += (constant + np.asarray(log_weights)).astype(dtype)[:, None]
+    log_density = posterior_in_place(joint_t)
     if sample_weight is not None:
+        joint_t *= sample_weight[None, :]
         log_density *= sample_weight
-    second = pair_form.second_moments(weighted, features)
-    stats = moments(centred, weighted, family._reference, second)
+    second = pair_form.second_moments(joint_t, features_t)
+    stats = moments(centred_t.T, joint_t.T, family._reference, second)
     return stats, float(np.sum(log_density, dtype=np.float64))

@@ -18,15 +18,18 @@ import scipy.sparse
 
 from mixtura.backend import get_namespace, to_numpy
 
-__all__ = ["ArrayData", "accumulate", "default_chunk_size"]
+__all__ = ["ArrayData", "accumulate", "default_chunk_size", "predict_labels"]
 
-# Working-set budget of one chunk's temporaries, in bytes: a few MiB, so that a
-# chunk's temporaries stay in the cache while the BLAS works on them ...
-CHUNK_BYTES = 4 * 2**20
-# ... but at least MIN_ROWS rows when that fits MAX_CHUNK_BYTES, since the
-# products of thin chunks run far below the BLAS's peak (measured with
-# benchmarks/bench_gaussian.py: 2048 rows beat 256-512 at d=64, K=32 by 1.5x).
-MIN_ROWS = 2048
+# Working-set budget of one chunk's temporaries, in bytes: each thread keeps its
+# chunk's temporaries (and reuses them, see families/gaussian_fused.py), so this
+# bounds the memory a fit needs beyond the data. Measured with
+# benchmarks/bench_gaussian.py at n=1e6, d=16, K=16: chunks of 4k-16k rows run
+# 1.5-2x faster than 2k-row ones; 12 MiB gives about 5k rows there, about 15% of
+# the data's size over two threads.
+CHUNK_BYTES = 12 * 2**20
+# ... but at least MIN_ROWS rows when that fits MAX_CHUNK_BYTES: the products of
+# thin chunks run far below the BLAS's peak.
+MIN_ROWS = 1024
 MAX_CHUNK_BYTES = 32 * 2**20
 
 
@@ -179,6 +182,24 @@ def predict_log_resp(data: ArrayData, mixture):
         log_resps.append(to_numpy(log_resp))
         log_densities.append(to_numpy(log_density))
     return np.concatenate(log_resps), np.concatenate(log_densities)
+
+
+def predict_labels(data: ArrayData, mixture):
+    """Most probable component of every row, chunk by chunk.
+
+    Only the labels are kept, never the (n_samples, n_components) posterior.
+
+    Returns
+    -------
+    labels : ndarray of shape (n_samples,)
+    """
+    labels = np.empty(data.n_samples, dtype=np.intp)
+    start = 0
+    for X, _ in data.chunks(mixture.n_components):
+        joint = to_numpy(mixture.joint_log_prob(X))
+        labels[start : start + joint.shape[0]] = joint.argmax(axis=1)
+        start += joint.shape[0]
+    return labels
 
 
 def chunked_statistics(data: ArrayData, family, resp):
