@@ -8,7 +8,12 @@ from mixtura.backend import LOG_2PI, get_namespace, to_namespace, to_numpy
 from mixtura.exceptions import ModelFileError
 from mixtura.families.base import Family
 from mixtura.families.covariance import get_covariance_structure
-from mixtura.families.gaussian_fused import PairForm, fused_e_step, fused_pairs_pay_off
+from mixtura.families.gaussian_fused import (
+    PairForm,
+    fused_e_step,
+    fused_pairs_pay_off,
+    quadratic_second_moments,
+)
 from mixtura.families.gaussian_missing import marginal_log_prob, missing_statistics
 from mixtura.families.mclust_prior import get_prior_rule
 from mixtura.stats import MomentStats
@@ -288,7 +293,15 @@ class Gaussian(Family):
         else:
             reference = self._reference
         centred = X - to_namespace(reference, X)
-        return self._moment_stats(centred, weighted, reference)
+        second = None
+        if isinstance(centred, np.ndarray) and (
+            not self.structure.full_scatter
+            or fused_pairs_pay_off(weighted.shape[1], X.shape[1])
+        ):
+            second = quadratic_second_moments(
+                centred, weighted, self.structure.full_scatter
+            )
+        return self._moment_stats(centred, weighted, reference, second)
 
     def _moment_stats(self, centred, weighted, reference, second=None):
         """Moments of centred rows; ``second`` = their weighted second moments.

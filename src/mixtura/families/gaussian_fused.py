@@ -38,6 +38,7 @@ __all__ = [
     "fused_pairs_pay_off",
     "pair_products_by_feature",
     "posterior_in_place",
+    "quadratic_second_moments",
 ]
 
 _TRIU_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -174,12 +175,7 @@ class PairForm:
         upper = (weighted_resp_t @ features_t.T).astype(np.float64)
         if not self.pairs:
             return upper
-        n_features = self.linear.shape[0]
-        rows, cols = _triu(n_features)
-        second = np.empty((upper.shape[0], n_features, n_features))
-        second[:, rows, cols] = upper
-        second[:, cols, rows] = upper
-        return second
+        return _symmetric_from_upper(upper, self.linear.shape[0])
 
 
 def posterior_in_place(joint_t):
@@ -249,3 +245,45 @@ def fused_e_step(family, pair_form, X, log_weights, sample_weight, moments):
     second = pair_form.second_moments(joint_t, features_t)
     stats = moments(centred_t.T, joint_t.T, family._reference, second)
     return stats, float(np.sum(log_density, dtype=np.float64))
+
+
+def quadratic_second_moments(centred, weighted_resp, pairs):
+    """``sum_i r_ik x_i x_i^T`` (or its diagonal) through quadratic features.
+
+    The M-step half of :func:`fused_e_step`, for responsibilities that come from
+    elsewhere (e.g. an initial partition).
+
+    Parameters
+    ----------
+    centred : ndarray of shape (n_samples, n_features)
+    weighted_resp : ndarray of shape (n_samples, n_components)
+    pairs : bool
+        Full matrices (pairwise products) or diagonals (squares).
+
+    Returns
+    -------
+    second : ndarray of shape (n_components, n_features, n_features) or \
+            (n_components, n_features), float64
+    """
+    n_samples, n_features = centred.shape
+    centred_t = _buffer("centred", (n_features, n_samples), centred.dtype)
+    np.copyto(centred_t, centred.T)
+    n_quadratic = n_features * (n_features + 1) // 2 if pairs else n_features
+    features_t = _buffer("features", (n_quadratic, n_samples), centred.dtype)
+    if pairs:
+        pair_products_by_feature(centred_t, features_t)
+    else:
+        np.multiply(centred_t, centred_t, out=features_t)
+    upper = (weighted_resp.T @ features_t.T).astype(np.float64)
+    if not pairs:
+        return upper
+    return _symmetric_from_upper(upper, n_features)
+
+
+def _symmetric_from_upper(upper, n_features):
+    """(K, d, d) symmetric matrices from their upper triangles, (K, d (d+1)/2)."""
+    rows, cols = _triu(n_features)
+    second = np.empty((upper.shape[0], n_features, n_features))
+    second[:, rows, cols] = upper
+    second[:, cols, rows] = upper
+    return second
