@@ -1,0 +1,128 @@
+"""The fused Gaussian E+M step equals the composed one (log_prob, posterior, stats)."""
+
+import numpy as np
+import pytest
+
+from mixtura.families import Gaussian
+from mixtura.families.gaussian_fused import (
+    fused_pairs_pay_off,
+    pair_products_by_feature,
+    posterior_in_place,
+    quadratic_second_moments,
+)
+from mixtura.inference import data as data_module
+from mixtura.inference.data import ArrayData, accumulate
+from mixtura.mixture import Mixture
+
+RNG = np.random.default_rng(3)
+
+
+def _family(covariance_type, n_components=6, n_features=4, offset=0.0):
+    means = RNG.normal(scale=3.0, size=(n_components, n_features)) + offset
+    A = RNG.normal(size=(n_components, n_features, n_features))
+    covariances = A @ np.swapaxes(A, 1, 2) / n_features + 0.5 * np.eye(n_features)
+    template = Gaussian(covariance_type)
+    shape = template.structure.shape(n_components, n_features)
+    if len(shape) == 1:
+        covariances = covariances.trace(axis1=1, axis2=2) / n_features
+    elif len(shape) == 2 and shape[0] == n_components:
+        covariances = np.diagonal(covariances, axis1=1, axis2=2).copy()
+    elif len(shape) == 2:
+        covariances = covariances[0]
+    return Gaussian(covariance_type, means=means, covariances=covariances)
+
+
+def _composed(mixture, X, weights):
+    log_resp, log_density = mixture.log_responsibilities(X)
+    stats = mixture.statistics(X, np.exp(log_resp), weights)
+    if weights is not None:
+        log_density = log_density * weights
+    return stats, float(np.sum(log_density))
+
+
+@pytest.mark.parametrize(
+    "covariance_type", ["full", "tied", "diag", "spherical", "VEV"]
+)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_fused_step_equals_the_composed_one(covariance_type, weighted):
+    family = _family(covariance_type)
+    mixture = Mixture(np.log(RNG.dirichlet(np.ones(6))), family)
+    X = RNG.normal(scale=3.0, size=(500, 4))
+    weights = RNG.uniform(0.1, 2.0, size=500) if weighted else None
+    fused = family.fused_statistics(X, mixture.log_weights, weights)
+    assert fused is not None
+    stats, log_likelihood = fused
+    expected_stats, expected_ll = _composed(mixture, X, weights)
+    assert log_likelihood == pytest.approx(expected_ll, rel=1e-12)
+    np.testing.assert_allclose(stats.resp_sum, expected_stats.resp_sum, rtol=1e-12)
+    np.testing.assert_allclose(stats.mean, expected_stats.mean, rtol=1e-10)
+    np.testing.assert_allclose(
+        stats.scatter, expected_stats.scatter, rtol=1e-9, atol=1e-9
+    )
+
+
+def test_fused_step_is_not_used_where_it_would_lose_digits_or_meet_nan():
+    # means 1e8 standard deviations from their centre: expanded squares would
+    # cancel every digit, so the family keeps its centred forms
+    far = Gaussian(
+        "full",
+        means=np.array([[0.0] * 4, [2e8] * 4]),
+        covariances=np.eye(4)[None] * [[[1.0]], [[1.0]]],
+    )
+    X = RNG.normal(size=(50, 4))
+    assert far.fused_statistics(X, np.zeros(2)) is None  # cancellation guard
+    near = _family("full")
+    holes = RNG.normal(size=(50, 4))
+    holes[3, 1] = np.nan
+    assert near.fused_statistics(holes, np.zeros(6)) is None
+    assert not fused_pairs_pay_off(2, 64)  # few components, many features
+
+
+def test_float32_fused_step_keeps_positive_variances_and_the_float64_bound():
+    family = _family("full")
+    mixture = Mixture(np.log(np.full(6, 1 / 6)), family)
+    X = RNG.normal(scale=3.0, size=(2000, 4))
+    stats64, ll64 = family.fused_statistics(X, mixture.log_weights)
+    stats32, ll32 = family.fused_statistics(X.astype(np.float32), mixture.log_weights)
+    assert ll32 == pytest.approx(ll64, rel=1e-5)
+    assert np.all(np.linalg.eigvalsh(stats32.scatter) > 0)
+    np.testing.assert_allclose(stats32.scatter, stats64.scatter, rtol=1e-4)
+
+
+def test_pair_products_and_second_moments_match_outer_products():
+    X = RNG.normal(size=(7, 5))
+    out = np.empty((15, 7))
+    pairs = pair_products_by_feature(np.ascontiguousarray(X.T), out)
+    rows, cols = np.triu_indices(5)
+    np.testing.assert_allclose(pairs, (X[:, rows] * X[:, cols]).T)
+    resp = RNG.dirichlet(np.ones(3), size=7)
+    second = quadratic_second_moments(X, resp, pairs=True)
+    np.testing.assert_allclose(second, np.einsum("nk,ni,nj->kij", resp, X, X))
+    diagonal = quadratic_second_moments(X, resp, pairs=False)
+    np.testing.assert_allclose(diagonal, np.einsum("nk,ni->ki", resp, X * X))
+
+
+def test_posterior_in_place_matches_logsumexp_and_handles_minus_infinity():
+    from scipy.special import logsumexp
+
+    joint = RNG.normal(scale=20, size=(4, 9))
+    joint[:, 2] = -np.inf
+    expected = logsumexp(joint, axis=0)
+    resp = joint.copy()
+    log_density = posterior_in_place(resp)
+    np.testing.assert_allclose(log_density[[0, 1, 3]], expected[[0, 1, 3]])
+    assert log_density[2] == -np.inf
+    np.testing.assert_allclose(resp[:, [0, 1]].sum(axis=0), 1.0)
+
+
+def test_threaded_chunks_sum_to_the_sequential_result(monkeypatch):
+    family = _family("full")
+    mixture = Mixture(np.log(np.full(6, 1 / 6)), family)
+    X = RNG.normal(scale=3.0, size=(5000, 4))
+    data = ArrayData(X, None, 500)
+    monkeypatch.setattr(data_module, "_worker_count", lambda n_chunks: 1)
+    sequential = accumulate(data, mixture)
+    monkeypatch.setattr(data_module, "_worker_count", lambda n_chunks: 2)
+    threaded = accumulate(data, mixture)
+    assert threaded[1] == sequential[1]
+    np.testing.assert_array_equal(threaded[0].scatter, sequential[0].scatter)
