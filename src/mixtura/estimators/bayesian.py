@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from mixtura.estimators._pruning import PruningMixin
 from mixtura.estimators.base import BaseMixture
 from mixtura.estimators.gaussian import GaussianMixture
+from mixtura.families.base import fill_column_means
 from mixtura.families.covariance import get_covariance_structure
 from mixtura.families.gaussian import Gaussian
 from mixtura.families.gaussian_conjugate import WISHART_PRIORS, get_wishart_prior
@@ -69,6 +70,15 @@ class BayesianGaussianMixture(PruningMixin, BaseMixture):
     covariance_prior : float or array-like, default=None
         The Wishart prior's covariance: (d, d) for full and tied, (d,) for diag, a
         float for spherical (None: the data's covariance or variances).
+    missing : {'error', 'em'}, default='error'
+        What NaN entries mean: an error, or missing values. With ``'em'`` the
+        missing coordinates get a variational factor q(x_m | z), the Gaussian
+        conditional under the posterior-mean precision (a structured mean field,
+        as in Ghahramani & Jordan 1994 for EM): each row's E-step uses the
+        marginal density of its observed coordinates and the M-step the
+        expected completed statistics; the bound includes q(x_m)'s entropy.
+        Data-based prior defaults then use the column means of the observed
+        entries (and the covariance of the mean-filled data).
     random_state : int, RandomState instance or None, default=None
         Seed of initialisation and sampling.
     warm_start : bool, default=False
@@ -144,6 +154,7 @@ class BayesianGaussianMixture(PruningMixin, BaseMixture):
             "array-like",
             Interval(Real, 0.0, None, closed="neither"),
         ],
+        "missing": [StrOptions({"error", "em"})],
     }
 
     def __init__(
@@ -162,6 +173,7 @@ class BayesianGaussianMixture(PruningMixin, BaseMixture):
         mean_prior=None,
         degrees_of_freedom_prior=None,
         covariance_prior=None,
+        missing="error",
         random_state=None,
         warm_start=False,
         verbose=0,
@@ -190,6 +202,7 @@ class BayesianGaussianMixture(PruningMixin, BaseMixture):
         self.mean_prior = mean_prior
         self.degrees_of_freedom_prior = degrees_of_freedom_prior
         self.covariance_prior = covariance_prior
+        self.missing = missing
 
     # -- hooks of BaseMixture ---------------------------------------------------
     def _family_template(self):
@@ -283,7 +296,7 @@ class BayesianGaussianMixture(PruningMixin, BaseMixture):
     def _resolve_prior(self, X):
         """The prior's values, defaults taken from the data as scikit-learn does."""
         n_features = X.shape[1]
-        X64 = np.asarray(X, dtype=np.float64)
+        X64 = fill_column_means(np.asarray(X, dtype=np.float64))
         mean = (
             X64.mean(axis=0)
             if self.mean_prior is None
