@@ -8,7 +8,7 @@ from mixtura.families.gaussian_fused import (
     fused_pairs_pay_off,
     pair_products_by_feature,
     posterior_in_place,
-    quadratic_second_moments,
+    quadratic_moments,
 )
 from mixtura.inference import data as data_module
 from mixtura.inference.data import ArrayData, accumulate
@@ -96,9 +96,12 @@ def test_pair_products_and_second_moments_match_outer_products():
     rows, cols = np.triu_indices(5)
     np.testing.assert_allclose(pairs, (X[:, rows] * X[:, cols]).T)
     resp = RNG.dirichlet(np.ones(3), size=7)
-    second = quadratic_second_moments(X, resp, pairs=True)
+    reference = RNG.normal(size=5)
+    centred, second, first = quadratic_moments(X + reference, reference, resp, True)
+    np.testing.assert_allclose(centred, X, atol=1e-12)
     np.testing.assert_allclose(second, np.einsum("nk,ni,nj->kij", resp, X, X))
-    diagonal = quadratic_second_moments(X, resp, pairs=False)
+    np.testing.assert_allclose(first, resp.T @ X, atol=1e-12)
+    _, diagonal, _ = quadratic_moments(X + reference, reference, resp, False)
     np.testing.assert_allclose(diagonal, np.einsum("nk,ni->ki", resp, X * X))
 
 

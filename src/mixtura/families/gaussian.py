@@ -12,7 +12,7 @@ from mixtura.families.gaussian_fused import (
     PairForm,
     fused_e_step,
     fused_pairs_pay_off,
-    quadratic_second_moments,
+    quadratic_moments,
 )
 from mixtura.families.gaussian_missing import marginal_log_prob, missing_statistics
 from mixtura.families.mclust_prior import get_prior_rule
@@ -292,27 +292,33 @@ class Gaussian(Family):
             reference = to_numpy(xp.mean(X, axis=0)).astype(np.float64)
         else:
             reference = self._reference
-        centred = X - to_namespace(reference, X)
-        second = None
-        if isinstance(centred, np.ndarray) and (
+        if isinstance(X, np.ndarray) and (
             not self.structure.full_scatter
             or fused_pairs_pay_off(weighted.shape[1], X.shape[1])
         ):
-            second = quadratic_second_moments(
-                centred, weighted, self.structure.full_scatter
+            centred, second, first = quadratic_moments(
+                X, reference, weighted, self.structure.full_scatter
             )
-        return self._moment_stats(centred, weighted, reference, second)
+            return self._moment_stats(centred, weighted, reference, second, first)
+        centred = X - to_namespace(reference, X)
+        return self._moment_stats(centred, weighted, reference)
 
-    def _moment_stats(self, centred, weighted, reference, second=None):
-        """Moments of centred rows; ``second`` = their weighted second moments.
+    def _moment_stats(self, centred, weighted, reference, second=None, first=None):
+        """Moments of centred rows, given their weighted second and first moments.
 
-        Components whose fast (expanded) scatter cancelled digits are recomputed
-        from explicit deviations.
+        ``second`` and ``first`` (``sum_i r_ik x_i x_i^T`` and ``sum_i r_ik
+        x_i``) are computed here when not given. Components whose fast
+        (expanded) scatter cancelled digits are recomputed from explicit
+        deviations.
         """
         xp = get_namespace(centred, weighted)
         resp_sum = xp.sum(weighted, axis=0)
         safe = xp.where(resp_sum > 0, resp_sum, xp.ones_like(resp_sum))
-        means = xp.matmul(xp.permute_dims(weighted, (1, 0)), centred) / safe[:, None]
+        if first is None:
+            first = xp.matmul(xp.permute_dims(weighted, (1, 0)), centred)
+        else:
+            safe = to_numpy(safe).astype(np.float64)
+        means = first / safe[:, None]
         if second is None:
             scatter = self.structure.scatter(centred, weighted, means, xp)
         elif second.ndim == 3:

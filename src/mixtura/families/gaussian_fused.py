@@ -34,11 +34,13 @@ import numpy as np
 
 __all__ = [
     "PairForm",
+    "chunk_features",
+    "feature_moments",
     "fused_e_step",
     "fused_pairs_pay_off",
     "pair_products_by_feature",
     "posterior_in_place",
-    "quadratic_second_moments",
+    "quadratic_moments",
 ]
 
 _TRIU_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -105,7 +107,10 @@ class PairForm:
 
     Two kinds of features: the pairwise products ``x_i x_j`` (i <= j) when the
     structure has full matrices, and the squares ``x_j^2`` when it is diagonal
-    or spherical (its quadratic form has no cross terms).
+    or spherical (its quadratic form has no cross terms). The features of a
+    chunk are stacked with the centred coordinates themselves, so one product
+    gives the log densities (quadratic and linear terms together) and one
+    product the M-step's second *and* first moments.
 
     Parameters
     ----------
@@ -120,62 +125,101 @@ class PairForm:
 
     Attributes
     ----------
-    quadratic : ndarray of shape (n_quadratic_features, n_components)
-        Coefficients of the quadratic features.
-    linear : ndarray of shape (n_features, n_components)
-        ``P_k m_k``, the coefficients of the features.
+    coefficients : ndarray of shape (n_quadratic + n_features, n_components)
+        Coefficients of the quadratic features, then ``P_k m_k`` for the
+        coordinates.
     constant : ndarray of shape (n_components,)
         ``log_normaliser_k - m_k^T P_k m_k / 2``.
     """
 
     def __init__(self, precisions, means, log_normalisers, pairs=True):
         self.pairs = pairs
-        n_features = means.shape[1]
+        self.n_features = means.shape[1]
         if pairs:
-            rows, cols = _triu(n_features)
+            rows, cols = _triu(self.n_features)
             factors = np.where(rows == cols, -0.5, -1.0)
             quadratic = precisions[:, rows, cols] * factors
         else:
             quadratic = -0.5 * np.diagonal(precisions, axis1=1, axis2=2)
-        self.quadratic = np.ascontiguousarray(quadratic.T)
         linear = np.einsum("kij,kj->ki", precisions, means)
-        self.linear = np.ascontiguousarray(linear.T)
+        self.coefficients = np.ascontiguousarray(np.hstack([quadratic, linear]).T)
         self.constant = log_normalisers - 0.5 * np.sum(linear * means, axis=1)
-        self._by_dtype = {np.dtype(np.float64): self._arrays()}
-
-    def _arrays(self):
-        return self.quadratic, self.linear, self.constant
+        self._by_dtype = {np.dtype(np.float64): (self.coefficients, self.constant)}
 
     def arrays(self, dtype):
-        """The coefficients in ``dtype`` (converted once and kept)."""
+        """``(coefficients, constant)`` in ``dtype`` (converted once and kept)."""
         dtype = np.dtype(dtype)
         if dtype not in self._by_dtype:
-            self._by_dtype[dtype] = tuple(a.astype(dtype) for a in self._arrays())
+            self._by_dtype[dtype] = (
+                self.coefficients.astype(dtype),
+                self.constant.astype(dtype),
+            )
         return self._by_dtype[dtype]
 
-    def features_by_feature(self, XT):
-        """Quadratic features of feature-major rows, (n_quadratic, n_samples).
 
-        Written into this thread's scratch buffer (valid until the next call).
-        """
-        n_quadratic = self.quadratic.shape[0]
-        out = _buffer("features", (n_quadratic, XT.shape[1]), XT.dtype)
-        if self.pairs:
-            return pair_products_by_feature(XT, out)
-        return np.multiply(XT, XT, out=out)
+def _n_quadratic(n_features, pairs):
+    return n_features * (n_features + 1) // 2 if pairs else n_features
 
-    def second_moments(self, weighted_resp_t, features_t):
-        """``sum_i r_ik x_i x_i^T`` (pairs: (K, d, d)) or its diagonal ((K, d)).
 
-        Parameters
-        ----------
-        weighted_resp_t : ndarray of shape (n_components, n_samples)
-        features_t : ndarray of shape (n_quadratic, n_samples)
-        """
-        upper = (weighted_resp_t @ features_t.T).astype(np.float64)
-        if not self.pairs:
-            return upper
-        return _symmetric_from_upper(upper, self.linear.shape[0])
+def chunk_features(X, reference, pairs):
+    """Quadratic features stacked on the centred coordinates, feature-major.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Rows (not yet centred).
+    reference : ndarray of shape (n_features,)
+        The point the rows are centred on.
+    pairs : bool
+        Pairwise products (full matrices) or squares (diagonal ones).
+
+    Returns
+    -------
+    features : ndarray of shape (n_quadratic + n_features, n_samples)
+        Rows ``[:n_quadratic]`` the quadratic features, rows ``[n_quadratic:]``
+        the centred coordinates; this thread's scratch buffer, valid until the
+        next call.
+    """
+    n_samples, n_features = X.shape
+    n_quadratic = _n_quadratic(n_features, pairs)
+    features = _buffer("features", (n_quadratic + n_features, n_samples), X.dtype)
+    centred_t = features[n_quadratic:]
+    np.subtract(X.T, reference.astype(X.dtype)[:, None], out=centred_t)
+    if pairs:
+        pair_products_by_feature(centred_t, features[:n_quadratic])
+    else:
+        np.multiply(centred_t, centred_t, out=features[:n_quadratic])
+    return features
+
+
+def feature_moments(weighted_resp_t, features, n_features, pairs):
+    """First and second moments of the rows from their stacked features.
+
+    Parameters
+    ----------
+    weighted_resp_t : ndarray of shape (n_components, n_samples)
+    features : ndarray of shape (n_quadratic + n_features, n_samples)
+        From :func:`chunk_features`.
+    n_features : int
+    pairs : bool
+
+    Returns
+    -------
+    second : ndarray of shape (K, d, d) (pairs) or (K, d), float64
+        ``sum_i r_ik x_i x_i^T`` (or its diagonal), x centred.
+    first : ndarray of shape (K, d), float64
+        ``sum_i r_ik x_i``.
+    """
+    n_quadratic = _n_quadratic(n_features, pairs)
+    sums = (weighted_resp_t @ features.T).astype(np.float64)
+    upper, first = sums[:, :n_quadratic], sums[:, n_quadratic:]
+    if not pairs:
+        return upper, first
+    rows, cols = _triu(n_features)
+    second = np.empty((upper.shape[0], n_features, n_features))
+    second[:, rows, cols] = upper
+    second[:, cols, rows] = upper
+    return second, first
 
 
 def posterior_in_place(joint_t):
@@ -219,8 +263,9 @@ def fused_e_step(family, pair_form, X, log_weights, sample_weight, moments):
         Log mixing weights (unnormalised ones are fine).
     sample_weight : ndarray of shape (n_samples,) or None
     moments : callable
-        ``moments(centred, weighted, reference, second)`` -> MomentStats, the
-        family's accurate moment assembly (it rechecks cancellation).
+        ``moments(centred, weighted, reference, second, first)`` ->
+        MomentStats, the family's accurate moment assembly (it rechecks
+        cancellation).
 
     Returns
     -------
@@ -228,62 +273,42 @@ def fused_e_step(family, pair_form, X, log_weights, sample_weight, moments):
     log_likelihood : float
         ``sum_i w_i log p(x_i)``.
     """
-    dtype = X.dtype
     n_samples, n_features = X.shape
-    quadratic, linear, constant = pair_form.arrays(dtype)
-    centred_t = _buffer("centred", (n_features, n_samples), dtype)
-    np.subtract(X.T, family._reference.astype(dtype)[:, None], out=centred_t)
-    features_t = pair_form.features_by_feature(centred_t)
-    joint_t = _buffer("joint", (quadratic.shape[1], n_samples), dtype)
-    np.matmul(quadratic.T, features_t, out=joint_t)
-    joint_t += linear.T @ centred_t
-    joint_t += (constant + np.asarray(log_weights)).astype(dtype)[:, None]
+    coefficients, constant = pair_form.arrays(X.dtype)
+    features = chunk_features(X, family._reference, pair_form.pairs)
+    joint_t = _buffer("joint", (coefficients.shape[1], n_samples), X.dtype)
+    np.matmul(coefficients.T, features, out=joint_t)
+    joint_t += (constant + np.asarray(log_weights)).astype(X.dtype)[:, None]
     log_density = posterior_in_place(joint_t)
     if sample_weight is not None:
         joint_t *= sample_weight[None, :]
         log_density *= sample_weight
-    second = pair_form.second_moments(joint_t, features_t)
-    stats = moments(centred_t.T, joint_t.T, family._reference, second)
+    second, first = feature_moments(joint_t, features, n_features, pair_form.pairs)
+    centred = features[features.shape[0] - n_features :].T
+    stats = moments(centred, joint_t.T, family._reference, second, first)
     return stats, float(np.sum(log_density, dtype=np.float64))
 
 
-def quadratic_second_moments(centred, weighted_resp, pairs):
-    """``sum_i r_ik x_i x_i^T`` (or its diagonal) through quadratic features.
+def quadratic_moments(X, reference, weighted_resp, pairs):
+    """First and second moments through the stacked features, for given weights.
 
     The M-step half of :func:`fused_e_step`, for responsibilities that come from
     elsewhere (e.g. an initial partition).
 
     Parameters
     ----------
-    centred : ndarray of shape (n_samples, n_features)
+    X : ndarray of shape (n_samples, n_features)
+    reference : ndarray of shape (n_features,)
     weighted_resp : ndarray of shape (n_samples, n_components)
     pairs : bool
-        Full matrices (pairwise products) or diagonals (squares).
 
     Returns
     -------
-    second : ndarray of shape (n_components, n_features, n_features) or \
-            (n_components, n_features), float64
+    centred : ndarray of shape (n_samples, n_features)
+        A view of this thread's buffer (valid until the next call).
+    second, first : see :func:`feature_moments`
     """
-    n_samples, n_features = centred.shape
-    centred_t = _buffer("centred", (n_features, n_samples), centred.dtype)
-    np.copyto(centred_t, centred.T)
-    n_quadratic = n_features * (n_features + 1) // 2 if pairs else n_features
-    features_t = _buffer("features", (n_quadratic, n_samples), centred.dtype)
-    if pairs:
-        pair_products_by_feature(centred_t, features_t)
-    else:
-        np.multiply(centred_t, centred_t, out=features_t)
-    upper = (weighted_resp.T @ features_t.T).astype(np.float64)
-    if not pairs:
-        return upper
-    return _symmetric_from_upper(upper, n_features)
-
-
-def _symmetric_from_upper(upper, n_features):
-    """(K, d, d) symmetric matrices from their upper triangles, (K, d (d+1)/2)."""
-    rows, cols = _triu(n_features)
-    second = np.empty((upper.shape[0], n_features, n_features))
-    second[:, rows, cols] = upper
-    second[:, cols, rows] = upper
-    return second
+    n_features = X.shape[1]
+    features = chunk_features(X, reference, pairs)
+    second, first = feature_moments(weighted_resp.T, features, n_features, pairs)
+    return features[features.shape[0] - n_features :].T, second, first

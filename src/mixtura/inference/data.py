@@ -24,7 +24,7 @@ __all__ = ["ArrayData", "accumulate", "default_chunk_size", "predict_labels"]
 # chunk's temporaries (and reuses them, see families/gaussian_fused.py), so this
 # bounds the memory a fit needs beyond the data. Measured with
 # benchmarks/bench_gaussian.py at n=1e6, d=16, K=16: chunks of 4k-16k rows run
-# 1.5-2x faster than 2k-row ones; 12 MiB gives about 5k rows there, about 15% of
+# 1.5-2x faster than 2k-row ones; 12 MiB gives about 5k rows there, about 10% of
 # the data's size over two threads.
 CHUNK_BYTES = 12 * 2**20
 # ... but at least MIN_ROWS rows when that fits MAX_CHUNK_BYTES: the products of
@@ -144,17 +144,23 @@ def _worker_count(n_chunks):
 
 
 def _chunk_results(data, mixture):
-    """Each chunk's (statistics, log-likelihood), in row order."""
+    """Each chunk's (statistics, log-likelihood), yielded in row order.
+
+    A generator, so that the caller sums the results as they come and at most
+    a few chunks' statistics are alive at once.
+    """
     chunks = list(data.chunks(mixture.n_components))
     dense = isinstance(data.X, np.ndarray)
     workers = _worker_count(len(chunks)) if dense else 1
     if workers == 1:
-        return [mixture.chunk_statistics(X, weights) for X, weights in chunks]
+        for X, weights in chunks:
+            yield mixture.chunk_statistics(X, weights)
+        return
     with (
         _blas_controller().limit(limits=1, user_api="blas"),
         ThreadPoolExecutor(workers) as pool,
     ):
-        return list(pool.map(lambda chunk: mixture.chunk_statistics(*chunk), chunks))
+        yield from pool.map(lambda chunk: mixture.chunk_statistics(*chunk), chunks)
 
 
 @accumulate.register
