@@ -48,3 +48,21 @@ def test_bad_labels_are_rejected(labels, message):
 def test_labels_of_the_wrong_length_are_rejected():
     with pytest.raises(DataValidationError, match="one label per row"):
         initial_responsibilities(np.zeros((5, 2)), 2, [0, 1], np.random.RandomState(0))
+
+
+def test_kmeans_on_large_data_clusters_a_sample_and_labels_every_row(monkeypatch):
+    from sklearn.metrics import adjusted_rand_score
+
+    from mixtura.inference import init as init_module
+
+    rng = np.random.RandomState(0)
+    centres = np.array([[0.0, 0.0], [8.0, 0.0], [0.0, 8.0]])
+    labels = rng.randint(3, size=3000)
+    X = centres[labels] + rng.normal(size=(3000, 2))
+    monkeypatch.setattr(init_module, "KMEANS_SAMPLE_ROWS", 500)
+    resp = init_module.initial_responsibilities(
+        X, 3, "kmeans", np.random.RandomState(1)
+    )
+    assert resp.shape == (3000, 3)
+    np.testing.assert_array_equal(resp.sum(axis=1), 1.0)
+    assert adjusted_rand_score(labels, resp.argmax(axis=1)) > 0.99

@@ -4,7 +4,8 @@ Each method returns responsibilities of shape (n_samples, n_components); a famil
 template turns them into initial parameters through its ordinary statistics and
 M-step, so every family gets every method. The random draws consume
 ``random_state`` exactly as scikit-learn's mixtures do, so equal seeds give equal
-initialisations.
+initialisations (for ``'kmeans'`` up to :data:`KMEANS_SAMPLE_ROWS` rows; larger
+data are clustered on a random sample of that size).
 """
 
 from __future__ import annotations
@@ -18,6 +19,13 @@ from mixtura.exceptions import DataValidationError
 __all__ = ["INIT_METHODS", "initial_responsibilities", "responsibilities_from_labels"]
 
 
+#: k-means for initialisation runs on a random sample of this many rows when the
+#: data have more, then labels every row by its nearest centre: a start needs
+#: the clusters' rough positions, which a sample this large gives, and Lloyd's
+#: iterations over millions of rows would cost more than the EM that follows
+KMEANS_SAMPLE_ROWS = 100_000
+
+
 def _kmeans(X, n_components, random_state, sample_weight):
     # k-means never centres (so never changes) sparse data: no need for its copy
     model = KMeans(
@@ -26,7 +34,14 @@ def _kmeans(X, n_components, random_state, sample_weight):
         random_state=random_state,
         copy_x=not scipy.sparse.issparse(X),
     )
-    labels = model.fit(X, sample_weight=sample_weight).labels_
+    if X.shape[0] <= KMEANS_SAMPLE_ROWS:
+        labels = model.fit(X, sample_weight=sample_weight).labels_
+    else:
+        rows = np.sort(
+            random_state.choice(X.shape[0], size=KMEANS_SAMPLE_ROWS, replace=False)
+        )
+        weights = None if sample_weight is None else sample_weight[rows]
+        labels = model.fit(X[rows], sample_weight=weights).predict(X)
     return responsibilities_from_labels(labels, n_components, X.dtype)
 
 
