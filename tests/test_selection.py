@@ -241,15 +241,9 @@ def test_every_mclust_cell_is_matched_from_mclusts_own_partitions(faithful):
 
 @pytest.fixture(scope="module")
 def mclust_grid(faithful):
-    return select(
-        faithful,
-        range(1, 10),
-        "mclust",
-        "mclust_bic",
-        init_params=["hc", "kmeans"],
-        refit_from_splits=True,
-        **MCLUST_FIT,
-    )
+    # select's defaults for a grid of mclust's models (MCLUST_GRID_DEFAULTS: hc and
+    # k-means starts, refits from splits, no ridge, tol 1e-6)
+    return select(faithful, range(1, 10), "mclust", "mclust_bic")
 
 
 @pytest.mark.slow
@@ -328,7 +322,8 @@ def test_models_alias_and_mclust_shorthand(faithful):
 
 
 def test_multivariate_model_on_one_feature_is_a_missing_cell_with_the_reason():
-    X = np.random.default_rng(0).normal(size=(40, 1))
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(size=(20, 1)), rng.normal(6.0, 1.0, (20, 1))])
     table = select(X, [1, 2], ["VEV", "V"])
     assert set(table.missing()) == {("VEV", 1), ("VEV", 2)}
     assert "use 'E'" in table.missing()[("VEV", 2)]
