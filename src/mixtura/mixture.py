@@ -118,9 +118,7 @@ class Mixture:
         log_likelihood : float
             ``sum_i w_i log p(x_i)``.
         """
-        # family-like objects (e.g. variational expectations) may not offer it
-        fuse = getattr(self.family, "fused_statistics", None)
-        fused = None if fuse is None else fuse(X, self.log_weights, sample_weight)
+        fused = self.family.fused_statistics(X, self.log_weights, sample_weight)
         if fused is not None:
             return fused
         log_resp, log_density = self.log_responsibilities(X)

@@ -337,11 +337,14 @@ class Gaussian(Family):
             to_numpy(means).astype(np.float64),
             to_numpy(scatter).astype(np.float64),
         )
-        X = centred
-        eps = xp.finfo(X.dtype).eps
+        eps = xp.finfo(centred.dtype).eps
         for k in self._cancelled_components(resp_sum, means, scatter, eps):
             means[k], scatter[k] = self._centred_moments(
-                centred, weighted[:, k], to_namespace(means[k], X), resp_sum[k], xp
+                centred,
+                weighted[:, k],
+                to_namespace(means[k], centred),
+                resp_sum[k],
+                xp,
             )
         return MomentStats(resp_sum, means + reference, scatter)
 

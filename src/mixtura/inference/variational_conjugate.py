@@ -48,7 +48,7 @@ from scipy.special import digamma, gammaln
 
 from mixtura.backend import get_namespace, to_namespace
 from mixtura.families.base import Family, split_missing
-from mixtura.families.bernoulli import Bernoulli
+from mixtura.families.bernoulli import Bernoulli, observed_mass
 from mixtura.families.categorical import Categorical, one_hot
 from mixtura.families.multinomial import (
     Multinomial,
@@ -112,18 +112,6 @@ def kl_gamma(shape, rate, shape0, rate0):
         + shape0 * (np.log(rate) - np.log(rate0))
         + shape * (rate0 - rate) / rate
     )
-
-
-def _feature_mass(stats, n_features):
-    """Responsibility mass behind each feature's sums, shape (K, n_features).
-
-    ``resp_sum`` per feature, or the statistics' ``observed`` mass where a
-    family records which entries were observed.
-    """
-    observed = stats.sums.get("observed")
-    if observed is not None:
-        return observed
-    return np.repeat(stats.resp_sum[:, None], n_features, axis=1)
 
 
 def _positive(array, name):
@@ -401,7 +389,7 @@ class BetaPrior(ConjugatePrior):
 
     def update(self, stats):
         """``Beta(alpha + s_k, beta + N_k - s_k)`` (see :class:`ConjugatePrior`)."""
-        mass = _feature_mass(stats, self.n_features)
+        mass = observed_mass(stats)
         return BetaPrior(self.alpha + stats.sum_x, self.beta + (mass - stats.sum_x))
 
     def expected_natural_parameters(self):
@@ -467,7 +455,7 @@ class GammaPrior(ConjugatePrior):
 
     def update(self, stats):
         """``Gamma(gamma_shape + s_k, gamma_rate + N_k)``, the posterior."""
-        mass = _feature_mass(stats, self.n_features)
+        mass = observed_mass(stats)
         return GammaPrior(self.gamma_shape + stats.sum_x, self.gamma_rate + mass)
 
     def expected_natural_parameters(self):
