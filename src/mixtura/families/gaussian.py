@@ -296,23 +296,28 @@ class Gaussian(Family):
             not self.structure.full_scatter
             or fused_pairs_pay_off(weighted.shape[1], X.shape[1])
         ):
-            centred, second, first = quadratic_moments(
+            centred, resp_sum, second, first = quadratic_moments(
                 X, reference, weighted, self.structure.full_scatter
             )
-            return self._moment_stats(centred, weighted, reference, second, first)
+            return self._moment_stats(
+                centred, weighted, reference, second, first, resp_sum
+            )
         centred = X - to_namespace(reference, X)
         return self._moment_stats(centred, weighted, reference)
 
-    def _moment_stats(self, centred, weighted, reference, second=None, first=None):
+    def _moment_stats(
+        self, centred, weighted, reference, second=None, first=None, resp_sum=None
+    ):
         """Moments of centred rows, given their weighted second and first moments.
 
-        ``second`` and ``first`` (``sum_i r_ik x_i x_i^T`` and ``sum_i r_ik
-        x_i``) are computed here when not given. Components whose fast
-        (expanded) scatter cancelled digits are recomputed from explicit
-        deviations.
+        ``second``, ``first`` and ``resp_sum`` (``sum_i r_ik x_i x_i^T``,
+        ``sum_i r_ik x_i`` and ``sum_i r_ik``) are computed here when not given.
+        Components whose fast (expanded) scatter cancelled digits are recomputed
+        from explicit deviations.
         """
         xp = get_namespace(centred, weighted)
-        resp_sum = xp.sum(weighted, axis=0)
+        if resp_sum is None:
+            resp_sum = xp.sum(weighted, axis=0)
         safe = xp.where(resp_sum > 0, resp_sum, xp.ones_like(resp_sum))
         if first is None:
             first = xp.matmul(xp.permute_dims(weighted, (1, 0)), centred)

@@ -34,6 +34,7 @@ import numpy as np
 
 __all__ = [
     "PairForm",
+    "centred_rows",
     "chunk_features",
     "feature_moments",
     "fused_e_step",
@@ -127,7 +128,8 @@ class PairForm:
     ----------
     coefficients : ndarray of shape (n_quadratic + n_features, n_components)
         Coefficients of the quadratic features, then ``P_k m_k`` for the
-        coordinates.
+        coordinates (the constants, which take the log weights, are appended
+        per call by :meth:`with_constant`).
     constant : ndarray of shape (n_components,)
         ``log_normaliser_k - m_k^T P_k m_k / 2``.
     """
@@ -144,17 +146,24 @@ class PairForm:
         linear = np.einsum("kij,kj->ki", precisions, means)
         self.coefficients = np.ascontiguousarray(np.hstack([quadratic, linear]).T)
         self.constant = log_normalisers - 0.5 * np.sum(linear * means, axis=1)
-        self._by_dtype = {np.dtype(np.float64): (self.coefficients, self.constant)}
 
-    def arrays(self, dtype):
-        """``(coefficients, constant)`` in ``dtype`` (converted once and kept)."""
-        dtype = np.dtype(dtype)
-        if dtype not in self._by_dtype:
-            self._by_dtype[dtype] = (
-                self.coefficients.astype(dtype),
-                self.constant.astype(dtype),
-            )
-        return self._by_dtype[dtype]
+    def with_constant(self, log_weights, dtype):
+        """Coefficients of the features of :func:`chunk_features`, ones included.
+
+        Parameters
+        ----------
+        log_weights : ndarray of shape (n_components,)
+        dtype : dtype
+            The data's dtype.
+
+        Returns
+        -------
+        coefficients : ndarray of shape (n_quadratic + n_features + 1, K)
+            :attr:`coefficients` with a last row ``constant + log_weights``.
+        """
+        return np.vstack(
+            [self.coefficients, self.constant + np.asarray(log_weights)]
+        ).astype(dtype, copy=False)
 
 
 def _n_quadratic(n_features, pairs):
@@ -162,7 +171,11 @@ def _n_quadratic(n_features, pairs):
 
 
 def chunk_features(X, reference, pairs):
-    """Quadratic features stacked on the centred coordinates, feature-major.
+    """Quadratic features, centred coordinates and a row of ones, feature-major.
+
+    The row of ones makes each component's constant part of the E-step's product
+    and its responsibility sum part of the M-step's: no separate pass over the
+    ``(K, rows)`` array for either.
 
     Parameters
     ----------
@@ -175,36 +188,44 @@ def chunk_features(X, reference, pairs):
 
     Returns
     -------
-    features : ndarray of shape (n_quadratic + n_features, n_samples)
-        Rows ``[:n_quadratic]`` the quadratic features, rows ``[n_quadratic:]``
-        the centred coordinates; this thread's scratch buffer, valid until the
+    features : ndarray of shape (n_quadratic + n_features + 1, n_samples)
+        Rows ``[:n_quadratic]`` the quadratic features, then the centred
+        coordinates, then ones; this thread's scratch buffer, valid until the
         next call.
     """
     n_samples, n_features = X.shape
     n_quadratic = _n_quadratic(n_features, pairs)
-    features = _buffer("features", (n_quadratic + n_features, n_samples), X.dtype)
-    centred_t = features[n_quadratic:]
+    features = _buffer("features", (n_quadratic + n_features + 1, n_samples), X.dtype)
+    centred_t = features[n_quadratic:-1]
     np.subtract(X.T, reference.astype(X.dtype)[:, None], out=centred_t)
     if pairs:
         pair_products_by_feature(centred_t, features[:n_quadratic])
     else:
         np.multiply(centred_t, centred_t, out=features[:n_quadratic])
+    features[-1] = 1.0
     return features
 
 
+def centred_rows(features, n_features):
+    """The centred rows inside :func:`chunk_features`' output, ``(rows, d)`` view."""
+    return features[-1 - n_features : -1].T
+
+
 def feature_moments(weighted_resp_t, features, n_features, pairs):
-    """First and second moments of the rows from their stacked features.
+    """Responsibility sums, first and second moments from the stacked features.
 
     Parameters
     ----------
     weighted_resp_t : ndarray of shape (n_components, n_samples)
-    features : ndarray of shape (n_quadratic + n_features, n_samples)
+    features : ndarray of shape (n_quadratic + n_features + 1, n_samples)
         From :func:`chunk_features`.
     n_features : int
     pairs : bool
 
     Returns
     -------
+    resp_sum : ndarray of shape (K,), float64
+        ``sum_i r_ik``.
     second : ndarray of shape (K, d, d) (pairs) or (K, d), float64
         ``sum_i r_ik x_i x_i^T`` (or its diagonal), x centred.
     first : ndarray of shape (K, d), float64
@@ -212,14 +233,57 @@ def feature_moments(weighted_resp_t, features, n_features, pairs):
     """
     n_quadratic = _n_quadratic(n_features, pairs)
     sums = (weighted_resp_t @ features.T).astype(np.float64)
-    upper, first = sums[:, :n_quadratic], sums[:, n_quadratic:]
+    upper, first, resp_sum = (
+        sums[:, :n_quadratic],
+        sums[:, n_quadratic:-1],
+        sums[:, -1],
+    )
     if not pairs:
-        return upper, first
+        return resp_sum, upper, first
     rows, cols = _triu(n_features)
     second = np.empty((upper.shape[0], n_features, n_features))
     second[:, rows, cols] = upper
     second[:, cols, rows] = upper
-    return second, first
+    return resp_sum, second, first
+
+
+#: exponentials are skipped (written as 0) only when they are this few of the chunk;
+#: above it, the plain full exponential is cheaper than gathering the survivors
+SPARSE_EXP_FRACTION = 0.3
+
+
+def exp_in_place(shifted):
+    """``exp`` of log values at most 0 (each column's peak is 0), in place.
+
+    An entry far enough below its column's peak contributes less than half a
+    unit in the last place to that column's sum of exponentials (which is at
+    least 1), even with all K - 1 of them together: it is written as exactly 0
+    without computing ``exp``. Once EM has separated the clusters, most entries
+    are such (all but about one per row), and a float64 ``exp`` costs about
+    10 ns per value without a vector implementation, against well under 1 ns
+    to gather and scatter the survivors.
+
+    Parameters
+    ----------
+    shifted : ndarray of shape (n_components, n_samples)
+        C-contiguous, each column's maximum 0 (or a column of -inf); overwritten.
+    """
+    if not shifted.flags.c_contiguous:
+        np.exp(shifted, out=shifted)
+        return
+    n_components = shifted.shape[0]
+    # sum of the dropped terms < (K - 1) exp(cut) <= eps / 2
+    cut = np.log(np.finfo(shifted.dtype).eps / 2.0) - np.log(max(n_components, 1))
+    flat = shifted.reshape(-1)
+    survives = flat > cut
+    n_survivors = int(np.count_nonzero(survives))
+    if n_survivors > SPARSE_EXP_FRACTION * flat.size:
+        np.exp(flat, out=flat)
+        return
+    where = np.flatnonzero(survives)
+    values = np.exp(flat[where])
+    flat[:] = 0.0
+    flat[where] = values
 
 
 def posterior_in_place(joint_t):
@@ -239,7 +303,7 @@ def posterior_in_place(joint_t):
     peak = joint_t.max(axis=0)
     peak[~np.isfinite(peak)] = 0.0  # a row of -inf: exp gives 0, log gives -inf
     joint_t -= peak
-    np.exp(joint_t, out=joint_t)
+    exp_in_place(joint_t)
     total = joint_t.sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         joint_t /= total
@@ -263,7 +327,7 @@ def fused_e_step(family, pair_form, X, log_weights, sample_weight, moments):
         Log mixing weights (unnormalised ones are fine).
     sample_weight : ndarray of shape (n_samples,) or None
     moments : callable
-        ``moments(centred, weighted, reference, second, first)`` ->
+        ``moments(centred, weighted, reference, second, first, resp_sum)`` ->
         MomentStats, the family's accurate moment assembly (it rechecks
         cancellation).
 
@@ -274,18 +338,25 @@ def fused_e_step(family, pair_form, X, log_weights, sample_weight, moments):
         ``sum_i w_i log p(x_i)``.
     """
     n_samples, n_features = X.shape
-    coefficients, constant = pair_form.arrays(X.dtype)
+    coefficients = pair_form.with_constant(log_weights, X.dtype)
     features = chunk_features(X, family._reference, pair_form.pairs)
     joint_t = _buffer("joint", (coefficients.shape[1], n_samples), X.dtype)
     np.matmul(coefficients.T, features, out=joint_t)
-    joint_t += (constant + np.asarray(log_weights)).astype(X.dtype)[:, None]
     log_density = posterior_in_place(joint_t)
     if sample_weight is not None:
         joint_t *= sample_weight[None, :]
         log_density *= sample_weight
-    second, first = feature_moments(joint_t, features, n_features, pair_form.pairs)
-    centred = features[features.shape[0] - n_features :].T
-    stats = moments(centred, joint_t.T, family._reference, second, first)
+    resp_sum, second, first = feature_moments(
+        joint_t, features, n_features, pair_form.pairs
+    )
+    stats = moments(
+        centred_rows(features, n_features),
+        joint_t.T,
+        family._reference,
+        second,
+        first,
+        resp_sum,
+    )
     return stats, float(np.sum(log_density, dtype=np.float64))
 
 
@@ -306,9 +377,11 @@ def quadratic_moments(X, reference, weighted_resp, pairs):
     -------
     centred : ndarray of shape (n_samples, n_features)
         A view of this thread's buffer (valid until the next call).
-    second, first : see :func:`feature_moments`
+    resp_sum, second, first : see :func:`feature_moments`
     """
     n_features = X.shape[1]
     features = chunk_features(X, reference, pairs)
-    second, first = feature_moments(weighted_resp.T, features, n_features, pairs)
-    return features[features.shape[0] - n_features :].T, second, first
+    resp_sum, second, first = feature_moments(
+        weighted_resp.T, features, n_features, pairs
+    )
+    return centred_rows(features, n_features), resp_sum, second, first
