@@ -13,7 +13,14 @@ import math
 import numpy as np
 from array_api_compat import array_namespace, device, is_numpy_namespace
 
-__all__ = ["get_namespace", "logsumexp", "to_namespace", "to_numpy"]
+__all__ = [
+    "exp_in_place",
+    "get_namespace",
+    "logsumexp",
+    "posterior_in_place",
+    "to_namespace",
+    "to_numpy",
+]
 
 
 def get_namespace(*arrays):
@@ -80,6 +87,71 @@ def logsumexp(a, axis, xp):
     with np.errstate(divide="ignore"):
         out = xp.log(xp.sum(xp.exp(a - peak), axis=axis, keepdims=True)) + peak
     return xp.squeeze(out, axis=axis)
+
+
+#: exponentials are skipped (written as 0) only when they are this few of the chunk;
+#: above it, the plain full exponential is cheaper than gathering the survivors
+SPARSE_EXP_FRACTION = 0.3
+
+
+def exp_in_place(shifted):
+    """``exp`` of log values at most 0 (each column's peak is 0), in place.
+
+    An entry far enough below its column's peak contributes less than half a
+    unit in the last place to that column's sum of exponentials (which is at
+    least 1), even with all K - 1 of them together: it is written as exactly 0
+    without computing ``exp``. Once EM has separated the clusters, most entries
+    are such (all but about one per row), and a float64 ``exp`` costs about
+    10 ns per value without a vector implementation, against well under 1 ns
+    to gather and scatter the survivors.
+
+    Parameters
+    ----------
+    shifted : ndarray of shape (n_components, n_samples)
+        C-contiguous, each column's maximum 0 (or a column of -inf); overwritten.
+    """
+    if not shifted.flags.c_contiguous:
+        np.exp(shifted, out=shifted)
+        return
+    n_components = shifted.shape[0]
+    # sum of the dropped terms < (K - 1) exp(cut) <= eps / 2
+    cut = np.log(np.finfo(shifted.dtype).eps / 2.0) - np.log(max(n_components, 1))
+    flat = shifted.reshape(-1)
+    survives = flat > cut
+    n_survivors = int(np.count_nonzero(survives))
+    if n_survivors > SPARSE_EXP_FRACTION * flat.size:
+        np.exp(flat, out=flat)
+        return
+    where = np.flatnonzero(survives)
+    values = np.exp(flat[where])
+    flat[:] = 0.0
+    flat[where] = values
+
+
+def posterior_in_place(joint_t):
+    """Turn joint log probabilities into responsibilities, in place.
+
+    Parameters
+    ----------
+    joint_t : ndarray of shape (n_components, n_samples)
+        ``log w_k + log p(x_i | k)``, component-major; overwritten with the
+        responsibilities.
+
+    Returns
+    -------
+    log_density : ndarray of shape (n_samples,)
+        ``log sum_k exp(joint_ki)``.
+    """
+    peak = joint_t.max(axis=0)
+    peak[~np.isfinite(peak)] = 0.0  # a row of -inf: exp gives 0, log gives -inf
+    joint_t -= peak
+    exp_in_place(joint_t)
+    total = joint_t.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        joint_t /= total
+        log_density = np.log(total)
+    log_density += peak
+    return log_density
 
 
 LOG_2PI = math.log(2.0 * math.pi)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from mixtura.backend import get_namespace, logsumexp, to_namespace, to_numpy
+from mixtura.backend import (
+    get_namespace,
+    logsumexp,
+    posterior_in_place,
+    to_namespace,
+    to_numpy,
+)
 from mixtura.families.base import Family
 from mixtura.stats import Stats
 
@@ -121,9 +127,14 @@ class Mixture:
         fused = self.family.fused_statistics(X, self.log_weights, sample_weight)
         if fused is not None:
             return fused
-        log_resp, log_density = self.log_responsibilities(X)
-        xp = get_namespace(log_resp)  # not X's: X may be a scipy.sparse matrix
-        stats = self.statistics(X, xp.exp(log_resp), sample_weight)
+        joint = self.joint_log_prob(X)
+        if isinstance(joint, np.ndarray):
+            resp, log_density = _responsibilities_in_place(joint)
+        else:
+            log_resp, log_density = self.log_responsibilities(X)
+            resp = get_namespace(log_resp).exp(log_resp)
+        xp = get_namespace(resp)  # not X's: X may be a scipy.sparse matrix
+        stats = self.statistics(X, resp, sample_weight)
         if sample_weight is not None:
             log_density = log_density * sample_weight
         return stats, float(to_numpy(xp.sum(log_density)))
@@ -226,3 +237,27 @@ class Mixture:
 
     def __repr__(self):
         return f"Mixture(weights={np.round(self.weights, 4).tolist()}, {self.family!r})"
+
+
+def _responsibilities_in_place(joint):
+    """Responsibilities and log densities from NumPy joint log probabilities.
+
+    Component-major, so the log-sum-exp reduces over K contiguous rows and each
+    exponential is computed once (the composed path exponentiates twice, in the
+    log-sum-exp and again for the responsibilities).
+
+    Parameters
+    ----------
+    joint : ndarray of shape (n_samples, n_components)
+        ``log w_k + log p(x_i | k)``, a fresh array (it may be overwritten).
+
+    Returns
+    -------
+    resp : ndarray of shape (n_samples, n_components)
+        A Fortran-ordered view (its transpose is C-contiguous, as the
+        statistics' products want it).
+    log_density : ndarray of shape (n_samples,)
+    """
+    joint_t = np.ascontiguousarray(joint.T)
+    log_density = posterior_in_place(joint_t)
+    return joint_t.T, log_density

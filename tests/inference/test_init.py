@@ -6,6 +6,7 @@ import pytest
 from mixtura.exceptions import DataValidationError
 from mixtura.inference.init import (
     INIT_METHODS,
+    OneHotResponsibilities,
     initial_responsibilities,
     responsibilities_from_labels,
 )
@@ -14,8 +15,13 @@ from mixtura.inference.init import (
 @pytest.mark.parametrize("method", sorted(INIT_METHODS))
 def test_each_method_gives_valid_responsibilities(method):
     X = np.random.RandomState(0).normal(size=(40, 3))
+    lazy = initial_responsibilities(X, 4, method, np.random.RandomState(0), dense=False)
+    assert lazy.shape == (40, 4)
     resp = initial_responsibilities(X, 4, method, np.random.RandomState(0))
+    assert isinstance(resp, np.ndarray)
     assert resp.shape == (40, 4)
+    # chunked consumers slice rows: each slice is that block of the dense array
+    np.testing.assert_array_equal(lazy[7:23], resp[7:23])
     assert np.all(resp >= 0)
     if method in ("kmeans", "random", "hc"):  # every row assigned
         np.testing.assert_allclose(resp.sum(axis=1), 1.0)
@@ -27,9 +33,29 @@ def test_each_method_gives_valid_responsibilities(method):
 
 def test_labels_become_one_hot_responsibilities():
     resp = initial_responsibilities(
-        np.zeros((4, 1)), 3, np.array([0, 2, 2, 1]), np.random.RandomState(0)
+        np.zeros((4, 1)),
+        3,
+        np.array([0, 2, 2, 1]),
+        np.random.RandomState(0),
+        dense=False,
     )
-    np.testing.assert_array_equal(resp, np.eye(3)[[0, 2, 2, 1]])
+    np.testing.assert_array_equal(np.asarray(resp), np.eye(3)[[0, 2, 2, 1]])
+    assert isinstance(resp, OneHotResponsibilities)
+    np.testing.assert_array_equal(resp[1:3], np.eye(3)[[2, 2]])
+
+
+def test_one_hot_responsibilities_hold_labels_not_a_dense_array():
+    labels = np.array([2, -1, 0, 1, -1], dtype=np.int16)
+    resp = OneHotResponsibilities(labels, 3, np.float32)
+    dense = np.asarray(resp)
+    assert dense.dtype == np.float32
+    np.testing.assert_array_equal(
+        dense, [[0, 0, 1], [0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 0]]
+    )
+    np.testing.assert_array_equal(resp[3:], dense[3:])
+    np.testing.assert_array_equal(resp[[0, 2]], dense[[0, 2]])
+    # what it stores: the labels (2 bytes a row), not n x K floats
+    assert resp.labels.nbytes == 10
 
 
 @pytest.mark.parametrize(
@@ -64,5 +90,6 @@ def test_kmeans_on_large_data_clusters_a_sample_and_labels_every_row(monkeypatch
         X, 3, "kmeans", np.random.RandomState(1)
     )
     assert resp.shape == (3000, 3)
+    resp = np.asarray(resp)
     np.testing.assert_array_equal(resp.sum(axis=1), 1.0)
     assert adjusted_rand_score(labels, resp.argmax(axis=1)) > 0.99

@@ -385,6 +385,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
                     self.init_params,
                     rng,
                     data.sample_weight,
+                    dense=False,
                 )
             return self._initial_mixture(data, resp)
 

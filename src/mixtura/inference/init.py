@@ -2,10 +2,14 @@
 
 Each method returns responsibilities of shape (n_samples, n_components); a family
 template turns them into initial parameters through its ordinary statistics and
-M-step, so every family gets every method. The random draws consume
-``random_state`` exactly as scikit-learn's mixtures do, so equal seeds give equal
-initialisations (for ``'kmeans'`` up to :data:`KMEANS_SAMPLE_ROWS` rows; larger
-data are clustered on a random sample of that size).
+M-step, so every family gets every method. Hard assignments (k-means, seed rows,
+given labels) come as :class:`OneHotResponsibilities`, which hold one small
+integer per row and build the one-hot rows chunk by chunk: a dense ``(n, K)``
+array would be the largest allocation of a fit on millions of rows. The random
+draws consume ``random_state`` exactly as scikit-learn's mixtures do, so equal
+seeds give equal initialisations (for ``'kmeans'`` up to
+:data:`KMEANS_SAMPLE_ROWS` rows; larger data are clustered on a random sample of
+that size).
 """
 
 from __future__ import annotations
@@ -16,7 +20,12 @@ from sklearn.cluster import KMeans, kmeans_plusplus
 
 from mixtura.exceptions import DataValidationError
 
-__all__ = ["INIT_METHODS", "initial_responsibilities", "responsibilities_from_labels"]
+__all__ = [
+    "INIT_METHODS",
+    "OneHotResponsibilities",
+    "initial_responsibilities",
+    "responsibilities_from_labels",
+]
 
 
 #: k-means for initialisation runs on a random sample of this many rows when the
@@ -64,9 +73,55 @@ def _random_from_data(X, n_components, random_state, sample_weight):
 
 def _one_hot_rows(X, indices, n_components):
     """Responsibilities that give row ``indices[k]`` wholly to component k."""
-    resp = np.zeros((X.shape[0], n_components), dtype=X.dtype)
-    resp[indices, np.arange(n_components)] = 1
-    return resp
+    labels = np.full(X.shape[0], -1, dtype=_label_dtype(n_components))
+    labels[indices] = np.arange(n_components)
+    return OneHotResponsibilities(labels, n_components, X.dtype)
+
+
+def _label_dtype(n_components):
+    return np.int16 if n_components < np.iinfo(np.int16).max else np.int64
+
+
+class OneHotResponsibilities:
+    """Hard responsibilities held as labels, made dense one slice of rows at a time.
+
+    Behaves as the ``(n_samples, n_components)`` array whose row i is the
+    indicator of ``labels[i]`` (all zeros where the label is -1): slicing rows
+    gives that dense block, and ``np.asarray`` the whole array.
+
+    Parameters
+    ----------
+    labels : ndarray of shape (n_samples,)
+        Integers in ``[-1, n_components)``; -1 gives a row to no component.
+    n_components : int
+    dtype : dtype
+        The dtype of the dense blocks.
+    """
+
+    ndim = 2
+
+    def __init__(self, labels, n_components, dtype=np.float64):
+        self.labels = labels
+        self.dtype = np.dtype(dtype)
+        self.shape = (labels.shape[0], n_components)
+
+    def __len__(self):
+        return self.shape[0]
+
+    def _dense(self, labels):
+        resp = np.zeros((labels.shape[0], self.shape[1]), dtype=self.dtype)
+        assigned = np.flatnonzero(labels >= 0)
+        resp[assigned, labels[assigned]] = 1
+        return resp
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            return self._dense(self.labels[key])
+        return self._dense(self.labels)[key]
+
+    def __array__(self, dtype=None, copy=None):
+        dense = self._dense(self.labels)
+        return dense if dtype is None else dense.astype(dtype, copy=False)
 
 
 #: name -> function(X, n_components, random_state, sample_weight) -> resp
@@ -89,7 +144,8 @@ def responsibilities_from_labels(labels, n_components, dtype=np.float64):
 
     Returns
     -------
-    resp : ndarray of shape (n_samples, n_components)
+    resp : OneHotResponsibilities of shape (n_samples, n_components)
+        Array-like (``np.asarray`` gives the dense array).
     """
     labels = np.asarray(labels)
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
@@ -102,12 +158,14 @@ def responsibilities_from_labels(labels, n_components, dtype=np.float64):
             f"initial labels must lie in [0, {n_components}); got values from "
             f"{labels.min()} to {labels.max()}."
         )
-    resp = np.zeros((labels.shape[0], n_components), dtype=dtype)
-    resp[np.arange(labels.shape[0]), labels] = 1
-    return resp
+    return OneHotResponsibilities(
+        labels.astype(_label_dtype(n_components), copy=False), n_components, dtype
+    )
 
 
-def initial_responsibilities(X, n_components, method, random_state, sample_weight=None):
+def initial_responsibilities(
+    X, n_components, method, random_state, sample_weight=None, *, dense=True
+):
     """Responsibilities to start EM from.
 
     Parameters
@@ -118,10 +176,14 @@ def initial_responsibilities(X, n_components, method, random_state, sample_weigh
         A name in :data:`INIT_METHODS`, or integer labels of the rows.
     random_state : RandomState
     sample_weight : ndarray of shape (n_samples,) or None
+    dense : bool, default=True
+        False lets hard assignments come as :class:`OneHotResponsibilities`
+        (for consumers that slice rows chunk by chunk, as the estimators do).
 
     Returns
     -------
-    resp : ndarray of shape (n_samples, n_components)
+    resp : ndarray or OneHotResponsibilities of shape (n_samples, n_components)
+        Row slices (``resp[start:stop]``) are dense arrays either way.
     """
     if not isinstance(method, str):
         labels = np.asarray(method)
@@ -130,5 +192,7 @@ def initial_responsibilities(X, n_components, method, random_state, sample_weigh
                 f"init_params given as labels must have one label per row: "
                 f"shape ({X.shape[0]},); got {labels.shape}."
             )
-        return responsibilities_from_labels(labels, n_components, X.dtype)
-    return INIT_METHODS[method](X, n_components, random_state, sample_weight)
+        resp = responsibilities_from_labels(labels, n_components, X.dtype)
+    else:
+        resp = INIT_METHODS[method](X, n_components, random_state, sample_weight)
+    return np.asarray(resp) if dense else resp
