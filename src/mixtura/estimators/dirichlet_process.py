@@ -6,6 +6,7 @@ categorical (Dirichlet) clusters.
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -14,6 +15,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from mixtura._validation import check_data
+from mixtura.families.base import fill_column_means
 from mixtura.families.conjugate_discrete import (
     BetaBernoulli,
     DirichletCategorical,
@@ -126,6 +128,29 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
     n_launch_scans : int, default=3
         Intermediate restricted Gibbs scans t that build each split-merge
         proposal's launch state.
+    missing : {'error', 'em'}, default='error'
+        What NaN entries of ``X`` (shape (n_samples, n_features)) mean: an error
+        (saying what to do), or missing values, which need no imputation
+        beforehand; infinity is always an error, and so is a column with
+        nothing observed. For the discrete families a missing entry drops out
+        of its row's likelihood: each cluster's feature j is summarised by the
+        points observing it, and the chain targets the exact posterior of the
+        partition given the observed entries. For 'gaussian' the chain also
+        carries the missing coordinates (data augmentation; Tanner & Wong
+        1987), started at their column's observed mean: a point with missing
+        coordinates is reassigned by the Student-t predictive of its observed
+        ones, then its missing ones are drawn from their conditional t given
+        the observed ones under its cluster's posterior predictive (the
+        cluster's mean and covariance integrated out), and all are redrawn
+        after the split-merge moves; the partitions' marginal is the posterior
+        given the observed entries (see
+        :class:`~mixtura.inference.gibbs.MissingClusterState`). The default
+        priors use the observed entries (column means; for 'gaussian' the
+        covariance of the mean-filled data with the observed variances on its
+        diagonal). :meth:`score_samples` takes rows with NaN as well: the
+        predictive density of each row's observed entries (0 for a row with
+        nothing observed, with a warning). 'em' names the option as the EM
+        estimators do; here it is sampled, not EM.
     random_state : int, RandomState instance, Generator or None, default=None
         Seed of the chain; the same seed gives the same chain.
     progress : bool, default=False
@@ -216,6 +241,7 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
         "n_levels": "no_validation",
         "split_merge": [Interval(Integral, 0, None, closed="left")],
         "n_launch_scans": [Interval(Integral, 0, None, closed="left")],
+        "missing": [StrOptions({"error", "em"})],
         "random_state": ["random_state", np.random.Generator],
         "progress": ["boolean"],
     }
@@ -239,6 +265,7 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
         n_levels=None,
         split_merge=1,
         n_launch_scans=3,
+        missing="error",
         random_state=None,
         progress=False,
     ):
@@ -258,6 +285,7 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
         self.n_levels = n_levels
         self.split_merge = split_merge
         self.n_launch_scans = n_launch_scans
+        self.missing = missing
         self.random_state = random_state
         self.progress = progress
 
@@ -268,10 +296,10 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data, one row per sample; NaN and infinity are refused, as
-            are values outside the family's support (0/1 for 'bernoulli',
-            non-negative integers for 'poisson', integer codes for
-            'categorical').
+            Training data, one row per sample; infinity is refused, as are NaN
+            unless ``missing='em'`` and values outside the family's support (0/1
+            for 'bernoulli', non-negative integers for 'poisson', integer codes
+            for 'categorical').
         y : None
             Ignored; present for API consistency.
 
@@ -282,7 +310,9 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
         """
         self._validate_params()
         self._check_family_parameters()
-        X = check_data(self, X, reset=True, ensure_min_samples=2)
+        X = check_data(
+            self, X, reset=True, ensure_min_samples=2, allow_nan=self.missing == "em"
+        )
         X = np.asarray(X, dtype=np.float64)
         # the sampler checks the data against the family's support
         prior = getattr(self, f"_{self.family}_prior")(X)
@@ -358,7 +388,7 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
         """The Normal-inverse-Wishart prior, data-driven where not given."""
         X = np.asarray(X, dtype=np.float64)
         n_features = X.shape[1]
-        mean = X.mean(axis=0) if self.mean_prior is None else self.mean_prior
+        mean = _column_means(X) if self.mean_prior is None else self.mean_prior
         if np.shape(mean) != (n_features,):
             raise ValueError(
                 f"mean_prior must have shape ({n_features},); got {np.shape(mean)}."
@@ -389,7 +419,7 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
         if rate is None:
             # the counts are checked first: a mean of negative values is no rate
             prior.check_data(X)
-            mean = np.maximum(X.mean(axis=0), 1.0 / len(X))
+            mean = np.maximum(_column_means(X), 1.0 / len(X))
             prior = GammaPoisson.checked(prior.shape, prior.shape / mean, X.shape[1])
         return prior
 
@@ -398,7 +428,7 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
         n_levels = self.n_levels
         if n_levels is None:
             check_codes(X)
-            n_levels = X.max(axis=0).astype(np.intp) + 1
+            n_levels = np.nanmax(X, axis=0).astype(np.intp) + 1
         n_levels = (
             np.broadcast_to(n_levels, (X.shape[1],))
             if np.ndim(n_levels) == 0
@@ -479,6 +509,11 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
         averaged over the saved partitions. For the discrete families it is a
         probability mass.
 
+        With ``missing='em'``, rows may hold NaN: the density is then of each
+        row's observed entries (for 'gaussian' the t predictives' marginals on
+        the observed coordinates, for the discrete families the products over
+        the observed features).
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -487,11 +522,21 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
         Returns
         -------
         log_density : ndarray of shape (n_samples,)
-            ``log p(x_i | training data)``.
+            ``log p(x_i | training data)``; 0 for a row with nothing observed.
         """
         check_is_fitted(self)
-        X = check_data(self, X, reset=False)
-        return log_predictive_density(self._gibbs, X)
+        X = check_data(self, X, reset=False, allow_nan=self.missing == "em")
+        empty = np.isnan(X).all(axis=1)
+        if empty.any():
+            warnings.warn(
+                f"{int(empty.sum())} row(s) have nothing observed (all NaN): their "
+                "log density is 0.",
+                UserWarning,
+                stacklevel=2,
+            )
+        log_density = log_predictive_density(self._gibbs, X)
+        log_density[empty] = 0.0  # the empty product, free of round-off
+        return log_density
 
     def score(self, X, y=None):
         """Mean log posterior predictive density of the rows.
@@ -511,10 +556,29 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
         return float(np.mean(self.score_samples(X)))
 
 
+def _column_means(X):
+    """Means of the columns' observed entries."""
+    return np.nanmean(X, axis=0) if np.isnan(X).any() else X.mean(axis=0)
+
+
 def _default_scale(X):
-    """The data's covariance, with a floor so that it is positive definite."""
+    """The data's covariance, with a floor so that it is positive definite.
+
+    With missing entries: the covariance of the data with each missing entry
+    at its column's mean, its diagonal raised to the observed entries'
+    variances (filling shrinks them; raising a diagonal keeps the matrix
+    positive definite).
+    """
     n_features = X.shape[1]
-    cov = np.atleast_2d(np.cov(X.T)) if len(X) > 1 else np.eye(n_features)
+    if np.isnan(X).any():
+        filled = fill_column_means(X)
+        cov = np.atleast_2d(np.cov(filled.T))
+        n_observed = (~np.isnan(X)).sum(axis=0)
+        squares = ((filled - filled.mean(axis=0)) ** 2).sum(axis=0)
+        observed_variance = squares / np.maximum(n_observed - 1, 1)
+        cov[np.diag_indices(n_features)] = np.maximum(observed_variance, np.diag(cov))
+    else:
+        cov = np.atleast_2d(np.cov(X.T)) if len(X) > 1 else np.eye(n_features)
     level = float(np.trace(cov)) / n_features
     floor = 1e-6 * level if level > 0 else 1e-6
     return cov + floor * np.eye(n_features)

@@ -23,6 +23,12 @@ features :meth:`features` returns (the data for Bernoulli; the data and the sum 
 ``log x_j!`` for Poisson; the one-hot encoding for categorical columns). Sums of
 these are exact in float64 for any realistic data size, so clusters can be
 updated point by point without round-off.
+
+Missing entries (NaN) drop out exactly: features are independent given the
+cluster, so integrating a missing entry out of the likelihood removes its factor.
+A missing entry's features are zero, each feature's posterior counts only the
+rows that observe it (``counts`` of shape (n_clusters, n_features) instead of
+(n_clusters,)), and a row's predictive is the product over its observed features.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import numpy as np
 from scipy.special import betaln, gammaln
 
 from mixtura.exceptions import DataValidationError
+from mixtura.families.base import split_missing
 from mixtura.families.poisson import check_counts
 
 __all__ = ["BetaBernoulli", "DirichletCategorical", "GammaPoisson", "check_codes"]
@@ -56,6 +63,16 @@ def _positive_vector(value, n_features, name):
     if not (np.isfinite(array).all() and (array > 0).all()):
         raise ValueError(f"{name} must be finite and > 0; got {value!r}.")
     return np.broadcast_to(array, (n_features,)).copy()
+
+
+def _per_feature(counts):
+    """Cluster sizes as a column (n_clusters, 1), or per-feature counts as given.
+
+    With complete rows every feature of a cluster has seen its ``n`` points; with
+    missing entries feature j has seen only the ``n_j`` points observing it.
+    """
+    n = np.asarray(counts, dtype=np.float64)
+    return n[:, None] if n.ndim == 1 else n
 
 
 def _row_chunks(n_rows, n_clusters, n_features):
@@ -108,7 +125,7 @@ class BetaBernoulli:
         )
 
     def check_data(self, X):
-        """Refuse values other than 0 and 1.
+        """Refuse values other than 0, 1 and NaN (a missing entry).
 
         Parameters
         ----------
@@ -120,7 +137,8 @@ class BetaBernoulli:
             Unchanged.
         """
         _check_width(X, self.n_features)
-        binary = (X == 0) | (X == 1)
+        # a missing entry, let through only with missing='em'
+        binary = (X == 0) | (X == 1) | np.isnan(X)
         if not binary.all():
             column = int(np.flatnonzero(~binary.all(axis=0))[0])
             value = X[:, column][~binary[:, column]][0]
@@ -132,7 +150,7 @@ class BetaBernoulli:
         return X
 
     def features(self, X):
-        """Per-point sufficient statistics: the data themselves.
+        """Per-point sufficient statistics: the data themselves, 0 where missing.
 
         Parameters
         ----------
@@ -142,7 +160,7 @@ class BetaBernoulli:
         -------
         ndarray of shape (n_samples, n_features)
         """
-        return np.asarray(X, dtype=np.float64)
+        return split_missing(np.asarray(X, dtype=np.float64))[0]
 
     def log_marginal(self, counts, sums):
         """Log marginal likelihood of clusters' data, a product of Beta integrals.
@@ -151,8 +169,8 @@ class BetaBernoulli:
 
         Parameters
         ----------
-        counts : ndarray of shape (n_clusters,)
-            Points in each cluster.
+        counts : ndarray of shape (n_clusters,) or (n_clusters, n_features)
+            Points in each cluster, or points observing each feature.
         sums : ndarray of shape (n_clusters, n_features)
             Sums of :meth:`features` over each cluster's points.
 
@@ -160,7 +178,7 @@ class BetaBernoulli:
         -------
         ndarray of shape (n_clusters,)
         """
-        n = np.asarray(counts, dtype=np.float64)[:, None]
+        n = _per_feature(counts)
         return (betaln(self.a + sums, self.b + n - sums) - betaln(self.a, self.b)).sum(
             axis=1
         )
@@ -171,9 +189,10 @@ class BetaBernoulli:
         Parameters
         ----------
         X : ndarray of shape (n_samples, n_features)
-            Binary rows.
-        counts : ndarray of shape (n_clusters,)
-            Points in each cluster (0: the prior predictive).
+            Binary rows; a missing entry (NaN) drops out of its row's product.
+        counts : ndarray of shape (n_clusters,) or (n_clusters, n_features)
+            Points in each cluster (0: the prior predictive), or points
+            observing each feature.
         sums : ndarray of shape (n_clusters, n_features)
             Sums of :meth:`features` over each cluster's points.
 
@@ -181,14 +200,15 @@ class BetaBernoulli:
         -------
         ndarray of shape (n_clusters, n_samples)
         """
-        n = np.asarray(counts, dtype=np.float64)[:, None]
+        n = _per_feature(counts)
         log_total = np.log(self.a + self.b + n)
         log_one = np.log(self.a + sums) - log_total
         log_zero = np.log(self.b + n - sums) - log_total
-        X = np.asarray(X, dtype=np.float64)
-        return log_one @ X.T + log_zero @ (1.0 - X).T
+        X, observed = split_missing(np.asarray(X, dtype=np.float64))
+        zeros = 1.0 - X if observed is None else observed - X
+        return log_one @ X.T + log_zero @ zeros.T
 
-    def log_predictive_one(self, x, counts, sums):
+    def log_predictive_one(self, x, counts, sums, observed=None):
         """Log posterior predictive of one row given each cluster (the hot path).
 
         The same value as ``log_predictive(x[None], counts, sums)[:, 0]`` with
@@ -197,19 +217,23 @@ class BetaBernoulli:
         Parameters
         ----------
         x : ndarray of shape (n_features,)
-            One row.
-        counts : ndarray of shape (n_clusters,)
-            Points in each cluster.
+            One row, with no NaN (any value where ``observed`` is False).
+        counts : ndarray of shape (n_clusters,) or (n_clusters, n_features)
+            Points in each cluster, or points observing each feature.
         sums : ndarray of shape (n_clusters, n_statistics)
             Sums of :meth:`features` over each cluster's points.
+        observed : ndarray of bool of shape (n_features,), default=None
+            The row's observed features, the only ones in the product (None:
+            all).
 
         Returns
         -------
         ndarray of shape (n_clusters,)
         """
-        n = counts[:, None]
+        n = counts[:, None] if counts.ndim == 1 else counts
         matches = np.where(x > 0, self.a + sums, (self.b + n) - sums)
-        return np.log(matches / (self.a + self.b + n)).sum(axis=1)
+        terms = np.log(matches / (self.a + self.b + n))
+        return (terms if observed is None else terms[:, observed]).sum(axis=1)
 
 
 @dataclass(frozen=True)
@@ -273,6 +297,8 @@ class GammaPoisson:
     def features(self, X):
         """Per-point sufficient statistics: the counts, then ``sum_j log x_j!``.
 
+        A missing entry counts as 0 (and ``log 0! = 0``).
+
         Parameters
         ----------
         X : ndarray of shape (n_samples, n_features)
@@ -281,7 +307,7 @@ class GammaPoisson:
         -------
         ndarray of shape (n_samples, n_features + 1)
         """
-        X = np.asarray(X, dtype=np.float64)
+        X = split_missing(np.asarray(X, dtype=np.float64))[0]
         return np.hstack([X, gammaln(X + 1.0).sum(axis=1, keepdims=True)])
 
     def log_marginal(self, counts, sums):
@@ -292,8 +318,8 @@ class GammaPoisson:
 
         Parameters
         ----------
-        counts : ndarray of shape (n_clusters,)
-            Points in each cluster.
+        counts : ndarray of shape (n_clusters,) or (n_clusters, n_features)
+            Points in each cluster, or points observing each feature.
         sums : ndarray of shape (n_clusters, n_features + 1)
             Sums of :meth:`features` over each cluster's points.
 
@@ -301,7 +327,7 @@ class GammaPoisson:
         -------
         ndarray of shape (n_clusters,)
         """
-        n = np.asarray(counts, dtype=np.float64)[:, None]
+        n = _per_feature(counts)
         s = sums[:, :-1]
         shape, rate = self.shape, self.rate
         per_feature = (
@@ -318,9 +344,10 @@ class GammaPoisson:
         Parameters
         ----------
         X : ndarray of shape (n_samples, n_features)
-            Counts.
-        counts : ndarray of shape (n_clusters,)
-            Points in each cluster (0: the prior predictive).
+            Counts; a missing entry (NaN) drops out of its row's product.
+        counts : ndarray of shape (n_clusters,) or (n_clusters, n_features)
+            Points in each cluster (0: the prior predictive), or points
+            observing each feature.
         sums : ndarray of shape (n_clusters, n_features + 1)
             Sums of :meth:`features` over each cluster's points.
 
@@ -328,14 +355,19 @@ class GammaPoisson:
         -------
         ndarray of shape (n_clusters, n_samples)
         """
-        X = np.asarray(X, dtype=np.float64)
-        n = np.asarray(counts, dtype=np.float64)[:, None]
+        X, observed = split_missing(np.asarray(X, dtype=np.float64))
+        n = _per_feature(counts)
         post_shape = self.shape + sums[:, :-1]  # (K, d)
         log_rate = np.log(self.rate + n)
         log_rate_next = np.log(self.rate + n + 1.0)
-        constant = (post_shape * (log_rate - log_rate_next) - gammaln(post_shape)).sum(
-            axis=1
-        )
+        shape_terms = post_shape * (log_rate - log_rate_next)  # (K, d)
+        if observed is None:
+            constant = (shape_terms - gammaln(post_shape)).sum(axis=1)[:, None]
+        else:
+            # a missing entry is 0 below, so its lgamma terms cancel; this one must go
+            constant = (
+                shape_terms @ observed.T - gammaln(post_shape).sum(axis=1)[:, None]
+            )
         out = np.empty((len(post_shape), len(X)))
         log_factorials = gammaln(X + 1.0).sum(axis=1)
         for rows in _row_chunks(len(X), *post_shape.shape):
@@ -345,9 +377,9 @@ class GammaPoisson:
                 - log_rate_next @ x.T
                 - log_factorials[rows]
             )
-        return out + constant[:, None]
+        return out + constant
 
-    def log_predictive_one(self, x, counts, sums):
+    def log_predictive_one(self, x, counts, sums, observed=None):
         """Log posterior predictive of one row given each cluster (the hot path).
 
         The same value as ``log_predictive(x[None], counts, sums)[:, 0]`` with
@@ -356,17 +388,20 @@ class GammaPoisson:
         Parameters
         ----------
         x : ndarray of shape (n_features,)
-            One row.
-        counts : ndarray of shape (n_clusters,)
-            Points in each cluster.
+            One row, with no NaN (any value where ``observed`` is False).
+        counts : ndarray of shape (n_clusters,) or (n_clusters, n_features)
+            Points in each cluster, or points observing each feature.
         sums : ndarray of shape (n_clusters, n_statistics)
             Sums of :meth:`features` over each cluster's points.
+        observed : ndarray of bool of shape (n_features,), default=None
+            The row's observed features, the only ones in the product (None:
+            all).
 
         Returns
         -------
         ndarray of shape (n_clusters,)
         """
-        n = counts[:, None]
+        n = counts[:, None] if counts.ndim == 1 else counts
         post_shape = self.shape + sums[:, :-1]
         log_ratio = np.log((self.rate + n) / (self.rate + n + 1.0))
         terms = (
@@ -375,7 +410,9 @@ class GammaPoisson:
             + post_shape * log_ratio
             - x * np.log(self.rate + n + 1.0)
         )
-        return terms.sum(axis=1) - gammaln(x + 1.0).sum()
+        if observed is None:
+            return terms.sum(axis=1) - gammaln(x + 1.0).sum()
+        return terms[:, observed].sum(axis=1) - gammaln(x[observed] + 1.0).sum()
 
 
 @dataclass(frozen=True)
@@ -456,7 +493,7 @@ class DirichletCategorical:
         return cls(n_levels, np.concatenate(flat))
 
     def check_data(self, X):
-        """Refuse codes that are not integers in ``0 .. n_levels[j] - 1``.
+        """Refuse codes that are not integers in ``0 .. n_levels[j] - 1`` (or NaN).
 
         Parameters
         ----------
@@ -477,6 +514,8 @@ class DirichletCategorical:
     def features(self, X):
         """Per-point sufficient statistics: the one-hot encoding of every column.
 
+        A missing code (NaN) has an all-zero block.
+
         Parameters
         ----------
         X : ndarray of shape (n_samples, n_features)
@@ -485,14 +524,15 @@ class DirichletCategorical:
         -------
         ndarray of shape (n_samples, sum(n_levels))
         """
+        X, observed = split_missing(np.asarray(X, dtype=np.float64))
         index = self._index(X)
         one_hot = np.zeros((len(index), len(self.concentration)))
-        np.put_along_axis(one_hot, index, 1.0, axis=1)
+        np.put_along_axis(one_hot, index, 1.0 if observed is None else observed, axis=1)
         return one_hot
 
     def _log_totals(self, counts):
         """``log(A_j + n)`` summed over columns, per cluster."""
-        n = np.asarray(counts, dtype=np.float64)[:, None]
+        n = _per_feature(counts)
         return np.log(self.column_totals + n).sum(axis=1)
 
     def log_marginal(self, counts, sums):
@@ -503,8 +543,8 @@ class DirichletCategorical:
 
         Parameters
         ----------
-        counts : ndarray of shape (n_clusters,)
-            Points in each cluster.
+        counts : ndarray of shape (n_clusters,) or (n_clusters, n_features)
+            Points in each cluster, or points observing each feature.
         sums : ndarray of shape (n_clusters, sum(n_levels))
             Level counts of each cluster (sums of :meth:`features`).
 
@@ -513,7 +553,7 @@ class DirichletCategorical:
         ndarray of shape (n_clusters,)
         """
         totals = self.column_totals
-        n = np.asarray(counts, dtype=np.float64)[:, None]
+        n = _per_feature(counts)
         alpha = self.concentration
         return (gammaln(totals) - gammaln(totals + n)).sum(axis=1) + (
             gammaln(alpha + sums) - gammaln(alpha)
@@ -525,9 +565,10 @@ class DirichletCategorical:
         Parameters
         ----------
         X : ndarray of shape (n_samples, n_features)
-            Integer codes.
-        counts : ndarray of shape (n_clusters,)
-            Points in each cluster (0: the prior predictive).
+            Integer codes; a missing entry (NaN) drops out of its row's product.
+        counts : ndarray of shape (n_clusters,) or (n_clusters, n_features)
+            Points in each cluster (0: the prior predictive), or points
+            observing each feature.
         sums : ndarray of shape (n_clusters, sum(n_levels))
             Level counts of each cluster.
 
@@ -535,15 +576,21 @@ class DirichletCategorical:
         -------
         ndarray of shape (n_clusters, n_samples)
         """
+        X, observed = split_missing(np.asarray(X, dtype=np.float64))
         index = self._index(X)
-        log_totals = self._log_totals(counts)
         log_levels = np.log(self.concentration + sums)  # (K, sum L)
         out = np.empty((len(sums), len(index)))
+        if observed is None:
+            log_totals = self._log_totals(counts)
+            for rows in _row_chunks(len(index), len(sums), self.n_features):
+                out[:, rows] = log_levels[:, index[rows]].sum(axis=2)
+            return out - log_totals[:, None]
         for rows in _row_chunks(len(index), len(sums), self.n_features):
-            out[:, rows] = log_levels[:, index[rows]].sum(axis=2)
-        return out - log_totals[:, None]
+            out[:, rows] = (log_levels[:, index[rows]] * observed[rows]).sum(axis=2)
+        log_totals = np.log(self.column_totals + _per_feature(counts))  # (K, d)
+        return out - log_totals @ observed.T
 
-    def log_predictive_one(self, x, counts, sums):
+    def log_predictive_one(self, x, counts, sums, observed=None):
         """Log posterior predictive of one row given each cluster (the hot path).
 
         The same value as ``log_predictive(x[None], counts, sums)[:, 0]`` with
@@ -552,11 +599,14 @@ class DirichletCategorical:
         Parameters
         ----------
         x : ndarray of shape (n_features,)
-            One row.
-        counts : ndarray of shape (n_clusters,)
-            Points in each cluster.
+            One row, with no NaN (any value where ``observed`` is False).
+        counts : ndarray of shape (n_clusters,) or (n_clusters, n_features)
+            Points in each cluster, or points observing each feature.
         sums : ndarray of shape (n_clusters, n_statistics)
             Sums of :meth:`features` over each cluster's points.
+        observed : ndarray of bool of shape (n_features,), default=None
+            The row's observed features, the only ones in the product (None:
+            all).
 
         Returns
         -------
@@ -564,11 +614,17 @@ class DirichletCategorical:
         """
         index = x.astype(np.intp) + self.offsets
         levels = self.concentration[index] + sums[:, index]
-        return np.log(levels).sum(axis=1) - self._log_totals(counts)
+        if observed is None:
+            return np.log(levels).sum(axis=1) - self._log_totals(counts)
+        n = _per_feature(counts)[:, observed]
+        log_totals = np.log(self.column_totals[observed] + n).sum(axis=1)
+        return np.log(levels[:, observed]).sum(axis=1) - log_totals
 
 
 def check_codes(X, n_levels=None):
     """Refuse categorical codes that are not integers in ``0 .. n_levels[j] - 1``.
+
+    NaN (a missing entry) passes: estimators refuse it unless ``missing='em'``.
 
     Parameters
     ----------
@@ -583,9 +639,11 @@ def check_codes(X, n_levels=None):
     X : ndarray of shape (n_samples, n_features)
         Unchanged.
     """
-    bad = (X < 0) | (np.floor(X) != X)
-    if n_levels is not None:
-        bad |= np.asarray(n_levels) <= X
+    with np.errstate(invalid="ignore"):
+        bad = (X < 0) | (np.floor(X) != X)
+        if n_levels is not None:
+            bad |= np.asarray(n_levels) <= X
+    bad &= ~np.isnan(X)
     if bad.any():
         column = int(np.flatnonzero(bad.any(axis=0))[0])
         value = X[:, column][bad[:, column]][0]

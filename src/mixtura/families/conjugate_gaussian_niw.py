@@ -26,6 +26,8 @@ import numpy as np
 from scipy.linalg import solve_triangular
 from scipy.special import gammaln, multigammaln
 
+from mixtura.families.gaussian_missing import missingness_patterns
+
 __all__ = [
     "NormalInverseWishart",
     "StudentT",
@@ -143,9 +145,47 @@ class NormalInverseWishart:
             t with ``nu - d + 1`` degrees of freedom, location ``m`` and shape
             ``Psi (kappa + 1) / (kappa (nu - d + 1))``.
         """
+        df, shape = self._predictive_shape()
+        return StudentT.from_shape(self.mean, shape, df)
+
+    def _predictive_shape(self):
+        """Degrees of freedom and shape matrix of :meth:`predictive`."""
         df = self.degrees_of_freedom - self.n_features + 1
         shape = self.scale * ((self.mean_precision + 1) / (self.mean_precision * df))
-        return StudentT.from_shape(self.mean, shape, df)
+        return df, shape
+
+    def predictive_logpdf(self, X):
+        """Log posterior predictive density of each row's observed coordinates.
+
+        A row with missing coordinates (NaN) gets the density of its observed
+        sub-vector: the marginal of a multivariate t on a subset of coordinates
+        is the t with the same degrees of freedom and the sub-vector of the
+        location and sub-matrix of the shape (Kotz & Nadarajah 2004,
+        *Multivariate t distributions and their applications*, section 1.10).
+        Rows are grouped by missingness pattern, one factorisation per pattern.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Rows, NaN for a missing coordinate.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            0 for a row with nothing observed.
+        """
+        X = np.asarray(X, dtype=np.float64)
+        if not np.isnan(X).any():
+            return self.predictive().logpdf(X)
+        df, shape = self._predictive_shape()
+        out = np.zeros(len(X))
+        for rows, observed in missingness_patterns(X):
+            if observed.any():
+                t = StudentT.from_shape(
+                    self.mean[observed], shape[np.ix_(observed, observed)], df
+                )
+                out[rows] = t.logpdf(X[np.ix_(rows, observed)])
+        return out
 
     def log_normalizer(self):
         """``log Z`` such that ``p(data) = Z_post / Z_prior / pi^(n d / 2)``.

@@ -29,6 +29,12 @@ its predictive t (posterior mean, inverse and log-determinant of the posterior
 scale). A move changes only the two clusters involved, each by a rank-one term
 (Sherman-Morrison), so a sweep costs O(n K d^2) with no factorisation; the cache
 is rebuilt from the labels after each sweep to cancel round-off.
+
+Missing coordinates (NaN) of Gaussian data are handled by data augmentation
+(:class:`MissingClusterState`): the chain also carries the missing entries and
+redraws them from their conditional given the observed ones. The discrete
+families integrate missing entries out exactly
+(:mod:`mixtura.inference.gibbs_discrete`).
 """
 
 from __future__ import annotations
@@ -40,11 +46,17 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import gammaln, logsumexp
 
-from mixtura.families.conjugate_gaussian_niw import NormalInverseWishart
+from mixtura.families.base import fill_column_means
+from mixtura.families.conjugate_gaussian_niw import (
+    NormalInverseWishart,
+    student_t_log_const,
+    student_t_logpdf,
+)
 
 __all__ = [
     "ClusterState",
     "GibbsResult",
+    "MissingClusterState",
     "PartitionState",
     "as_generator",
     "canonical_labels",
@@ -81,7 +93,15 @@ class PartitionState:
       coordinates, and the shift applied to new points), ``log_prior_predictive
       (prior, X)`` and ``log_cluster_predictives(prior, stats, X)`` (the
       posterior predictive given saved statistics).
+
+    A state that carries imputed missing entries (data augmentation) sets
+    ``augmented``, a boolean array of shape (n_samples,) marking the points with
+    imputed entries, and provides ``redraw(i, rng)`` and ``redraw_missing(rng)``;
+    ``augmented`` is None otherwise.
     """
+
+    #: which points carry imputed entries (None: no data augmentation)
+    augmented = None
 
     def _grow(self):
         old = self._arrays()
@@ -150,6 +170,29 @@ class PartitionState:
             elif new == last + 1:
                 new = self.n_clusters
         self.add(i, new)
+
+    def log_proposal(self, i, slots, own):
+        """Log probabilities of point i in the split-merge restricted scans.
+
+        Any assignment probabilities make a valid proposal, as long as the scan
+        that draws a split and the one that evaluates its probability use the
+        same (Jain & Neal 2004); by default the Gibbs conditional
+        :meth:`log_conditional`.
+
+        Parameters
+        ----------
+        i : int
+            The point.
+        slots : ndarray
+            The two clusters.
+        own : int
+            Position, within ``slots``, of the cluster holding x_i.
+
+        Returns
+        -------
+        ndarray of shape (n_slots,)
+        """
+        return self.log_conditional(i, slots, own)
 
     def log_likelihood(self):
         """Sum of the clusters' log marginal likelihoods.
@@ -280,15 +323,25 @@ class ClusterState(PartitionState):
         self.counts[k] -= 1
         if self.counts[k] == 0:
             return k
-        kappa = self._kappa0 + self.counts[k]  # after removal
-        u = (self.X[i] - self.means[k]) * ((kappa + 1) / kappa)  # x - new mean
-        ratio = kappa / (kappa + 1)
-        pu = self.precisions[k] @ u
-        q = ratio * float(u @ pu)
-        self.precisions[k] += (ratio / (1 - q)) * (pu[:, None] * pu)
-        self.logdets[k] += math.log1p(-q)
-        self.means[k] -= u / (kappa + 1)
+        self.logdets[k] += self._downdate(
+            self.X[i], self.counts[k], self.means[k], self.precisions[k]
+        )
         return k
+
+    def _downdate(self, x, count, mean, precision):
+        """Take x out of a cluster's cache: ``mean`` and ``precision`` in place.
+
+        ``count`` is the cluster's size after removal (> 0); returns the change
+        of the log-determinant of the scale.
+        """
+        kappa = self._kappa0 + count
+        u = (x - mean) * ((kappa + 1) / kappa)  # x - new mean
+        ratio = kappa / (kappa + 1)
+        pu = precision @ u
+        q = ratio * float(u @ pu)
+        precision += (ratio / (1 - q)) * (pu[:, None] * pu)
+        mean -= u / (kappa + 1)
+        return math.log1p(-q)
 
     def add(self, i, k):
         """Put point i into cluster k (``k == n_clusters`` opens a new one)."""
@@ -486,12 +539,13 @@ class ClusterState(PartitionState):
         ----------
         prior : NormalInverseWishart
         X : ndarray of shape (n_samples, n_features)
+            NaN for a missing coordinate: the density is of the observed ones.
 
         Returns
         -------
         ndarray of shape (n_samples,)
         """
-        return prior.predictive().logpdf(X)
+        return prior.predictive_logpdf(X)
 
     @staticmethod
     def log_cluster_predictives(prior, stats, X):
@@ -503,6 +557,7 @@ class ClusterState(PartitionState):
         stats : tuple of ndarray
             ``(counts, totals, scatters)`` of the clusters (:meth:`statistics`).
         X : ndarray of shape (n_samples, n_features)
+            NaN for a missing coordinate: the density is of the observed ones.
 
         Returns
         -------
@@ -511,19 +566,264 @@ class ClusterState(PartitionState):
         counts, totals, scatters = stats
         return np.array(
             [
-                prior.posterior(counts[k], totals[k], scatters[k])
-                .predictive()
-                .logpdf(X)
+                prior.posterior(counts[k], totals[k], scatters[k]).predictive_logpdf(X)
                 for k in range(len(counts))
             ]
         ).reshape(len(counts), len(X))
 
 
-def cluster_state_class(prior):
+class MissingClusterState(ClusterState):
+    """:class:`ClusterState` for Gaussian data with missing coordinates.
+
+    A cluster's marginal likelihood of its observed entries has no closed form
+    once its points miss different coordinates, so the state uses data
+    augmentation (Tanner & Wong 1987, "The calculation of posterior
+    distributions by data augmentation", JASA 82(398)): it keeps a completed
+    copy of the data, missing entries started at their column's observed mean,
+    and the chain runs on the partition c and the missing entries x_mis
+    together. It targets
+
+        p(c, x_mis | x_obs) ∝ CRP(c | alpha) prod_k p(completed points of k),
+
+    with p the Normal-inverse-Wishart marginal likelihood; its marginal over c
+    is the posterior of the partition given the observed entries, since
+    integrating x_mis out of a cluster's marginal likelihood leaves that of its
+    observed entries. Two updates leave it invariant:
+
+    - a point with missing coordinates is reassigned from ``p(c_i | c_-i,
+      x_-i, x_i,obs)``, its missing coordinates integrated out: each cluster's
+      predictive is the Student t of the observed coordinates (the marginal of
+      a multivariate t on a subset of coordinates is the t with the same
+      degrees of freedom and the sub-vector and sub-matrix of its location and
+      shape); its missing coordinates are then drawn at once from ``p(x_i,mis |
+      c_i, x_i,obs, x_-i)`` (:meth:`redraw`). Together this is a Gibbs step on
+      the block (c_i, x_i,mis); x_i,mis is drawn before anything conditions on
+      it again, as a partially collapsed sampler requires (van Dyk & Park 2008,
+      "Partially collapsed Gibbs samplers", JASA 103(482)).
+    - :meth:`redraw_missing`, after the split-merge moves (which act on the
+      completed data, a Metropolis-Hastings step on c given x_mis), draws every
+      incomplete point's missing coordinates in turn given its cluster.
+
+    The draws are from the conditional of the cluster's posterior predictive
+    t, the cluster's mean and covariance integrated out rather than drawn: for
+    a t with nu degrees of freedom, location mu and shape Sigma, ``x_m | x_o``
+    is t with ``nu + o`` degrees of freedom, location ``mu_m + Sigma_mo
+    Sigma_oo^-1 (x_o - mu_o)`` and shape ``(nu + delta_o) / (nu + o) (Sigma_mm -
+    Sigma_mo Sigma_oo^-1 Sigma_om)``, where o is the number of observed
+    coordinates and delta_o the squared Mahalanobis distance of ``x_o`` under
+    ``Sigma_oo`` (Kotz & Nadarajah 2004, *Multivariate t distributions and their
+    applications*, section 1.11; Ding 2016, "On the conditional distribution of
+    the multivariate t distribution", Am. Stat. 70(3)). With the cached inverse
+    P of the cluster's scale, ``Sigma_mo Sigma_oo^-1 = -P_mm^-1 P_mo`` and
+    ``Sigma_mm - Sigma_mo Sigma_oo^-1 Sigma_om`` is proportional to
+    ``P_mm^-1``, so each step costs one m x m Cholesky factor per cluster (m
+    missing coordinates).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Data, centred on the prior's mean, NaN for a missing coordinate; no
+        column entirely missing.
+    prior : NormalInverseWishart
+        The prior, with mean zero (the data are centred).
+    labels : ndarray of shape (n_samples,)
+        Initial cluster of each point, integers ``0 .. K - 1`` all used.
+    """
+
+    def __init__(self, X, prior, labels):
+        missing = np.isnan(X)
+        self.augmented = missing.any(axis=1)
+        #: point -> (observed coordinates, missing coordinates)
+        self._patterns = {
+            int(i): (np.flatnonzero(~missing[i]), np.flatnonzero(missing[i]))
+            for i in np.flatnonzero(self.augmented)
+        }
+        # a copy with the missing entries at their column's observed mean
+        super().__init__(fill_column_means(X), prior, labels)
+
+    def log_conditional(self, i, slots, own):
+        """Unnormalised log probabilities of point i joining each cluster.
+
+        For a point with missing coordinates, ``log n_k + log t(x_i,obs |
+        cluster k without x_i)``: the predictive of its observed coordinates;
+        otherwise as :meth:`ClusterState.log_conditional`.
+
+        Parameters
+        ----------
+        i : int
+            The point.
+        slots : slice or ndarray
+            Clusters to evaluate.
+        own : int
+            Position, within ``slots``, of the cluster holding x_i.
+
+        Returns
+        -------
+        ndarray of shape (n_slots,)
+            ``-inf`` for the point's own cluster when it is a singleton.
+        """
+        pattern = self._patterns.get(int(i))
+        if pattern is None:
+            return super().log_conditional(i, slots, own)
+        counts, means, precisions, logdets = self._cache_without(i, slots, own)
+        observed = pattern[0]
+        if observed.size == 0:  # nothing observed: the predictive is 1
+            return self.log_counts[counts]
+        _, _, quad, logdet_mm = self._split(self.X[i], pattern, means, precisions)
+        kappa = self._kappa0 + counts
+        df = self._nu0 + counts - self.n_features + 1
+        c = (kappa + 1) / (kappa * df)  # t shape = c * scale
+        o = observed.size
+        # log det of the shape's observed block, c^o det(scale) det(P_mm)
+        logdet = o * np.log(c) + logdets + logdet_mm
+        log_t = student_t_logpdf(quad / c, df, student_t_log_const(df, o, logdet), o)
+        return self.log_counts[counts] + log_t
+
+    def log_proposal(self, i, slots, own):
+        """Log probabilities of point i in the split-merge restricted scans.
+
+        Those of its completed coordinates (:meth:`ClusterState.log_conditional`,
+        O(d^2) from the rank-one caches): a valid proposal, since the
+        Metropolis-Hastings ratio uses the same probabilities.
+
+        Parameters
+        ----------
+        i : int
+            The point.
+        slots : ndarray
+            The two clusters.
+        own : int
+            Position, within ``slots``, of the cluster holding x_i.
+
+        Returns
+        -------
+        ndarray of shape (n_slots,)
+        """
+        return ClusterState.log_conditional(self, i, slots, own)
+
+    def _cache_without(self, i, slots, own):
+        """Copies of the slots' counts and caches, point i taken out of its own.
+
+        Returns
+        -------
+        counts : ndarray of shape (n_slots,)
+        means : ndarray of shape (n_slots, n_features)
+        precisions : ndarray of shape (n_slots, n_features, n_features)
+        logdets : ndarray of shape (n_slots,)
+            A cluster that would be empty gets the prior's cache.
+        """
+        counts = np.array(self.counts[slots])
+        means = np.array(self.means[slots])
+        precisions = np.array(self.precisions[slots])
+        logdets = np.array(self.logdets[slots], dtype=np.float64)
+        counts[own] -= 1
+        if counts[own] == 0:
+            means[own] = 0
+            precisions[own] = self._prior_precision
+            logdets[own] = self._prior_logdet
+        else:
+            logdets[own] += self._downdate(
+                self.X[i], counts[own], means[own], precisions[own]
+            )
+        return counts, means, precisions, logdets
+
+    @staticmethod
+    def _split(x, pattern, means, precisions):
+        """Observed/missing algebra of one point under each cluster's cache.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n_features,)
+            The completed point.
+        pattern : tuple of ndarray
+            Its observed and missing coordinates.
+        means : ndarray of shape (n_slots, n_features)
+        precisions : ndarray of shape (n_slots, n_features, n_features)
+            Inverses P of the clusters' posterior scales.
+
+        Returns
+        -------
+        inv_chol : ndarray of shape (n_slots, m, m)
+            Inverse of the lower Cholesky factor L of ``P_mm``
+            (``L^-T e`` is ``N(0, P_mm^-1)`` for standard normal e).
+        shift : ndarray of shape (n_slots, m)
+            ``P_mm^-1 P_mo (x_o - mean_o)``; the conditional location of x_m is
+            ``mean_m - shift``.
+        quad : ndarray of shape (n_slots,)
+            ``u' (P_oo - P_om P_mm^-1 P_mo) u`` with ``u = x_o - mean_o``: the
+            squared distance of x_o under the inverse of the scale's observed
+            block.
+        logdet_mm : ndarray of shape (n_slots,)
+            ``log det P_mm``.
+        """
+        observed, missing = pattern
+        u = x[observed] - means[:, observed]  # (K, o)
+        p_m = precisions[:, missing]  # (K, m, d)
+        p_oo = precisions[:, observed][:, :, observed]
+        chol = np.linalg.cholesky(p_m[:, :, missing])
+        inv_chol = np.linalg.inv(chol)
+        b = np.einsum("kmo,ko->km", p_m[:, :, observed], u)
+        half = np.einsum("kij,kj->ki", inv_chol, b)  # L^-1 b
+        shift = np.einsum("kji,kj->ki", inv_chol, half)  # L^-T L^-1 b
+        quad = np.einsum("ko,kop,kp->k", u, p_oo, u) - (half**2).sum(axis=1)
+        logdet_mm = 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
+        return inv_chol, shift, quad, logdet_mm
+
+    def redraw(self, i, rng):
+        """Draw point i's missing coordinates given its cluster's other points.
+
+        From the conditional, given ``x_i,obs``, of the t predictive of the
+        cluster without x_i (the prior's for a singleton); the cluster's cache
+        follows by a rank-one downdate and update.
+
+        Parameters
+        ----------
+        i : int
+            A point with missing coordinates.
+        rng : numpy.random.Generator
+        """
+        pattern = self._patterns[int(i)]
+        k = self.remove(i)
+        n = self.counts[k]
+        if n == 0:  # an emptied cluster's cache is stale: the prior's
+            self.means[k] = 0
+            self.precisions[k] = self._prior_precision
+            self.logdets[k] = self._prior_logdet
+        slot = [k]
+        inv_chol, shift, quad, _ = self._split(
+            self.X[i], pattern, self.means[slot], self.precisions[slot]
+        )
+        kappa = self._kappa0 + n
+        df = self._nu0 + n - self.n_features + 1
+        c = (kappa + 1) / (kappa * df)
+        missing = pattern[1]
+        # x_m = location + sqrt(c (df + delta_o) / w) z, w ~ chi2(df + o),
+        # z ~ N(0, P_mm^-1), delta_o = quad / c
+        z = inv_chol[0].T @ rng.standard_normal(missing.size)
+        scale = math.sqrt((c * df + quad[0]) / rng.chisquare(df + pattern[0].size))
+        x = self.X[i]  # a view: the completed data change in place
+        x[missing] = self.means[k, missing] - shift[0] + scale * z
+        self.outer[i] = np.outer(x, x)
+        self.add(i, k)
+
+    def redraw_missing(self, rng):
+        """Redraw every incomplete point's missing coordinates, then resync.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+        """
+        for i in self._patterns:
+            self.redraw(i, rng)
+        self.resync()
+
+
+def cluster_state_class(prior, missing=False):
     """The cluster-state class that samples partitions under ``prior``.
 
     The factory between a prior and the sampler: the Normal-inverse-Wishart
-    prior gets :class:`ClusterState`; the discrete conjugate priors of
+    prior gets :class:`ClusterState` (:class:`MissingClusterState` for data with
+    missing coordinates); the discrete conjugate priors of
     :mod:`mixtura.families.conjugate_discrete` get their states from
     :mod:`mixtura.inference.gibbs_discrete` (priors live in ``families``, which
     imports nothing from ``inference``, so the map lives here).
@@ -533,6 +833,9 @@ def cluster_state_class(prior):
     prior : NormalInverseWishart, BetaBernoulli, GammaPoisson or \
             DirichletCategorical
         Conjugate prior of each cluster's parameters.
+    missing : bool, default=False
+        Whether the data have missing entries (NaN); the discrete states handle
+        them whatever this says.
 
     Returns
     -------
@@ -540,7 +843,7 @@ def cluster_state_class(prior):
         A :class:`PartitionState` subclass.
     """
     if isinstance(prior, NormalInverseWishart):
-        return ClusterState
+        return MissingClusterState if missing else ClusterState
     # gibbs_discrete builds on this module, so it is imported when first needed
     from mixtura.inference.gibbs_discrete import STATE_CLASSES
 
@@ -586,8 +889,11 @@ def log_crp(counts, alpha):
 
 
 # -- Neal's algorithm 3 -------------------------------------------------------------
-def gibbs_sweep(state, alpha, log_prior_pred, order, uniforms):
+def gibbs_sweep(state, alpha, log_prior_pred, order, uniforms, rng=None):
     """One sweep of collapsed Gibbs updates (Neal 2000, algorithm 3).
+
+    A point whose state carries imputed entries (``state.augmented``) has them
+    redrawn right after its reassignment (:meth:`MissingClusterState.redraw`).
 
     Parameters
     ----------
@@ -601,9 +907,12 @@ def gibbs_sweep(state, alpha, log_prior_pred, order, uniforms):
         Order in which points are visited.
     uniforms : ndarray of shape (n_samples,)
         One uniform draw per visit.
+    rng : numpy.random.Generator, default=None
+        For the imputed entries' draws (unused without them).
     """
     log_alpha = math.log(alpha)
     labels = state.labels
+    augmented = state.augmented
     for i, u in zip(order, uniforms, strict=True):
         old = labels[i]
         k = state.n_clusters
@@ -614,6 +923,8 @@ def gibbs_sweep(state, alpha, log_prior_pred, order, uniforms):
         # staying, or a singleton leaving for a new cluster, keeps the partition
         if new != old and not (new == k and state.counts[old] == 1):
             state.move(i, new)
+        if augmented is not None and augmented[i]:
+            state.redraw(i, rng)
     state.resync()
 
 
@@ -665,7 +976,7 @@ def _restricted_scan(state, members, a, b, rng, targets=None):
     log_q = 0.0
     for pos, i in enumerate(members):
         own = 0 if state.labels[i] == a else 1
-        log_p = state.log_conditional(i, slots, own)
+        log_p = state.log_proposal(i, slots, own)
         log_p -= np.logaddexp(log_p[0], log_p[1])
         if targets is None:
             pick = 0 if uniforms[pos] < math.exp(log_p[0]) else 1
@@ -806,10 +1117,13 @@ class GibbsResult:
     cluster_stats : list of tuple
         Per saved partition, the statistics of its clusters (the state's
         ``statistics``: ``(counts, totals, scatters)`` in centred coordinates for
-        the Gaussian, ``(counts, sums)`` for the discrete families), for the
-        posterior predictive.
+        the Gaussian, of the completed data when coordinates are missing;
+        ``(counts, sums)`` for the discrete families, then ``n_observed`` when
+        entries are missing), for the posterior predictive.
     log_joint : ndarray of shape (n_iter,)
-        ``log p(partition, X | alpha)`` after each sweep.
+        ``log p(partition, X | alpha)`` after each sweep; for Gaussian data with
+        missing coordinates, of the completed data (the augmented chain's
+        ``log p(partition, x_obs, x_mis | alpha)``).
     n_clusters : ndarray of shape (n_iter,)
         Number of clusters after each sweep.
     alpha_trace : ndarray of shape (n_iter,)
@@ -900,7 +1214,10 @@ def collapsed_gibbs(
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
-        Data.
+        Data, NaN for a missing entry (no column entirely missing). The discrete
+        families drop missing entries from their rows' likelihoods (exact); the
+        Gaussian imputes them by data augmentation, redrawn after each point's
+        reassignment and after the split-merge moves (:class:`MissingClusterState`).
     prior : NormalInverseWishart, BetaBernoulli, GammaPoisson or \
             DirichletCategorical
         Conjugate prior of each cluster's parameters (for the Gaussian: mean and
@@ -935,7 +1252,7 @@ def collapsed_gibbs(
     """
     rng = as_generator(random_state)
     X = np.asarray(X, dtype=np.float64)
-    state_class = cluster_state_class(prior)
+    state_class = cluster_state_class(prior, missing=bool(np.isnan(X).any()))
     Xc, centred_prior, center = state_class.prepare(X, prior)
     n = len(Xc)
     labels = (
@@ -952,9 +1269,13 @@ def collapsed_gibbs(
     saved = {"partitions": [], "alphas": [], "stats": []}
     bar = _ProgressBar(n_iter) if progress else None
     for sweep in range(1, n_iter + 1):
-        gibbs_sweep(state, alpha, log_prior_pred, rng.permutation(n), rng.random(n))
+        gibbs_sweep(
+            state, alpha, log_prior_pred, rng.permutation(n), rng.random(n), rng=rng
+        )
         for _ in range(n_split_merge):
             split_merge_step(state, alpha, n_launch_scans, rng, counters)
+        if state.augmented is not None:
+            state.redraw_missing(rng)
         if alpha_prior is not None:
             alpha = sample_concentration(alpha, state.n_clusters, n, *alpha_prior, rng)
         k = state.n_clusters

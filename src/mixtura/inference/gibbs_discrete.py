@@ -13,12 +13,20 @@ clusters' sums (O(n_features) work). The sums of binary values, counts and level
 indicators are exact in float64; only the Poisson marginal's sum of ``log x!``
 carries round-off, which the predictive never reads and each sweep's
 resynchronisation clears.
+
+Missing entries (NaN) are integrated out exactly, with no data augmentation:
+given the cluster the features are independent, so a missing entry's factor
+integrates to one. A cluster then also keeps ``n_observed[k, j]``, the number of
+its points that observe feature j; feature j's posterior uses those points only,
+and a point's predictive is the product over its observed features. The chain
+targets the exact posterior over partitions given the observed entries.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from mixtura.families.base import split_missing
 from mixtura.families.conjugate_discrete import (
     BetaBernoulli,
     DirichletCategorical,
@@ -35,13 +43,16 @@ class DiscreteClusterState(PartitionState):
     One class serves every prior of :mod:`mixtura.families.conjugate_discrete`:
     the prior supplies the per-point features, the predictive and the marginal
     likelihood, and this class keeps the statistics ``counts[k]`` and
-    ``sums[k] = sum of prior.features(x) over cluster k``. Clusters occupy slots
+    ``sums[k] = sum of prior.features(x) over cluster k``; when ``X`` has
+    missing entries, also ``n_observed[k]``, the number of cluster k's points
+    observing each feature, shape (n_features,). Clusters occupy slots
     ``0 .. n_clusters - 1``; deleting one moves the last cluster into its slot.
 
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
-        Data in the prior's support (binary, counts or integer codes).
+        Data in the prior's support (binary, counts or integer codes), NaN for
+        a missing entry.
     prior : BetaBernoulli, GammaPoisson or DirichletCategorical
         The prior of each cluster's parameters.
     labels : ndarray of shape (n_samples,)
@@ -53,6 +64,10 @@ class DiscreteClusterState(PartitionState):
         self.prior = prior
         self.n_features = self.X.shape[1]
         self.features = prior.features(self.X)
+        # the data with 0 for NaN and the observed-entry mask (None: complete)
+        self.filled, self.observed = split_missing(self.X)
+        if self.observed is not None:
+            self._row_observed = self.observed.astype(bool)
         with np.errstate(divide="ignore"):
             self.log_counts = np.log(np.arange(len(self.X) + 1, dtype=np.float64))
         self.labels = np.asarray(labels, dtype=np.intp).copy()
@@ -63,9 +78,13 @@ class DiscreteClusterState(PartitionState):
     def _allocate(self, capacity):
         self.counts = np.zeros(capacity, dtype=np.intp)
         self.sums = np.zeros((capacity, self.features.shape[1]))
+        if self.observed is not None:
+            self.n_observed = np.zeros((capacity, self.n_features))
 
     def _arrays(self):
-        return (self.counts, self.sums)
+        if self.observed is None:
+            return (self.counts, self.sums)
+        return (self.counts, self.sums, self.n_observed)
 
     # -- whole-cluster updates ----------------------------------------------------
     def resync(self):
@@ -74,6 +93,9 @@ class DiscreteClusterState(PartitionState):
         self.counts[:k] = np.bincount(self.labels, minlength=k)
         self.sums[:k] = 0
         np.add.at(self.sums, self.labels, self.features)
+        if self.observed is not None:
+            self.n_observed[:k] = 0
+            np.add.at(self.n_observed, self.labels, self.observed)
 
     def recompute(self, k):
         """Rebuild cluster k's statistics from its members.
@@ -86,11 +108,15 @@ class DiscreteClusterState(PartitionState):
         members = self.labels == k
         self.counts[k] = np.count_nonzero(members)
         self.sums[k] = self.features[members].sum(axis=0)
+        if self.observed is not None:
+            self.n_observed[k] = self.observed[members].sum(axis=0)
 
     # -- moving points --------------------------------------------------------------
     def _shift(self, k, i, sign):
         """Add (``sign=1``) or subtract (``-1``) point i's features to cluster k."""
         self.sums[k] += sign * self.features[i]
+        if self.observed is not None:
+            self.n_observed[k] += sign * self.observed[i]
 
     def remove(self, i):
         """Take point i out of its cluster; return the cluster's slot.
@@ -125,6 +151,8 @@ class DiscreteClusterState(PartitionState):
                 self._grow()
             self.counts[k] = 0
             self.sums[k] = 0
+            if self.observed is not None:
+                self.n_observed[k] = 0
             self.n_clusters += 1
         self._shift(k, i, 1.0)
         self.labels[i] = k
@@ -147,12 +175,18 @@ class DiscreteClusterState(PartitionState):
         if slots is None:
             slots = slice(0, self.n_clusters)
         x = np.asarray(x, dtype=np.float64)
-        return self.prior.log_predictive_one(x, self.counts[slots], self.sums[slots])
+        if self.observed is None:
+            return self.prior.log_predictive_one(
+                x, self.counts[slots], self.sums[slots]
+            )
+        stats = self.statistics(slots)
+        return self.log_cluster_predictives(self.prior, stats, x[None])[:, 0]
 
     def log_conditional(self, i, slots, own):
         """Unnormalised log probabilities of point i joining each cluster.
 
-        ``log n_k + log p(x_i | cluster k without x_i)`` for each slot.
+        ``log n_k + log p(x_i | cluster k without x_i)`` for each slot, the
+        predictive a product over the point's observed features.
 
         Parameters
         ----------
@@ -172,22 +206,34 @@ class DiscreteClusterState(PartitionState):
         sums = np.array(self.sums[slots])
         counts[own] -= 1
         sums[own] -= self.features[i]
-        log_pred = self.prior.log_predictive_one(self.X[i], counts, sums)
+        if self.observed is None:
+            log_pred = self.prior.log_predictive_one(self.X[i], counts, sums)
+        else:
+            n_observed = np.array(self.n_observed[slots])
+            n_observed[own] -= self.observed[i]
+            log_pred = self.prior.log_predictive_one(
+                self.filled[i], n_observed, sums, observed=self._row_observed[i]
+            )
         return self.log_counts[counts] + log_pred
 
-    def log_marginals(self, counts, sums):
+    def log_marginals(self, counts, sums, n_observed=None):
         """Log marginal likelihoods of clusters given their statistics.
 
         Parameters
         ----------
         counts : ndarray of shape (m,)
         sums : ndarray of shape (m, n_statistics)
+        n_observed : ndarray of shape (m, n_features), default=None
+            Points observing each feature (None: all the cluster's points).
 
         Returns
         -------
         ndarray of shape (m,)
+            Of the observed entries only.
         """
-        return self.prior.log_marginal(counts, sums)
+        return self.prior.log_marginal(
+            counts if n_observed is None else n_observed, sums
+        )
 
     def statistics(self, slots):
         """Copies of the clusters' statistics, the arguments of :meth:`log_marginals`.
@@ -200,9 +246,9 @@ class DiscreteClusterState(PartitionState):
         Returns
         -------
         tuple of ndarray
-            ``(counts, sums)``.
+            ``(counts, sums)``, then ``n_observed`` when data are missing.
         """
-        return np.array(self.counts[slots]), np.array(self.sums[slots])
+        return tuple(np.array(a[slots]) for a in self._arrays())
 
     def merged_statistics(self, a, b):
         """Statistics of the union of clusters a and b, as one cluster.
@@ -215,17 +261,15 @@ class DiscreteClusterState(PartitionState):
         Returns
         -------
         tuple of ndarray
-            ``(counts, sums)`` with a leading axis of length 1.
+            ``(counts, sums)`` (then ``n_observed`` when data are missing) with a
+            leading axis of length 1.
         """
-        return (
-            np.array([self.counts[a] + self.counts[b]]),
-            (self.sums[a] + self.sums[b])[None],
-        )
+        return tuple((array[a] + array[b])[None] for array in self._arrays())
 
     # -- the family's side of the sampler's setup and predictions -------------------
     @classmethod
     def prepare(cls, X, prior):
-        """Check the data against the prior's support; nothing is shifted.
+        """Check the data against the prior's support (NaN passes); no shift.
 
         Parameters
         ----------
@@ -254,10 +298,12 @@ class DiscreteClusterState(PartitionState):
         ----------
         prior : BetaBernoulli, GammaPoisson or DirichletCategorical
         X : ndarray of shape (n_samples, n_features)
+            NaN for a missing entry, which drops out of the row's product.
 
         Returns
         -------
         ndarray of shape (n_samples,)
+            0 for a row with nothing observed.
         """
         prior.check_data(X)
         empty = np.zeros((1, prior.features(X[:0]).shape[1]))
@@ -271,27 +317,31 @@ class DiscreteClusterState(PartitionState):
         ----------
         prior : BetaBernoulli, GammaPoisson or DirichletCategorical
         stats : tuple of ndarray
-            ``(counts, sums)`` of the clusters (:meth:`statistics`).
+            ``(counts, sums)`` or ``(counts, sums, n_observed)`` of the clusters
+            (:meth:`statistics`).
         X : ndarray of shape (n_samples, n_features)
+            NaN for a missing entry, which drops out of the row's product.
 
         Returns
         -------
         ndarray of shape (n_clusters, n_samples)
         """
-        counts, sums = stats
+        # each feature's posterior has seen the points that observe it
+        counts, sums = stats[-1] if len(stats) == 3 else stats[0], stats[1]
         return prior.log_predictive(X, counts, sums)
 
 
 class CategoricalClusterState(DiscreteClusterState):
     """:class:`DiscreteClusterState` for categorical codes, with sparse moves.
 
-    A point's one-hot features have one 1 per column, so moving it changes
-    ``n_features`` of the ``sum(n_levels)`` level counts; only those are touched.
+    A point's one-hot features have one 1 per observed column, so moving it
+    changes at most ``n_features`` of the ``sum(n_levels)`` level counts; only
+    those are touched.
 
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
-        Integer codes ``0 .. n_levels[j] - 1``.
+        Integer codes ``0 .. n_levels[j] - 1``, NaN for a missing entry.
     prior : DirichletCategorical
         The prior of each cluster's level probabilities.
     labels : ndarray of shape (n_samples,)
@@ -299,11 +349,21 @@ class CategoricalClusterState(DiscreteClusterState):
     """
 
     def __init__(self, X, prior, labels):
-        self._levels = np.asarray(X, dtype=np.intp) + prior.offsets
+        X = np.asarray(X, dtype=np.float64)
+        filled, observed = split_missing(X)
+        levels = filled.astype(np.intp) + prior.offsets
+        # per row, the positions of its observed levels
+        self._levels = (
+            levels
+            if observed is None
+            else [row[mask] for row, mask in zip(levels, observed > 0, strict=True)]
+        )
         super().__init__(X, prior, labels)
 
     def _shift(self, k, i, sign):
         self.sums[k, self._levels[i]] += sign
+        if self.observed is not None:
+            self.n_observed[k] += sign * self.observed[i]
 
 
 #: prior type -> cluster-state class (read by ``gibbs.cluster_state_class``)
