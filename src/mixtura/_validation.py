@@ -64,7 +64,14 @@ def check_finite(
 
 
 def check_data(
-    estimator, X, *, reset, ensure_min_samples=1, accept_sparse=False, allow_nan=False
+    estimator,
+    X,
+    *,
+    reset,
+    ensure_min_samples=1,
+    accept_sparse=False,
+    allow_nan=False,
+    advise_missing_em=None,
 ):
     """Validate ``X`` for an estimator: 2-D, numeric float, finite.
 
@@ -84,6 +91,9 @@ def check_data(
         to float) for families that declare ``accepts_sparse``.
     allow_nan : bool
         Accept NaN as missing entries (``missing='em'``).
+    advise_missing_em : bool, default=None
+        Whether the NaN error suggests ``missing='em'`` (None: when the
+        estimator has a ``missing`` parameter).
 
     Returns
     -------
@@ -121,7 +131,11 @@ def check_data(
             X,
             allow_nan=allow_nan,
             require_observed_columns=reset,
-            advise_missing_em=hasattr(estimator, "missing"),
+            advise_missing_em=(
+                hasattr(estimator, "missing")
+                if advise_missing_em is None
+                else advise_missing_em
+            ),
         )
     return X
 

@@ -8,6 +8,7 @@ import pytest
 from mixtura import (
     BernoulliMixture,
     CategoricalMixture,
+    DirichletMultinomialMixture,
     MultinomialMixture,
     PoissonMixture,
     TabularMixture,
@@ -176,10 +177,21 @@ def test_infinity_is_still_an_error_with_missing_em():
         CategoricalMixture(1, missing="em").fit(strings)
 
 
-def test_multinomial_refuses_missing_values_and_says_why():
+@pytest.mark.parametrize("cls", [MultinomialMixture, DirichletMultinomialMixture])
+def test_count_mixtures_refuse_missing_values_and_say_why(cls):
     X = np.array([[1.0, 2.0, np.nan], [0.0, 3.0, 1.0]] * 5)
+    # the default error does not suggest missing='em', which cannot help here
     with pytest.raises(DataValidationError, match="no missing-value handling"):
-        MultinomialMixture(2).fit(X)
+        cls(2).fit(X)
+    with pytest.raises(ValueError, match="a missing count leaves its length"):
+        cls(2, missing="em").fit(X)
+    # a fitted model is left as it was by the refused call
+    counts = np.random.default_rng(0).poisson(3.0, size=(20, 3)).astype(float)
+    model = cls(2, random_state=0).fit(counts)
+    weights = model.weights_.copy()
+    with pytest.raises(ValueError, match="not available"):
+        model.set_params(missing="em").fit(X)
+    np.testing.assert_array_equal(model.weights_, weights)
 
 
 def test_partial_fit_takes_batches_with_holes():

@@ -243,6 +243,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
             ensure_min_samples=ensure_min_samples,
             accept_sparse=template.accepts_sparse,
             allow_nan=allow_nan,
+            advise_missing_em=hasattr(self, "missing") and template.supports_missing,
         )
         return template.check_data(self._encode_input(X))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from numbers import Real
 
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from mixtura.estimators.base import BaseMixture
 from mixtura.families.dirichlet_multinomial import DirichletMultinomial
@@ -18,6 +18,12 @@ from mixtura.mixture import Mixture
 __all__ = ["DirichletMultinomialMixture", "MultinomialMixture"]
 
 _SHARED_PARAMETERS_DOC = """
+    missing : {'error', 'em'}, default='error'
+        NaN counts are an error either way: a row is one document's counts, so
+        a missing count leaves the document's length unknown, and the
+        multinomial likelihood cannot let it drop out as the per-feature
+        families do. ``'em'`` is accepted for a uniform API and refused at
+        ``fit`` with that reason. Drop or impute rows with missing counts.
     tol : float, default=1e-3
         EM stops when the mean per-document log-likelihood changes by less than
         this.
@@ -121,6 +127,7 @@ class MultinomialMixture(_CountMixture):
     _parameter_constraints: dict = {
         **BaseMixture._parameter_constraints,
         "alpha": [Interval(Real, 0.0, None, closed="left")],
+        "missing": [StrOptions({"error", "em"})],
     }
 
     def __init__(
@@ -128,6 +135,7 @@ class MultinomialMixture(_CountMixture):
         n_components=1,
         *,
         alpha=1.0,
+        missing="error",
         tol=1e-3,
         max_iter=100,
         n_init=1,
@@ -153,6 +161,7 @@ class MultinomialMixture(_CountMixture):
             chunk_size=chunk_size,
         )
         self.alpha = alpha
+        self.missing = missing
 
     def _family_template(self):
         return Multinomial(self.alpha)
@@ -231,6 +240,7 @@ class DirichletMultinomialMixture(_CountMixture):
     _parameter_constraints: dict = {
         **BaseMixture._parameter_constraints,
         "min_concentration": [Interval(Real, 0.0, None, closed="neither")],
+        "missing": [StrOptions({"error", "em"})],
     }
 
     def __init__(
@@ -238,6 +248,7 @@ class DirichletMultinomialMixture(_CountMixture):
         n_components=1,
         *,
         min_concentration=1e-6,
+        missing="error",
         tol=1e-3,
         max_iter=100,
         n_init=1,
@@ -263,6 +274,7 @@ class DirichletMultinomialMixture(_CountMixture):
             chunk_size=chunk_size,
         )
         self.min_concentration = min_concentration
+        self.missing = missing
 
     def _family_template(self):
         return DirichletMultinomial(self.min_concentration)
