@@ -81,3 +81,123 @@ def test_a_generator_function_stream_initialises_from_its_first_rows():
 def test_bad_streams_are_clear_errors(chunks, message):
     with pytest.raises(DataValidationError, match=message):
         GaussianMixture(2).fit(ChunkStream(chunks, "the test stream"))
+
+
+def _rows_of(stream):
+    return list(stream)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int16])
+def test_npy_chunks_are_the_files_rows_with_a_last_partial_chunk(
+    tmp_path, order, dtype
+):
+    X = np.asarray(np.arange(1003 * 4).reshape(1003, 4) % 97, dtype=dtype, order=order)
+    path = tmp_path / "data.npy"
+    np.save(path, X)
+    chunks = _rows_of(npy_chunks(path, chunk_rows=250))
+    assert [len(chunk) for chunk in chunks] == [250, 250, 250, 250, 3]
+    assert all(chunk.flags.c_contiguous for chunk in chunks)
+    np.testing.assert_array_equal(np.concatenate(chunks), np.load(path))
+    # a stream is re-iterable: a second pass gives the same rows
+    np.testing.assert_array_equal(np.concatenate(_rows_of(npy_chunks(path, 250))), X)
+
+
+def test_npy_chunks_reads_format_version_2_and_big_endian_values(tmp_path):
+    X = np.arange(60, dtype=">f8").reshape(20, 3)
+    path = tmp_path / "v2.npy"
+    with open(path, "wb") as file:
+        np.lib.format.write_array(file, X, version=(2, 0))
+    np.testing.assert_array_equal(np.concatenate(_rows_of(npy_chunks(path, 7))), X)
+
+
+def test_npy_chunks_keep_memory_bounded_without_a_memory_map(tmp_path, monkeypatch):
+    # a memory map would keep every page read in the process's resident memory
+    path = tmp_path / "data.npy"
+    np.save(path, _blobs(n=100))
+
+    def no_load(*args, **kwargs):
+        raise AssertionError("npy_chunks must not np.load (memory map) the file")
+
+    monkeypatch.setattr(np, "load", no_load)
+    assert sum(len(chunk) for chunk in npy_chunks(path, 30)) == 100
+
+
+@pytest.mark.parametrize(
+    ("array", "message"),
+    [
+        (np.array([{"a": 1}, None], dtype=object), "never pickled"),
+        (np.zeros(3, dtype=[("a", "f8"), ("b", "i4")]), "numeric"),
+        (np.zeros((3, 2), dtype=complex), "numeric"),
+        (np.zeros(5), "2-D"),
+        (np.zeros((2, 3, 4)), "2-D"),
+    ],
+)
+def test_npy_chunks_refuses_what_is_not_a_numeric_matrix(tmp_path, array, message):
+    path = tmp_path / "bad.npy"
+    np.save(path, array, allow_pickle=True)
+    with pytest.raises(DataValidationError, match=message):
+        npy_chunks(path)
+
+
+def test_npy_chunks_refuses_truncated_and_foreign_files(tmp_path):
+    path = tmp_path / "data.npy"
+    np.save(path, np.zeros((100, 3)))
+    data = path.read_bytes()
+    path.write_bytes(data[:-8])
+    with pytest.raises(DataValidationError, match="truncated"):
+        npy_chunks(path)
+    other = tmp_path / "text.npy"
+    other.write_text("not an array")
+    with pytest.raises(DataValidationError, match=r"not a readable \.npy"):
+        npy_chunks(other)
+
+
+def test_npy_chunks_refuses_a_file_truncated_while_streaming(tmp_path):
+    path = tmp_path / "data.npy"
+    np.save(path, np.zeros((100, 3)))
+    stream = npy_chunks(path, chunk_rows=40)
+    path.write_bytes(path.read_bytes()[:-8])
+    with pytest.raises(DataValidationError, match="ended early"):
+        _rows_of(stream)
+
+
+def test_parquet_chunks_are_the_row_groups_in_the_columns_dtype(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(2, 1030)).astype(np.float32)
+    counts = rng.integers(0, 9, size=1030)
+    table = pa.table({"a": a, "b": b, "n": counts, "name": ["x"] * 1030})
+    path = tmp_path / "data.parquet"
+    pq.write_table(table, path, row_group_size=300)
+
+    chunks = list(parquet_chunks(path, ["a", "b"]))
+    assert [len(chunk) for chunk in chunks] == [300, 300, 300, 130]
+    assert all(chunk.dtype == np.float32 for chunk in chunks)
+    np.testing.assert_array_equal(np.concatenate(chunks), np.column_stack([a, b]))
+
+    mixed = np.concatenate(list(parquet_chunks(path, ["n", "a"])))
+    assert mixed.dtype == np.float64
+    np.testing.assert_array_equal(mixed, np.column_stack([counts, a]))
+
+
+def test_parquet_chunks_refuse_missing_and_non_numeric_columns(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    path = tmp_path / "data.parquet"
+    pq.write_table(pa.table({"a": [1.0, 2.0], "name": ["x", "y"]}), path)
+    with pytest.raises(DataValidationError, match="numeric columns only"):
+        parquet_chunks(path)
+    with pytest.raises(DataValidationError, match="no column"):
+        parquet_chunks(path, ["a", "b"])
+
+
+def test_parquet_nulls_are_refused_when_fitting(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    path = tmp_path / "data.parquet"
+    values = [float(i % 7) for i in range(40)]
+    pq.write_table(pa.table({"a": values, "b": [1, None] * 20}), path)
+    with pytest.raises(DataValidationError, match="NaN"):
+        GaussianMixture(2).fit(parquet_chunks(path))
