@@ -320,9 +320,10 @@ def worker_stream_fit(config):
 def worker_online(config):
     """Online EM (one pass of ``partial_fit``) against batch EM on the same rows.
 
-    Online EM runs from two starts: its own (the first call's k-means on the
-    first batch, ``random_state=0``) and batch EM's (the same initial
-    parameters). Batch EM from online's first state tells a poor start from a
+    Online EM runs from three starts: its own (the first call's k-means on the
+    first batch, ``random_state=0``), the best of three such (``n_init=3``: the
+    first call keeps the start under which the first batch is most likely) and
+    batch EM's (the same initial parameters). Batch EM from online's first state tells a poor start from a
     poor online update.
     """
     n, d, k, batch = config["n"], config["d"], config["k"], config["batch"]
@@ -347,6 +348,11 @@ def worker_online(config):
     for decay in config["decays"]:
         method = f"online, own start, decay {decay}"
         rows.append(row(method, online_pass, X, k, batch, decay, random_state=0))
+    for decay in config["decays"]:
+        method = f"online, best of 3 own starts (n_init=3), decay {decay}"
+        rows.append(
+            row(method, online_pass, X, k, batch, decay, random_state=0, n_init=3)
+        )
     for decay in config["decays"]:
         method = f"online, batch EM's start, decay {decay}"
         rows.append(row(method, online_pass, X, k, batch, decay, **batch_start))

@@ -110,3 +110,21 @@ def test_step_sizes_and_running_statistics():
     second = online_update(first, b, 4.0, 1, 1.0)  # gamma = 1/3
     np.testing.assert_allclose(second.sum_x, [[2.0 * 2 / 3 + 1.0 / 3]])
     np.testing.assert_allclose(second.resp_sum, [1.0])
+
+
+def test_the_first_batch_keeps_the_best_of_n_init_starts():
+    # six clusters, 40 batches of 500 rows: at seeds 4 and 7 the single k-means
+    # start on the first batch merges two clusters, and online EM never recovers
+    rng = np.random.RandomState(0)
+    centres = rng.normal(scale=3.0, size=(6, 4))
+    X = centres[rng.randint(6, size=20000)] + rng.normal(size=(20000, 4))
+    batch = GaussianMixture(6, n_init=3, random_state=0).fit(X)
+    for seed in (4, 7):
+        scores = {}
+        for n_init in (1, 5):
+            online = GaussianMixture(6, n_init=n_init, random_state=seed)
+            for rows in np.array_split(np.arange(len(X)), 40):
+                online.partial_fit(X[rows])
+            scores[n_init] = online.score(X)
+        assert scores[1] < batch.score(X) - 0.04
+        assert scores[5] == pytest.approx(batch.score(X), abs=0.005)

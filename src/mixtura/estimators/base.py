@@ -417,8 +417,11 @@ class BaseMixture(DensityMixin, BaseEstimator):
         ``(t + 2) ** -learning_decay`` (the first batch sets them), then the
         M-step gives the new parameters (Cappé & Moulines 2009; Liang & Klein
         2009). The first call initialises from the batch as ``fit`` does (it
-        needs at least ``n_components`` rows); after a full ``fit`` the running
-        average starts again from the next batch. Works for every family.
+        needs at least ``n_components`` rows): ``n_init`` starts are drawn and
+        the one under which the batch is most likely is kept, since online EM
+        cannot leave a poor start (two clusters merged, one split) as restarts
+        of a batch fit can. After a full ``fit`` the running average starts
+        again from the next batch. Works for every family.
 
         Parameters
         ----------
@@ -449,14 +452,14 @@ class BaseMixture(DensityMixin, BaseEstimator):
             self._validate_params()
         data = self._prepare_fit(X, sample_weight, reset=first)
         if first:
-            state = self._initializer(data)(check_random_state(self.random_state))
+            state, (stats, mean_log_likelihood) = self._best_start(data)
             running, n_updates, bounds = None, 0, []
         else:
             state = self._fitted_state()
             running = getattr(self, "_online_stats", None)
             n_updates = getattr(self, "n_batches_", 0) if running is not None else 0
             bounds = list(self.lower_bounds_)
-        stats, mean_log_likelihood = accumulate(data, state)
+            stats, mean_log_likelihood = accumulate(data, state)
         decay = getattr(self, "learning_decay", 0.7)
         running = online_update(running, stats, data.total_weight, n_updates, decay)
         self._set_fitted(state.maximize(running), data.X.dtype)
@@ -466,6 +469,25 @@ class BaseMixture(DensityMixin, BaseEstimator):
         self.n_iter_ = len(bounds) + 1
         self.lower_bound_ = float(mean_log_likelihood)
         self.lower_bounds_ = [*bounds, float(mean_log_likelihood)]
+
+    def _best_start(self, data):
+        """Of ``n_init`` initial states, the one the batch ``data`` likes best.
+
+        Returns
+        -------
+        state : Mixture or inference state
+        accumulated : tuple
+            ``(stats, mean_log_likelihood)`` of the batch under ``state``.
+        """
+        initialize = self._initializer(data)
+        random_state = check_random_state(self.random_state)
+        best = None
+        for _ in range(self.n_init):
+            state = initialize(random_state)
+            accumulated = accumulate(data, state)
+            if best is None or accumulated[1] > best[1][1]:
+                best = (state, accumulated)
+        return best
 
     # -- dask ---------------------------------------------------------------------
     def _fit_dask(self, X, sample_weight):

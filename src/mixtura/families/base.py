@@ -61,6 +61,9 @@ def fill_column_means(features):
     """
     if not isinstance(features, np.ndarray) or features.dtype.kind != "f":
         return features
+    # a NaN makes the total NaN: no (n, d) mask unless something is missing
+    if not np.isnan(features.sum(dtype=np.float64)):
+        return features
     missing = np.isnan(features)
     if not missing.any():
         return features
