@@ -323,8 +323,8 @@ def worker_online(config):
     Online EM runs from three starts: its own (the first call's k-means on the
     first batch, ``random_state=0``), the best of three such (``n_init=3``: the
     first call keeps the start under which the first batch is most likely) and
-    batch EM's (the same initial parameters). Batch EM from online's first state tells a poor start from a
-    poor online update.
+    batch EM's (the same initial parameters). Batch EM from online's first
+    state tells a poor start from a poor online update.
     """
     n, d, k, batch = config["n"], config["d"], config["k"], config["batch"]
     X = simulate_in_memory(n, d, k, 2, n, np.float64)
