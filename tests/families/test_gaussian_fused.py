@@ -60,7 +60,7 @@ def test_fused_step_equals_the_composed_one(covariance_type, weighted):
     )
 
 
-def test_fused_step_is_not_used_where_it_would_lose_digits_or_meet_nan():
+def test_fused_step_is_not_used_where_it_would_lose_digits():
     # means 1e8 standard deviations from their centre: expanded squares would
     # cancel every digit, so the family keeps its centred forms
     far = Gaussian(
@@ -70,11 +70,26 @@ def test_fused_step_is_not_used_where_it_would_lose_digits_or_meet_nan():
     )
     X = RNG.normal(size=(50, 4))
     assert far.fused_statistics(X, np.zeros(2)) is None  # cancellation guard
-    near = _family("full")
-    holes = RNG.normal(size=(50, 4))
-    holes[3, 1] = np.nan
-    assert near.fused_statistics(holes, np.zeros(6)) is None
     assert not fused_pairs_pay_off(2, 64)  # few components, many features
+
+
+def test_chunks_with_holes_complete_once_and_equal_the_composed_step():
+    # rows with NaN go through the missing-data path inside fused_statistics
+    # (one completion per chunk); the result is that of log_prob + statistics
+    from scipy.special import logsumexp
+
+    family = _family("full")
+    holes = RNG.normal(size=(50, 4))
+    holes[3, 1] = holes[7, [0, 2]] = np.nan
+    log_weights = np.log(np.full(6, 1 / 6))
+    stats, log_likelihood = family.fused_statistics(holes, log_weights)
+    joint = family.log_prob(holes) + log_weights
+    log_density = logsumexp(joint, axis=1)
+    expected = family.statistics(holes, np.exp(joint - log_density[:, None]))
+    assert log_likelihood == pytest.approx(log_density.sum(), rel=1e-12)
+    np.testing.assert_allclose(stats.resp_sum, expected.resp_sum, rtol=1e-12)
+    np.testing.assert_allclose(stats.mean, expected.mean, rtol=1e-10)
+    np.testing.assert_allclose(stats.scatter, expected.scatter, rtol=1e-9)
 
 
 def test_float32_fused_step_keeps_positive_variances_and_the_float64_bound():
