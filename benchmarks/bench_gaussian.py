@@ -28,6 +28,8 @@ from mixtura import GaussianMixture
 
 #: other processes' CPU share during each timed fit (see _common.quiet_time)
 OTHER_SHARES: list[float] = []
+#: mixtura's ``chunk_size`` (``--chunk-size``; None: its default)
+MIXTURA_OPTIONS: dict = {}
 
 
 def simulate(n, d, k, seed=0):
@@ -72,6 +74,7 @@ def _fit(cls, X, covariance_type, inits, max_iter):
         max_iter=max_iter,
         tol=0.0,
         **inits,
+        **(MIXTURA_OPTIONS if cls is GaussianMixture else {}),
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -109,7 +112,13 @@ def main():
     parser.add_argument("--types", nargs="+", default=["full", "diag"])
     parser.add_argument("--float32", action="store_true")
     parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument(
+        "--chunk-size", type=int, default=None, help="mixtura's rows per chunk"
+    )
     args = parser.parse_args()
+    if args.chunk_size is not None:
+        MIXTURA_OPTIONS["chunk_size"] = args.chunk_size
+        print(f"mixtura chunk_size: {args.chunk_size} rows")
 
     dtype = np.float32 if args.float32 else np.float64
     X = simulate(args.n, args.d, args.k).astype(dtype)

@@ -125,6 +125,25 @@ class Family(ABC):
         """
         return X
 
+    def chunk_row_values(self, n_features, n_components):
+        """Temporary values per row that one chunk's E-step and statistics hold.
+
+        Sizes the chunks (:func:`mixtura.inference.data.default_chunk_size`):
+        by default a row's K log densities and responsibilities and its (K, d)
+        whitened coordinates, where a family forms them.
+
+        Parameters
+        ----------
+        n_features : int
+            Values per row of the data (stored entries, for sparse rows).
+        n_components : int
+
+        Returns
+        -------
+        n_values : int
+        """
+        return n_components * (n_features + 2)
+
     def init_features(self, X):
         """Features on which k-means-style initialisation clusters the rows.
 

@@ -208,6 +208,25 @@ class Gaussian(Family):
         self.structure.check_n_features(X.shape[1])
         return X
 
+    def chunk_row_values(self, n_features, n_components):
+        """Per-row temporaries of the fused step: quadratic features, posteriors.
+
+        Where the fused step does not pay off (full matrices, few components,
+        many features), those of the whitened coordinates.
+        """
+        if self.structure.full_scatter and not fused_pairs_pay_off(
+            n_components, n_features
+        ):
+            return super().chunk_row_values(n_features, n_components)
+        n_quadratic = (
+            n_features * (n_features + 1) // 2
+            if self.structure.full_scatter
+            else n_features
+        )
+        # features and ones, the K posteriors, the exponentials' survivors (up
+        # to K more) and three per-row sums of the log-sum-exp
+        return n_quadratic + n_features + 1 + 2 * n_components + 3
+
     def init_features(self, X):
         """The data, with missing entries (NaN) filled by their column's mean.
 

@@ -22,26 +22,44 @@ __all__ = ["ArrayData", "accumulate", "default_chunk_size", "predict_labels"]
 
 # Working-set budget of one chunk's temporaries, in bytes: each thread keeps its
 # chunk's temporaries (and reuses them, see families/gaussian_fused.py), so this
-# bounds the memory a fit needs beyond the data. Measured with
-# benchmarks/bench_gaussian.py at n=1e6, d=16, K=16: chunks of 4k-16k rows run
-# 1.5-2x faster than 2k-row ones; 12 MiB gives about 5k rows there, about 10% of
-# the data's size over two threads.
-CHUNK_BYTES = 12 * 2**20
+# bounds the memory a fit needs beyond the data. Each chunk also costs a fixed
+# ~0.5 ms of Python (more while threads contend for the interpreter), so chunks
+# should be as large as the budget allows: measured with benchmarks/
+# bench_gaussian.py at n=1e6, d=16, K=16, 2 threads, full: 0.60 s/iter with
+# 5.5k-row chunks, 0.47 s with 16k; diag: 0.22 s with 5.5k, 0.16 s with 22k.
+# 8 MiB keeps the two threads' temporaries under 15% of that data's size.
+CHUNK_BYTES = 8 * 2**20
 # ... but at least MIN_ROWS rows when that fits MAX_CHUNK_BYTES: the products of
 # thin chunks run far below the BLAS's peak.
 MIN_ROWS = 1024
 MAX_CHUNK_BYTES = 32 * 2**20
 
 
-def default_chunk_size(n_components, n_features, itemsize, budget=CHUNK_BYTES):
+def default_chunk_size(
+    n_components, n_features, itemsize, budget=CHUNK_BYTES, row_values=None
+):
     """Rows per chunk for temporaries of about ``budget`` bytes.
 
-    A row's temporaries are its K log densities and responsibilities, its
-    (K, d) whitened coordinates where a family forms them, or its d (d + 1) / 2
-    pairwise feature products (the Gaussian's fused E-step), whichever is wider.
+    Parameters
+    ----------
+    n_components : int
+    n_features : int
+        Values per row of the data.
+    itemsize : int
+        Bytes per value.
+    budget : int, default=CHUNK_BYTES
+    row_values : int, default=None
+        Temporary values per row (:meth:`Family.chunk_row_values
+        <mixtura.families.base.Family.chunk_row_values>`); None: a row's K log
+        densities and responsibilities and its (K, d) whitened coordinates.
+
+    Returns
+    -------
+    rows : int
     """
-    width = max(n_components * (n_features + 2), n_features * (n_features + 1) // 2)
-    per_row = max(1, width * itemsize)
+    if row_values is None:
+        row_values = n_components * (n_features + 2)
+    per_row = max(1, row_values * itemsize)
     floor = min(MIN_ROWS, MAX_CHUNK_BYTES // per_row)
     return int(max(256, budget // per_row, floor))
 
@@ -86,10 +104,22 @@ class ArrayData:
             to_numpy(get_namespace(self.sample_weight).sum(self.sample_weight))
         )
 
-    def chunks(self, n_components):
-        """Yield ``(X_chunk, weight_chunk)`` pairs covering the rows in order."""
+    def chunks(self, n_components, family=None):
+        """Yield ``(X_chunk, weight_chunk)`` pairs covering the rows in order.
+
+        Parameters
+        ----------
+        n_components : int
+        family : Family, default=None
+            Sizes the chunks by its per-row temporaries
+            (:meth:`~mixtura.families.base.Family.chunk_row_values`).
+        """
+        width = _row_width(self.X)
+        row_values = (
+            None if family is None else family.chunk_row_values(width, n_components)
+        )
         size = self.chunk_size or default_chunk_size(
-            n_components, _row_width(self.X), self.X.dtype.itemsize
+            n_components, width, self.X.dtype.itemsize, row_values=row_values
         )
         for start in range(0, self.n_samples, size):
             stop = start + size
@@ -149,7 +179,7 @@ def _chunk_results(data, mixture):
     A generator, so that the caller sums the results as they come and at most
     a few chunks' statistics are alive at once.
     """
-    chunks = list(data.chunks(mixture.n_components))
+    chunks = list(data.chunks(mixture.n_components, mixture.family))
     dense = isinstance(data.X, np.ndarray)
     workers = _worker_count(len(chunks)) if dense else 1
     if workers == 1:

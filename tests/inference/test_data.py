@@ -1,0 +1,46 @@
+"""Chunking of in-memory data: sizes from the family's per-row temporaries."""
+
+import numpy as np
+import pytest
+
+from mixtura.families import Bernoulli, Gaussian
+from mixtura.inference.data import (
+    CHUNK_BYTES,
+    MIN_ROWS,
+    ArrayData,
+    default_chunk_size,
+)
+
+
+@pytest.mark.parametrize("row_values", [None, 10, 500, 20_000])
+def test_chunks_fill_the_budget_but_never_fall_below_the_floor(row_values):
+    rows = default_chunk_size(16, 16, 8, row_values=row_values)
+    values = 16 * 18 if row_values is None else row_values
+    if rows > MIN_ROWS:
+        assert rows == CHUNK_BYTES // (values * 8)
+    else:  # thin products run far below the BLAS's peak: at least MIN_ROWS rows
+        assert rows >= min(MIN_ROWS, 256)
+
+
+def test_gaussian_row_values_count_the_fused_steps_temporaries():
+    d, k = 16, 16
+    # quadratic features (pairs or squares), coordinates, ones, 2K, 3 sums
+    assert Gaussian("full").chunk_row_values(d, k) == 136 + 16 + 1 + 32 + 3
+    assert Gaussian("diag").chunk_row_values(d, k) == 16 + 16 + 1 + 32 + 3
+    # few components, many features: the whitened path and its (K, d) values
+    assert Gaussian("full").chunk_row_values(64, 2) == 2 * 66
+    assert Bernoulli().chunk_row_values(d, k) == k * (d + 2)
+
+
+def test_chunks_sized_by_a_family_cover_every_row_in_order():
+    X = np.arange(150_000 * 4, dtype=float).reshape(150_000, 4)
+    weights = np.linspace(1, 2, 150_000)
+    data = ArrayData(X, weights)
+    family = Gaussian("diag")
+    expected = default_chunk_size(3, 4, 8, row_values=family.chunk_row_values(4, 3))
+    chunks = list(data.chunks(3, family))
+    assert chunks[0][0].shape[0] == expected
+    np.testing.assert_array_equal(np.vstack([c for c, _ in chunks]), X)
+    np.testing.assert_array_equal(np.concatenate([w for _, w in chunks]), weights)
+    # a given chunk_size wins over the family's
+    assert next(ArrayData(X, None, 1000).chunks(3, family))[0].shape[0] == 1000
