@@ -358,25 +358,24 @@ class Gaussian(Family):
         if first is None:
             first = xp.matmul(xp.permute_dims(weighted, (1, 0)), centred)
         else:
-            safe = to_numpy(safe).astype(np.float64)
+            safe = to_numpy(safe).astype(np.float64, copy=False)
         means = first / safe[:, None]
         if second is None:
             scatter = self.structure.scatter(centred, weighted, means, xp)
         elif second.ndim == 3:
-            mean64 = to_numpy(means).astype(np.float64)
-            nk = to_numpy(resp_sum).astype(np.float64)
+            mean64 = to_numpy(means).astype(np.float64, copy=False)
+            nk = to_numpy(resp_sum).astype(np.float64, copy=False)
             scatter = second - nk[:, None, None] * (
                 mean64[:, :, None] * mean64[:, None, :]
             )
         else:  # diagonals only
-            mean64 = to_numpy(means).astype(np.float64)
-            scatter = second - to_numpy(resp_sum).astype(np.float64)[:, None] * (
-                mean64 * mean64
-            )
+            mean64 = to_numpy(means).astype(np.float64, copy=False)
+            nk = to_numpy(resp_sum).astype(np.float64, copy=False)
+            scatter = second - nk[:, None] * (mean64 * mean64)
         resp_sum, means, scatter = (
-            to_numpy(resp_sum).astype(np.float64),
-            to_numpy(means).astype(np.float64),
-            to_numpy(scatter).astype(np.float64),
+            to_numpy(resp_sum).astype(np.float64, copy=False),
+            to_numpy(means).astype(np.float64, copy=False),
+            to_numpy(scatter).astype(np.float64, copy=False),
         )
         eps = xp.finfo(centred.dtype).eps
         for k in self._cancelled_components(resp_sum, means, scatter, eps):
