@@ -11,6 +11,9 @@ Run (unset the OpenBLAS overrides that this machine may set; they slow NumPy)::
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
         python benchmarks/bench_gaussian.py --n 1000000 --d 16 --k 16
+
+``--dtype-ratio`` instead times mixtura alone in float64 and float32, alternately,
+and reports the float32 speed-up.
 """
 
 from __future__ import annotations
@@ -103,6 +106,46 @@ def em_flops(n, d, k, covariance_type):
     return 2.0 * n * per_row.get(covariance_type, 3 * d * k)
 
 
+def dtype_ratio(X64, k, covariance_types, n_iter, rounds=3):
+    """float32 against float64 speed, timed alternately in this process.
+
+    Each round times one EM iteration of mixtura in float64 then in float32 on
+    the same data (cast once) from the same initial parameters; the fastest
+    round of each dtype counts, so a burst of other work on the machine does
+    not decide the ratio.
+    """
+    X32 = X64.astype(np.float32)
+    print(
+        "| covariance | float64 s/iter | float32 s/iter | float32 speed-up | "
+        "bound rel. diff | min float32 variance | other CPU share |"
+    )
+    print("|---" * 7 + "|")
+    for covariance_type in covariance_types:
+        OTHER_SHARES.clear()
+        inits = initial_parameters(X64, k, covariance_type)
+        times = {np.float64: [], np.float32: []}
+        models = {}
+        for _ in range(rounds):
+            for dtype, X in ((np.float64, X64), (np.float32, X32)):
+                seconds, models[dtype] = seconds_per_iteration(
+                    GaussianMixture, X, covariance_type, inits, n_iter
+                )
+                times[dtype].append(seconds)
+        t64, t32 = min(times[np.float64]), min(times[np.float32])
+        bound64 = models[np.float64].lower_bound_
+        diff = abs(models[np.float32].lower_bound_ - bound64) / abs(bound64)
+        covariances = np.asarray(models[np.float32].covariances_)
+        if covariances.ndim == 3:
+            smallest = np.linalg.eigvalsh(covariances).min()
+        else:
+            smallest = covariances.min()
+        print(
+            f"| {covariance_type} | {t64:.3f} | {t32:.3f} | {t64 / t32:.2f}x | "
+            f"{diff:.1e} | {smallest:.3g} | {100 * max(OTHER_SHARES):.0f}% |",
+            flush=True,
+        )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=1_000_000)
@@ -113,6 +156,11 @@ def main():
     parser.add_argument("--float32", action="store_true")
     parser.add_argument("--no-memory", action="store_true")
     parser.add_argument(
+        "--dtype-ratio",
+        action="store_true",
+        help="time mixtura in float64 and float32 alternately; report the ratio",
+    )
+    parser.add_argument(
         "--chunk-size", type=int, default=None, help="mixtura's rows per chunk"
     )
     args = parser.parse_args()
@@ -120,6 +168,12 @@ def main():
         MIXTURA_OPTIONS["chunk_size"] = args.chunk_size
         print(f"mixtura chunk_size: {args.chunk_size} rows")
 
+    if args.dtype_ratio:
+        X = simulate(args.n, args.d, args.k)
+        print(f"BLAS: {blas_info()}")
+        print(f"data: n={args.n} d={args.d} K={args.k}, float64 and float32")
+        dtype_ratio(X, args.k, args.types, args.iterations)
+        return
     dtype = np.float32 if args.float32 else np.float64
     X = simulate(args.n, args.d, args.k).astype(dtype)
     peak = matmul_peak_gflops(dtype)

@@ -81,3 +81,20 @@ def test_sample_counts_follow_the_weights_and_labels_are_sorted():
 def test_n_parameters_counts_weights_means_and_covariances():
     # 2 full 2x2 covariances (3 each) + 2 means of 2 + 1 free weight
     assert _mixture().n_parameters() == 6 + 4 + 1
+
+
+def test_group_statistics_sum_the_chunks_for_families_without_a_group_form():
+    from mixtura.families import Bernoulli
+
+    rng = np.random.default_rng(1)
+    X = (rng.uniform(size=(900, 5)) < 0.3).astype(float)
+    family = Bernoulli(probabilities=rng.uniform(0.1, 0.9, size=(3, 5)))
+    mixture = Mixture.from_weights([0.2, 0.3, 0.5], family)
+    weights = rng.uniform(0.5, 2.0, size=900)
+    chunks = [(X[i : i + 200], weights[i : i + 200]) for i in range(0, 900, 200)]
+    stats, log_likelihood = mixture.group_statistics(chunks)
+    whole, whole_log_likelihood = mixture.chunk_statistics(X, weights)
+    assert log_likelihood == pytest.approx(whole_log_likelihood, rel=1e-12)
+    np.testing.assert_allclose(stats.resp_sum, whole.resp_sum, rtol=1e-12)
+    for name in whole.sums:
+        np.testing.assert_allclose(stats.sums[name], whole.sums[name], rtol=1e-12)

@@ -139,6 +139,33 @@ class Mixture:
             log_density = log_density * sample_weight
         return stats, float(to_numpy(xp.sum(log_density)))
 
+    def group_statistics(self, chunks):
+        """E-step of consecutive chunks: their summed statistics and log-likelihood.
+
+        The family's :meth:`~mixtura.families.base.Family.fused_group_statistics`
+        when it offers one, else :meth:`chunk_statistics` of each chunk, summed
+        in order (so the result does not depend on who ran which group).
+
+        Parameters
+        ----------
+        chunks : sequence of (array of shape (rows, n_features), weights or None)
+
+        Returns
+        -------
+        stats : Stats
+        log_likelihood : float
+            ``sum_i w_i log p(x_i)`` over all the chunks.
+        """
+        fused = self.family.fused_group_statistics(chunks, self.log_weights)
+        if fused is not None:
+            return fused
+        total_stats, total_log_likelihood = None, 0.0
+        for X, sample_weight in chunks:
+            stats, log_likelihood = self.chunk_statistics(X, sample_weight)
+            total_stats = stats if total_stats is None else total_stats + stats
+            total_log_likelihood += log_likelihood
+        return total_stats, total_log_likelihood
+
     def score_samples(self, X):
         """Log density of each sample under the mixture.
 

@@ -98,3 +98,14 @@ def test_from_arrays_rejects_inconsistent_covariances_and_factors():
     arrays["covariances"] = np.array([[1.0, 3.0]])
     with pytest.raises(ValueError, match="disagree"):
         Gaussian.from_arrays(family.config(), arrays)
+
+
+def test_parameters_of_the_wrong_shape_are_refused_clearly():
+    with pytest.raises(ValueError, match="needs covariances"):
+        Gaussian("diag", means=[[0.0, 0.0], [1.0, 1.0]])
+    with pytest.raises(ValueError, match=r"covariances must have shape \(2, 2\)"):
+        Gaussian("diag", means=[[0.0, 0.0], [1.0, 1.0]], covariances=np.ones(2))
+    with pytest.raises(ValueError, match="means must have shape"):
+        Gaussian("spherical", means=[0.0, 1.0], covariances=[1.0, 1.0])
+    with pytest.raises(ValueError, match="precisions_cholesky must have shape"):
+        Gaussian("full", means=np.zeros((2, 3)), precisions_cholesky=np.eye(3))

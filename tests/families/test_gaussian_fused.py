@@ -133,3 +133,75 @@ def test_threaded_chunks_sum_to_the_sequential_result(monkeypatch):
     threaded = accumulate(data, mixture)
     assert threaded[1] == sequential[1]
     np.testing.assert_array_equal(threaded[0].scatter, sequential[0].scatter)
+
+
+def _chunks(X, weights, size):
+    return [
+        (
+            X[start : start + size],
+            None if weights is None else weights[start : start + size],
+        )
+        for start in range(0, X.shape[0], size)
+    ]
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "VEV"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_group_of_chunks_equals_the_sum_of_its_chunks(covariance_type, weighted):
+    family = _family(covariance_type, offset=50.0)
+    mixture = Mixture(np.log(RNG.dirichlet(np.ones(6))), family)
+    X = RNG.normal(scale=3.0, size=(1700, 4)) + 50.0
+    weights = RNG.uniform(0.1, 2.0, size=1700) if weighted else None
+    chunks = _chunks(X, weights, 400)
+    grouped = family.fused_group_statistics(chunks, mixture.log_weights)
+    assert grouped is not None
+    stats, log_likelihood = grouped
+    expected_stats, expected_ll = _composed(mixture, X, weights)
+    assert log_likelihood == pytest.approx(expected_ll, rel=1e-12)
+    np.testing.assert_allclose(stats.resp_sum, expected_stats.resp_sum, rtol=1e-12)
+    np.testing.assert_allclose(stats.mean, expected_stats.mean, rtol=1e-10)
+    np.testing.assert_allclose(
+        stats.scatter, expected_stats.scatter, rtol=1e-9, atol=1e-9
+    )
+
+
+def test_float32_group_keeps_positive_variances_and_the_float64_result():
+    family = _family("full")
+    log_weights = np.log(np.full(6, 1 / 6))
+    X = RNG.normal(scale=3.0, size=(6000, 4))
+    stats64, ll64 = family.fused_group_statistics(_chunks(X, None, 1000), log_weights)
+    stats32, ll32 = family.fused_group_statistics(
+        _chunks(X.astype(np.float32), None, 1000), log_weights
+    )
+    assert ll32 == pytest.approx(ll64, rel=1e-5)
+    assert np.all(np.linalg.eigvalsh(stats32.scatter) > 0)
+    np.testing.assert_allclose(stats32.scatter, stats64.scatter, rtol=1e-4)
+
+
+def test_group_goes_chunk_by_chunk_for_holes_and_cancelled_digits():
+    family = _family("full")
+    mixture = Mixture(np.log(np.full(6, 1 / 6)), family)
+    holes = RNG.normal(size=(300, 4))
+    holes[5, 2] = np.nan
+    chunks = _chunks(holes, None, 100)
+    assert family.fused_group_statistics(chunks, mixture.log_weights) is None
+    stats, _ = mixture.group_statistics(chunks)
+    expected = family.fused_statistics(holes, mixture.log_weights)[0]
+    np.testing.assert_allclose(stats.scatter, expected.scatter, rtol=1e-9)
+
+    # data 1e4 away from every component with a spread of 1e-6: the group's
+    # expanded scatter would cancel every digit (ratio 1e20 * eps), so the group
+    # declines and the chunks' explicit deviations give the scatter
+    tight = 1e4 + 1e-6 * RNG.normal(size=(300, 4))
+    chunks = _chunks(tight, None, 100)
+    assert family.fused_group_statistics(chunks, mixture.log_weights) is None
+    stats, _ = mixture.group_statistics(chunks)
+    resp = np.exp(mixture.log_responsibilities(tight)[0])
+    deviations = tight[:, None, :] - stats.mean[None]
+    expected = np.einsum("nk,nki,nkj->kij", resp, deviations, deviations)
+    used = stats.resp_sum > 1e-3
+    scale = np.abs(expected[used]).max()
+    np.testing.assert_allclose(
+        stats.scatter[used], expected[used], rtol=1e-6, atol=1e-7 * scale
+    )
+    assert np.all(np.diagonal(stats.scatter[used], axis1=1, axis2=2) > 0)

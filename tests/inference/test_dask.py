@@ -120,3 +120,29 @@ def test_bad_dask_input_is_refused_clearly():
         GaussianMixture(2, missing="em").fit(da.from_array(X, chunks=(100, 3)))
     with pytest.raises(ValueError, match="2-D"):
         GaussianMixture(2).fit(da.zeros(10, chunks=5))
+
+
+def test_a_large_block_is_processed_in_bounded_chunks():
+    # one 100k-row block: done as a single chunk, the fused step's quadratic
+    # features alone would take 100k x 14 x 8 bytes = 11 MiB per 3 features;
+    # in chunks the temporaries stay near the per-thread budget
+    import tracemalloc
+
+    from mixtura.inference.dask_data import _block_statistics
+    from mixtura.inference.data import CHUNK_BYTES
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100_000, 16))
+    model = GaussianMixture(8, max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X[:2000])
+    mixture = model._fitted_mixture()
+    tracemalloc.start()
+    stats, log_likelihood = _block_statistics(mixture, X, None)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 2 * CHUNK_BYTES  # whole-block features: 100k x 153 x 8 = 117 MiB
+    whole, whole_log_likelihood = mixture.chunk_statistics(X, None)
+    assert log_likelihood == pytest.approx(whole_log_likelihood, rel=1e-12)
+    np.testing.assert_allclose(stats.scatter, whole.scatter, rtol=1e-9, atol=1e-9)

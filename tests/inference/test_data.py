@@ -44,3 +44,40 @@ def test_chunks_sized_by_a_family_cover_every_row_in_order():
     np.testing.assert_array_equal(np.concatenate([w for _, w in chunks]), weights)
     # a given chunk_size wins over the family's
     assert next(ArrayData(X, None, 1000).chunks(3, family))[0].shape[0] == 1000
+
+
+@pytest.mark.parametrize("n_chunks", [1, 5, 20, 200])
+def test_groups_cover_the_chunks_in_order_whatever_the_count(n_chunks):
+    from mixtura.inference.data import CHUNKS_PER_GROUP, MIN_GROUPS, _chunk_groups
+    from mixtura.mixture import Mixture
+
+    X = np.arange(n_chunks * 10 * 2, dtype=float).reshape(-1, 2)
+    mixture = Mixture(
+        np.log([0.5, 0.5]),
+        Gaussian("diag", means=[[0, 0], [1, 1]], covariances=np.ones((2, 2))),
+    )
+    groups = _chunk_groups(ArrayData(X, None, 10), mixture)
+    rows = np.vstack([chunk for group in groups for chunk, _ in group])
+    np.testing.assert_array_equal(rows, X)
+    sizes = {len(group) for group in groups[:-1]} or {len(groups[0])}
+    assert len(sizes) == 1 and sizes.pop() <= CHUNKS_PER_GROUP
+    # threads get work: enough groups, unless there are fewer chunks than that
+    assert len(groups) >= min(n_chunks, MIN_GROUPS)
+
+
+def test_totals_do_not_depend_on_threads():
+    from mixtura.inference.data import e_step_totals
+    from mixtura.mixture import Mixture
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30_000, 3))
+    family = Gaussian(
+        "full", means=rng.normal(size=(4, 3)), covariances=np.stack([np.eye(3)] * 4)
+    )
+    mixture = Mixture(np.log(np.full(4, 0.25)), family)
+    data = ArrayData(X, rng.uniform(0.5, 1.5, size=30_000), 700)
+    one, log_likelihood_one = e_step_totals(data, mixture, threads=False)
+    many, log_likelihood_many = e_step_totals(data, mixture, threads=True)
+    assert log_likelihood_one == log_likelihood_many
+    np.testing.assert_array_equal(one.scatter, many.scatter)
+    np.testing.assert_array_equal(one.mean, many.mean)

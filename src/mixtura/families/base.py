@@ -222,6 +222,28 @@ class Family(ABC):
         """
         return None
 
+    def fused_group_statistics(self, chunks, log_weights):
+        """E-step and statistics of consecutive chunks, summed, where it pays.
+
+        Families that can add up a cheaper form of their statistics over
+        several chunks before assembling them (e.g. the Gaussian's raw
+        moments) override this; the default returns None and the mixture goes
+        chunk by chunk (:meth:`fused_statistics`).
+
+        Parameters
+        ----------
+        chunks : sequence of (array of shape (rows, n_features), weights or None)
+            Consecutive chunks of rows with their sample weights.
+        log_weights : ndarray of shape (n_components,)
+            Log mixing weights (possibly unnormalised).
+
+        Returns
+        -------
+        result : tuple (Stats, float) or None
+            The chunks' statistics and ``sum_i w_i log p(x_i)``, or None.
+        """
+        return None
+
     @abstractmethod
     def maximize(self, stats: Stats) -> Family:
         """M-step: a family of the same configuration fitted to ``stats``."""

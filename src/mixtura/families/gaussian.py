@@ -17,8 +17,10 @@ from mixtura.families.covariance import get_covariance_structure
 from mixtura.families.gaussian_fused import (
     PairForm,
     fused_e_step,
+    fused_group_sums,
     fused_pairs_pay_off,
     quadratic_moments,
+    split_sums,
 )
 from mixtura.families.gaussian_missing import ComponentPrecisions, IncompleteRows
 from mixtura.families.mclust_prior import get_prior_rule
@@ -36,6 +38,27 @@ _EMPTY_COMPONENT_GUARD = 10 * np.finfo(np.float64).eps
 # Past this fraction of the dtype's precision, mixtura switches to explicit
 # deviations, which cannot cancel (and keep float32 variances positive).
 CANCELLATION_LIMIT = 1e-3
+
+
+def _expanded_scatter(second, means, resp_sum):
+    """Scatter about the means from raw second moments: ``S - n_k m m^T``.
+
+    Parameters
+    ----------
+    second : ndarray of shape (K, d, d) or (K, d)
+        ``sum_i r_ik x_i x_i^T`` (or its diagonal), float64.
+    means : ndarray of shape (K, d), float64
+    resp_sum : ndarray of shape (K,), float64
+
+    Returns
+    -------
+    scatter : ndarray of the shape of ``second``
+    """
+    if second.ndim == 3:
+        return second - resp_sum[:, None, None] * (
+            means[:, :, None] * means[:, None, :]
+        )
+    return second - resp_sum[:, None] * (means * means)
 
 
 def _incomplete_rows(X):
@@ -112,6 +135,29 @@ class Gaussian(Family):
         if means is None:
             return
         self.means = np.asarray(means, dtype=np.float64)
+        if self.means.ndim != 2:
+            raise ValueError(
+                "means must have shape (n_components, n_features); got shape "
+                f"{self.means.shape}"
+            )
+        if precisions_cholesky is None and covariances is None:
+            raise ValueError(
+                "a Gaussian family with means needs covariances (or "
+                "precisions_cholesky) too; pass both, or neither for a template "
+                "to fit"
+            )
+        expected = self.structure.shape(*self.means.shape)
+        for name, value in (
+            ("covariances", covariances),
+            ("precisions_cholesky", precisions_cholesky),
+        ):
+            if value is not None and np.shape(value) != tuple(expected):
+                raise ValueError(
+                    f"{name} must have shape {tuple(expected)} for "
+                    f"{self.means.shape[0]} components, {self.means.shape[1]} "
+                    f"features and the {covariance_type!r} structure; got "
+                    f"{np.shape(value)}"
+                )
         if precisions_cholesky is None:
             self.covariances = np.asarray(covariances, dtype=np.float64)
             self.precisions_cholesky = self.structure.precision_cholesky(
@@ -362,16 +408,12 @@ class Gaussian(Family):
         means = first / safe[:, None]
         if second is None:
             scatter = self.structure.scatter(centred, weighted, means, xp)
-        elif second.ndim == 3:
-            mean64 = to_numpy(means).astype(np.float64, copy=False)
-            nk = to_numpy(resp_sum).astype(np.float64, copy=False)
-            scatter = second - nk[:, None, None] * (
-                mean64[:, :, None] * mean64[:, None, :]
+        else:
+            scatter = _expanded_scatter(
+                second,
+                to_numpy(means).astype(np.float64, copy=False),
+                to_numpy(resp_sum).astype(np.float64, copy=False),
             )
-        else:  # diagonals only
-            mean64 = to_numpy(means).astype(np.float64, copy=False)
-            nk = to_numpy(resp_sum).astype(np.float64, copy=False)
-            scatter = second - nk[:, None] * (mean64 * mean64)
         resp_sum, means, scatter = (
             to_numpy(resp_sum).astype(np.float64, copy=False),
             to_numpy(means).astype(np.float64, copy=False),
@@ -414,6 +456,55 @@ class Gaussian(Family):
                 return self._fused_incomplete(X, incomplete, log_weights, sample_weight)
         if not self._pair_form_applies(X):
             return None
+        return fused_e_step(
+            self, self._fused_form(), X, log_weights, sample_weight, self._moment_stats
+        )
+
+    def fused_group_statistics(self, chunks, log_weights):
+        """E-step and statistics of consecutive chunks, moments assembled once.
+
+        The chunks' raw moments about the reference point are summed in
+        float64 (:func:`~mixtura.families.gaussian_fused.fused_group_sums`) and
+        turned into centred statistics once for the group. Returns None, and
+        the mixture goes chunk by chunk, when a chunk has missing entries or
+        does not suit the fused form, or when the group's expanded scatter
+        cancelled digits (the chunk path then recomputes it from explicit
+        deviations).
+
+        Parameters
+        ----------
+        chunks : sequence of (array of shape (rows, n_features), weights or None)
+        log_weights : ndarray of shape (n_components,)
+
+        Returns
+        -------
+        result : tuple (MomentStats, float) or None
+            The statistics and ``sum_i w_i log p(x_i)`` of all the chunks.
+        """
+        if not chunks or not all(
+            self.means is not None
+            and isinstance(X, np.ndarray)
+            and X.dtype == chunks[0][0].dtype
+            and _incomplete_rows(X) is None
+            and self._pair_form_applies(X)
+            for X, _ in chunks
+        ):
+            return None
+        pair_form = self._fused_form()
+        sums, log_likelihood = fused_group_sums(
+            pair_form, chunks, self._reference, log_weights
+        )
+        resp_sum, second, first = split_sums(sums, self.n_features, pair_form.pairs)
+        safe = np.where(resp_sum > 0, resp_sum, 1.0)
+        means = first / safe[:, None]
+        scatter = _expanded_scatter(second, means, resp_sum)
+        eps = np.finfo(chunks[0][0].dtype).eps
+        if self._cancelled_components(resp_sum, means, scatter, eps).size:
+            return None
+        return MomentStats(resp_sum, means + self._reference, scatter), log_likelihood
+
+    def _fused_form(self):
+        """The components' :class:`PairForm` (made once per family value)."""
         if getattr(self, "_pair_form", None) is None:
             precisions = self.structure.matrices(
                 self.precisions, self.n_components, self.n_features
@@ -427,9 +518,7 @@ class Gaussian(Family):
                 log_normalisers,
                 pairs=self.structure.full_scatter,
             )
-        return fused_e_step(
-            self, self._pair_form, X, log_weights, sample_weight, self._moment_stats
-        )
+        return self._pair_form
 
     def _fused_incomplete(self, X, incomplete, log_weights, sample_weight):
         """E-step and statistics of a chunk with holes, completing it once.

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mixtura.inference.data import accumulate
+from mixtura.inference.data import ArrayData, accumulate, e_step_totals
 
 __all__ = ["DaskData", "is_dask_array"]
 
@@ -66,8 +66,13 @@ class DaskData:
 
 
 def _block_statistics(mixture, X, weights):
-    """E-step and statistics of one in-memory block (runs on a worker)."""
-    return mixture.chunk_statistics(np.asarray(X), weights)
+    """E-step and statistics of one in-memory block (runs on a worker).
+
+    The block is processed in chunks, as in memory, so a worker's temporaries
+    stay bounded by the chunk budget however large the block; no extra threads,
+    since Dask already runs blocks side by side.
+    """
+    return e_step_totals(ArrayData(np.asarray(X), weights), mixture, threads=False)
 
 
 def _add_pairs(a, b):

@@ -33,6 +33,12 @@ CHUNK_BYTES = 8 * 2**20
 # thin chunks run far below the BLAS's peak.
 MIN_ROWS = 1024
 MAX_CHUNK_BYTES = 32 * 2**20
+# Chunks are handed to threads in runs of this many, and a family may add up a
+# cheap form of their statistics over the run before assembling them once
+# (Family.fused_group_statistics): per-chunk Python work held the interpreter
+# lock long enough to cost a tenth of two threads' speed at d=64.
+CHUNKS_PER_GROUP = 8
+MIN_GROUPS = 8
 
 
 def default_chunk_size(
@@ -158,50 +164,84 @@ def _blas_controller():
     return ThreadpoolController()
 
 
-def _worker_count(n_chunks):
-    """Threads for processing chunks side by side: the BLAS's own thread count.
+def _worker_count(n_groups):
+    """Threads for processing groups of chunks side by side: the BLAS's threads.
 
     Each chunk's products are small, so BLAS threads inside one product gain
     little; running whole chunks on separate threads (each with one BLAS thread)
     keeps every core busy. Limiting the BLAS (threadpoolctl, OMP_NUM_THREADS)
     limits this too.
     """
-    if n_chunks < 4:
+    if n_groups < 2:
         return 1
     blas = _blas_controller().select(user_api="blas").info()
     threads = min((info["num_threads"] for info in blas), default=1)
-    return max(1, min(threads, n_chunks // 2, 8))
+    return max(1, min(threads, n_groups, 8))
 
 
-def _chunk_results(data, mixture):
-    """Each chunk's (statistics, log-likelihood), yielded in row order.
+def _chunk_groups(data, mixture):
+    """The chunks in runs of up to :data:`CHUNKS_PER_GROUP`, in row order.
 
-    A generator, so that the caller sums the results as they come and at most
-    a few chunks' statistics are alive at once.
+    Shorter runs when there are few chunks, so that threads still share the
+    work: at least ``MIN_GROUPS`` groups (or one per chunk). The grouping
+    depends on the data's shape only.
     """
     chunks = list(data.chunks(mixture.n_components, mixture.family))
+    size = max(1, min(CHUNKS_PER_GROUP, len(chunks) // MIN_GROUPS))
+    return [chunks[start : start + size] for start in range(0, len(chunks), size)]
+
+
+def _group_results(data, mixture, threads=True):
+    """Each group of chunks' (statistics, log-likelihood), yielded in row order.
+
+    A generator, so that the caller sums the results as they come and at most
+    a few groups' statistics are alive at once. The groups do not depend on the
+    number of threads, so neither does the sum.
+    """
+    groups = _chunk_groups(data, mixture)
     dense = isinstance(data.X, np.ndarray)
-    workers = _worker_count(len(chunks)) if dense else 1
+    workers = _worker_count(len(groups)) if dense and threads else 1
     if workers == 1:
-        for X, weights in chunks:
-            yield mixture.chunk_statistics(X, weights)
+        for group in groups:
+            yield mixture.group_statistics(group)
         return
     with (
         _blas_controller().limit(limits=1, user_api="blas"),
         ThreadPoolExecutor(workers) as pool,
     ):
-        yield from pool.map(lambda chunk: mixture.chunk_statistics(*chunk), chunks)
+        yield from pool.map(mixture.group_statistics, groups)
+
+
+def e_step_totals(data: ArrayData, mixture, threads=True):
+    """Summed statistics and log-likelihood of in-memory data, chunk by chunk.
+
+    Parameters
+    ----------
+    data : ArrayData
+    mixture : Mixture
+    threads : bool, default=True
+        Run groups of chunks on the BLAS's threads (False where the caller
+        already runs in parallel, e.g. inside a Dask task).
+
+    Returns
+    -------
+    stats : Stats
+    log_likelihood : float
+        ``sum_i w_i log p(x_i)``.
+    """
+    # summed in row order whatever the threads did, so results are reproducible
+    total_stats = None
+    total_log_likelihood = 0.0
+    for stats, log_likelihood in _group_results(data, mixture, threads):
+        total_log_likelihood += log_likelihood
+        total_stats = stats if total_stats is None else total_stats + stats
+    return total_stats, total_log_likelihood
 
 
 @accumulate.register
 def _accumulate_array(data: ArrayData, mixture):
-    # summed in row order whatever the threads did, so results are reproducible
-    total_stats = None
-    total_log_likelihood = 0.0
-    for stats, log_likelihood in _chunk_results(data, mixture):
-        total_log_likelihood += log_likelihood
-        total_stats = stats if total_stats is None else total_stats + stats
-    return total_stats, total_log_likelihood / data.total_weight
+    stats, log_likelihood = e_step_totals(data, mixture)
+    return stats, log_likelihood / data.total_weight
 
 
 def predict_log_resp(data: ArrayData, mixture):
