@@ -106,40 +106,52 @@ class Mixture:
         log_density = logsumexp(joint, 1, xp)
         return joint - log_density[:, None], log_density
 
-    def chunk_statistics(self, X, sample_weight=None):
+    def chunk_statistics(self, X, sample_weight=None, base_measure=True):
         """E-step of one chunk: the statistics and its total log-likelihood.
 
         One fused pass when the family offers it
-        (:meth:`~mixtura.families.base.Family.fused_statistics`), else
-        :meth:`log_responsibilities` then :meth:`statistics`.
+        (:meth:`~mixtura.families.base.Family.fused_statistics`), else the
+        joint log probabilities, the posterior and :meth:`statistics`.
 
         Parameters
         ----------
         X : array of shape (n_samples, n_features)
         sample_weight : array of shape (n_samples,) or None
+        base_measure : bool, default=True
+            Include the family's data-only term
+            (:meth:`~mixtura.families.base.Family.log_base_measure`) in the
+            log-likelihood. False leaves it out (the responsibilities are the
+            same), for callers that add its precomputed total themselves.
 
         Returns
         -------
         stats : Stats
         log_likelihood : float
-            ``sum_i w_i log p(x_i)``.
+            ``sum_i w_i log p(x_i)`` (less the base measure when
+            ``base_measure`` is False).
         """
+        # (families with a fused step have no base measure to leave out)
         fused = self.family.fused_statistics(X, self.log_weights, sample_weight)
         if fused is not None:
             return fused
-        joint = self.joint_log_prob(X)
+        if base_measure:
+            joint = self.joint_log_prob(X)
+        else:
+            kernel = self.family.log_kernel(X)
+            joint = kernel + to_namespace(self.log_weights, kernel)[None, :]
         if isinstance(joint, np.ndarray):
             resp, log_density = _responsibilities_in_place(joint)
         else:
-            log_resp, log_density = self.log_responsibilities(X)
-            resp = get_namespace(log_resp).exp(log_resp)
+            xp = get_namespace(joint)
+            log_density = logsumexp(joint, 1, xp)
+            resp = xp.exp(joint - log_density[:, None])
         xp = get_namespace(resp)  # not X's: X may be a scipy.sparse matrix
         stats = self.statistics(X, resp, sample_weight)
         if sample_weight is not None:
             log_density = log_density * sample_weight
         return stats, float(to_numpy(xp.sum(log_density)))
 
-    def group_statistics(self, chunks):
+    def group_statistics(self, chunks, base_measure=True):
         """E-step of consecutive chunks: their summed statistics and log-likelihood.
 
         The family's :meth:`~mixtura.families.base.Family.fused_group_statistics`
@@ -149,6 +161,8 @@ class Mixture:
         Parameters
         ----------
         chunks : sequence of (array of shape (rows, n_features), weights or None)
+        base_measure : bool, default=True
+            As in :meth:`chunk_statistics`.
 
         Returns
         -------
@@ -161,7 +175,9 @@ class Mixture:
             return fused
         total_stats, total_log_likelihood = None, 0.0
         for X, sample_weight in chunks:
-            stats, log_likelihood = self.chunk_statistics(X, sample_weight)
+            stats, log_likelihood = self.chunk_statistics(
+                X, sample_weight, base_measure
+            )
             total_stats = stats if total_stats is None else total_stats + stats
             total_log_likelihood += log_likelihood
         return total_stats, total_log_likelihood

@@ -29,7 +29,8 @@ def test_gaussian_row_values_count_the_fused_steps_temporaries():
     assert Gaussian("diag").chunk_row_values(d, k) == 16 + 16 + 1 + 32 + 3
     # few components, many features: the whitened path and its (K, d) values
     assert Gaussian("full").chunk_row_values(64, 2) == 2 * 66
-    assert Bernoulli().chunk_row_values(d, k) == k * (d + 2)
+    # a family whose E-step is one product: its features and four K-vectors
+    assert Bernoulli().chunk_row_values(d, k) == d + 4 * k
 
 
 def test_chunks_sized_by_a_family_cover_every_row_in_order():
@@ -81,3 +82,31 @@ def test_totals_do_not_depend_on_threads():
     assert log_likelihood_one == log_likelihood_many
     np.testing.assert_array_equal(one.scatter, many.scatter)
     np.testing.assert_array_equal(one.mean, many.mean)
+
+
+def test_the_base_measure_is_summed_once_per_data_set(monkeypatch):
+    from mixtura.families import Poisson
+    from mixtura.inference.data import e_step_totals
+    from mixtura.mixture import Mixture
+
+    rng = np.random.default_rng(2)
+    X = rng.poisson(4.0, size=(5000, 6)).astype(float)
+    weights = rng.uniform(0.5, 1.5, size=5000)
+    mixture = Mixture(
+        np.log([0.3, 0.7]), Poisson(rates=rng.uniform(1.0, 8.0, size=(2, 6)))
+    )
+    calls = []
+    original = Poisson.log_base_measure
+    monkeypatch.setattr(
+        Poisson,
+        "log_base_measure",
+        lambda self, X: calls.append(X.shape[0]) or original(self, X),
+    )
+    data = ArrayData(X, weights, 1000)
+    first = e_step_totals(data, mixture)
+    second = e_step_totals(data, mixture)
+    assert sum(calls) == 5000  # every row once, for both E-steps
+    expected_stats, expected = mixture.chunk_statistics(X, weights)
+    assert first[1] == pytest.approx(expected, rel=1e-12)
+    assert second[1] == first[1]
+    np.testing.assert_allclose(first[0].sum_x, expected_stats.sum_x, rtol=1e-12)

@@ -9,7 +9,7 @@ import numpy as np
 
 from mixtura.stats import Stats
 
-__all__ = ["Family", "fill_column_means", "split_missing"]
+__all__ = ["Family", "fill_column_means", "product_row_values", "split_missing"]
 
 
 def split_missing(X):
@@ -38,11 +38,36 @@ def split_missing(X):
     xp = get_namespace(X)
     if not xp.isdtype(X.dtype, "real floating"):
         return X, None
+    # a sum is NaN when an entry is (one pass, no (n, d) mask); a NaN sum
+    # without NaN entries (inf - inf) only costs the exact test below
+    if not bool(xp.isnan(xp.sum(X))):
+        return X, None
     missing = xp.isnan(X)
     if not bool(xp.any(missing)):
         return X, None
     filled = xp.where(missing, xp.zeros_like(X), X)
     return filled, xp.astype(~missing, X.dtype)
+
+
+def product_row_values(n_values, n_components):
+    """Per-row temporaries of a family whose E-step is one matrix product.
+
+    The row's ``n_values`` features as the product takes them (NaN filled, or
+    one-hot indicators), and four K-vectors: the log densities, their
+    component-major copy for the posterior, the responsibilities and their
+    weighted copy. No (K, d) values, so chunks can be many times longer than a
+    Gaussian's (see :meth:`Family.chunk_row_values`).
+
+    Parameters
+    ----------
+    n_values : int
+    n_components : int
+
+    Returns
+    -------
+    n_values : int
+    """
+    return n_values + 4 * n_components
 
 
 def fill_column_means(features):
@@ -183,6 +208,42 @@ class Family(ABC):
         -------
         log_prob : array of shape (n_samples, n_components)
         """
+
+    def log_base_measure(self, X):
+        """The data-only part of the log density, the same for every component.
+
+        Where ``log p(x | k) = log h(x) + log kernel(x, k)`` (``log x!`` of a
+        Poisson, the multinomial coefficient of counts), responsibilities do
+        not depend on ``h``, and its weighted sum over a data set is the same
+        in every EM iteration: the data seam computes it once per fit and the
+        E-step uses :meth:`log_kernel`.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_h : ndarray of shape (n_samples,) or None
+            None (the default) when the family has no such term to set apart.
+        """
+        return None
+
+    def log_kernel(self, X):
+        """:meth:`log_prob` less :meth:`log_base_measure`, shape (n_samples, K).
+
+        The default (no base measure) is :meth:`log_prob` itself.
+        """
+        return self.log_prob(X)
+
+    def base_measure_key(self):
+        """What the base measure depends on besides the data (a hashable value).
+
+        Data sets cache their summed base measure under it. The default, the
+        family's class, suits families whose ``h`` has no settings; a product
+        of families adds its layout.
+        """
+        return type(self)
 
     @abstractmethod
     def statistics(self, X, resp, sample_weight=None) -> Stats:

@@ -6,7 +6,7 @@ import numpy as np
 
 from mixtura.backend import get_namespace, to_namespace, to_numpy
 from mixtura.exceptions import DataValidationError, ModelFileError
-from mixtura.families.base import Family, split_missing
+from mixtura.families.base import Family, product_row_values, split_missing
 from mixtura.stats import LinearStats
 
 __all__ = ["Bernoulli", "observed_mass", "observed_sums", "weighted_sums"]
@@ -173,6 +173,10 @@ class Bernoulli(Family):
                 "or use a categorical mixture for items with more than two levels."
             )
         return X
+
+    def chunk_row_values(self, n_features, n_components):
+        """Per-row temporaries: the E-step is one product (no (K, d) values)."""
+        return product_row_values(n_features, n_components)
 
     def log_prob(self, X):
         """Log density of every row under every component, shape (n, K).

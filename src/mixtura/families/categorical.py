@@ -7,7 +7,7 @@ from array_api_compat import device
 
 from mixtura.backend import get_namespace, to_namespace, to_numpy
 from mixtura.exceptions import DataValidationError, ModelFileError
-from mixtura.families.base import Family
+from mixtura.families.base import Family, product_row_values
 from mixtura.families.bernoulli import weighted_sums
 from mixtura.stats import LinearStats
 
@@ -172,6 +172,15 @@ class Categorical(Family):
     def init_features(self, X):
         """The one-hot encoding, on which k-means compares response patterns."""
         return one_hot(X, self._levels_for(X), np)
+
+    def chunk_row_values(self, n_features, n_components):
+        """Per-row temporaries: one-hot indicators, built by the E-step and again
+        by the statistics, and the product's K-vectors."""
+        if self.n_levels is not None:
+            n_indicators = int(np.sum(self.n_levels))
+        else:  # a template: its levels are not known yet
+            n_indicators = 8 * n_features
+        return product_row_values(2 * n_indicators, n_components)
 
     def log_prob(self, X):
         self._require_parameters()

@@ -230,6 +230,15 @@ class DirichletMultinomial(Family):
 
     # -- E-step -----------------------------------------------------------------
     def log_prob(self, X):
+        kernel = self.log_kernel(X)
+        return kernel + _like(self.log_base_measure(X)[:, None], X)
+
+    def log_base_measure(self, X):
+        """The multinomial coefficient ``log(n! / prod_v x_v!)`` of each row."""
+        return log_multinomial_coefficient(_as_csr(X))
+
+    def log_kernel(self, X):
+        """The Dirichlet-multinomial's density less the multinomial coefficient."""
         self._require_parameters()
         counts = _as_csr(X)
         ones, many = _split_ones(counts)
@@ -244,7 +253,6 @@ class DirichletMultinomial(Family):
             + _sum_by_row(many, per_entry)
             + gammaln(self._precisions)[None, :]
             - gammaln(lengths + self._precisions[None, :])
-            + log_multinomial_coefficient(counts)[:, None]
         )
         return _like(log_prob, X)
 

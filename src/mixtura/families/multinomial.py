@@ -22,7 +22,7 @@ from scipy.special import gammaln
 
 from mixtura.backend import get_namespace, to_namespace, to_numpy
 from mixtura.exceptions import DataValidationError, ModelFileError
-from mixtura.families.base import Family
+from mixtura.families.base import Family, product_row_values
 from mixtura.stats import LinearStats
 
 __all__ = [
@@ -390,12 +390,25 @@ class Multinomial(Family):
         return document_features(X)
 
     # -- E-step -----------------------------------------------------------------
+    def chunk_row_values(self, n_features, n_components):
+        """Per-row temporaries: the E-step is one product (no (K, d) values)."""
+        return product_row_values(n_features, n_components)
+
     def log_prob(self, X):
+        linear = self.log_kernel(X)
+        return linear + per_row(self.log_base_measure(X), linear)
+
+    def log_base_measure(self, X):
+        """The multinomial coefficient ``log(n! / prod_v x_v!)`` of each row."""
+        return log_multinomial_coefficient(X)
+
+    def log_kernel(self, X):
+        """``sum_v x_v log theta_kv`` of each row (-inf for impossible terms)."""
         self._require_parameters()
         linear = product_with_parameters(X, self._log_probabilities)
         if self._zero_terms is not None:
             linear = self._impossible_to_minus_inf(X, linear)
-        return linear + per_row(log_multinomial_coefficient(X), linear)
+        return linear
 
     def _impossible_to_minus_inf(self, X, linear):
         """-inf where a row counts a term of probability 0 under a component."""

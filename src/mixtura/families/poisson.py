@@ -7,7 +7,12 @@ from scipy.special import gammaln
 
 from mixtura.backend import get_namespace, to_namespace, to_numpy
 from mixtura.exceptions import DataValidationError, ModelFileError
-from mixtura.families.base import Family, fill_column_means, split_missing
+from mixtura.families.base import (
+    Family,
+    fill_column_means,
+    product_row_values,
+    split_missing,
+)
 from mixtura.families.bernoulli import observed_mass, observed_sums
 
 __all__ = ["Poisson", "check_counts"]
@@ -128,17 +133,30 @@ class Poisson(Family):
         """
         return fill_column_means(np.log1p(X))
 
+    def chunk_row_values(self, n_features, n_components):
+        """Per-row temporaries: the E-step is one product (no (K, d) values)."""
+        return product_row_values(n_features, n_components)
+
     def log_prob(self, X):
         """Log density of every row under every component, shape (n, K).
 
         A missing entry (NaN) drops out: the row's density is that of its
         observed features (the marginal, since features are independent).
         """
+        return self.log_kernel(X) + self.log_base_measure(X)[:, None]
+
+    def log_base_measure(self, X):
+        """``-sum_j log(x_j!)`` of each row (observed entries), shape (n,)."""
+        filled, _ = split_missing(X)
+        return -_log_factorial_sum(filled, get_namespace(X))
+
+    def log_kernel(self, X):
+        """``sum_j x_j log lambda_kj - lambda_kj`` over observed entries, (n, K)."""
         self._require_parameters()
         xp = get_namespace(X)
         log_rates = xp.permute_dims(to_namespace(self._log_rates, X), (1, 0))
         filled, observed = split_missing(X)
-        linear = xp.matmul(filled, log_rates) - _log_factorial_sum(filled, xp)[:, None]
+        linear = xp.matmul(filled, log_rates)
         if observed is None:
             return linear + to_namespace(-self._rate_sum, X)[None, :]
         rates = xp.permute_dims(to_namespace(self.rates, X), (1, 0))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from array_api_compat import device
 
-from mixtura.backend import get_namespace
+from mixtura.backend import get_namespace, to_numpy
 from mixtura.exceptions import ModelFileError
 from mixtura.families.base import Family
 from mixtura.stats import Stats
@@ -150,10 +150,33 @@ class Product(Family):
         return features / np.where(spread > 0, spread, 1.0)
 
     def log_prob(self, X):
+        return self._sum_over_parts(X, lambda part, block: part.log_prob(block))
+
+    def log_kernel(self, X):
+        return self._sum_over_parts(X, lambda part, block: part.log_kernel(block))
+
+    def log_base_measure(self, X):
+        """The sum of the parts' base measures (None when no part has one)."""
+        total = None
+        for part, block in zip(self.parts, self._split(X), strict=True):
+            base = part.log_base_measure(block)
+            if base is not None:
+                base = to_numpy(base).astype(np.float64, copy=False)
+                total = base if total is None else total + base
+        return total
+
+    def base_measure_key(self):
+        return (
+            type(self),
+            tuple(part.base_measure_key() for part in self.parts),
+            tuple(tuple(int(c) for c in columns) for columns in self.columns),
+        )
+
+    def _sum_over_parts(self, X, per_part):
         blocks = self._split(X)
-        total = self.parts[0].log_prob(blocks[0])
+        total = per_part(self.parts[0], blocks[0])
         for part, block in zip(self.parts[1:], blocks[1:], strict=True):
-            total = total + part.log_prob(block)
+            total = total + per_part(part, block)
         return total
 
     def statistics(self, X, resp, sample_weight=None):

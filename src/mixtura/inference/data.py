@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse
@@ -96,6 +96,9 @@ class ArrayData:
     X: object
     sample_weight: object = None
     chunk_size: int | None = None
+    # summed base measures by family (Family.base_measure_key): data-only terms
+    # that every EM iteration would otherwise recompute
+    _base_measures: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def n_samples(self):
@@ -109,6 +112,33 @@ class ArrayData:
         return float(
             to_numpy(get_namespace(self.sample_weight).sum(self.sample_weight))
         )
+
+    def total_log_base_measure(self, family):
+        """``sum_i w_i log h(x_i)`` of the family's base measure, computed once.
+
+        Parameters
+        ----------
+        family : Family
+
+        Returns
+        -------
+        total : float or None
+            None when the family has no base measure to set apart
+            (:meth:`~mixtura.families.base.Family.log_base_measure`).
+        """
+        key = family.base_measure_key()
+        if key not in self._base_measures:
+            total = None
+            for X, weights in self.chunks(family.n_components):
+                base = family.log_base_measure(X)
+                if base is None:
+                    break
+                base = to_numpy(base).astype(np.float64, copy=False)
+                if weights is not None:
+                    base = base * to_numpy(weights).astype(np.float64, copy=False)
+                total = float(base.sum()) + (total or 0.0)
+            self._base_measures[key] = total
+        return self._base_measures[key]
 
     def chunks(self, n_components, family=None):
         """Yield ``(X_chunk, weight_chunk)`` pairs covering the rows in order.
@@ -191,7 +221,7 @@ def _chunk_groups(data, mixture):
     return [chunks[start : start + size] for start in range(0, len(chunks), size)]
 
 
-def _group_results(data, mixture, threads=True):
+def _group_results(data, mixture, threads=True, base_measure=True):
     """Each group of chunks' (statistics, log-likelihood), yielded in row order.
 
     A generator, so that the caller sums the results as they come and at most
@@ -203,13 +233,15 @@ def _group_results(data, mixture, threads=True):
     workers = _worker_count(len(groups)) if dense and threads else 1
     if workers == 1:
         for group in groups:
-            yield mixture.group_statistics(group)
+            yield mixture.group_statistics(group, base_measure)
         return
     with (
         _blas_controller().limit(limits=1, user_api="blas"),
         ThreadPoolExecutor(workers) as pool,
     ):
-        yield from pool.map(mixture.group_statistics, groups)
+        yield from pool.map(
+            lambda group: mixture.group_statistics(group, base_measure), groups
+        )
 
 
 def e_step_totals(data: ArrayData, mixture, threads=True):
@@ -229,13 +261,17 @@ def e_step_totals(data: ArrayData, mixture, threads=True):
     log_likelihood : float
         ``sum_i w_i log p(x_i)``.
     """
+    # the data-only part of the log-likelihood is the same in every iteration
+    base = data.total_log_base_measure(mixture.family)
     # summed in row order whatever the threads did, so results are reproducible
     total_stats = None
     total_log_likelihood = 0.0
-    for stats, log_likelihood in _group_results(data, mixture, threads):
+    for stats, log_likelihood in _group_results(
+        data, mixture, threads, base_measure=base is None
+    ):
         total_log_likelihood += log_likelihood
         total_stats = stats if total_stats is None else total_stats + stats
-    return total_stats, total_log_likelihood
+    return total_stats, total_log_likelihood + (base or 0.0)
 
 
 @accumulate.register
