@@ -83,6 +83,21 @@ def test_bad_streams_are_clear_errors(chunks, message):
         GaussianMixture(2).fit(ChunkStream(chunks, "the test stream"))
 
 
+def test_empty_chunks_in_a_stream_add_nothing():
+    X = _blobs(n=600)
+    parts = [X[:100], X[100:100], X[100:], X[:0]]
+    options = {"max_iter": 4, "tol": 0.0, "random_state": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = GaussianMixture(2, **options).fit(
+            ChunkStream(lambda: iter(parts), "a stream with empty chunks")
+        )
+        expected = GaussianMixture(2, **options).fit(
+            ChunkStream(lambda: iter([X[:100], X[100:]]), "the same rows")
+        )
+    assert model.lower_bound_ == pytest.approx(expected.lower_bound_, rel=1e-12)
+
+
 def _rows_of(stream):
     return list(stream)
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mixtura.exceptions import DataValidationError
-from mixtura.inference.data import ArrayData, accumulate
+from mixtura.inference.data import ArrayData, accumulate, e_step_totals
 
 __all__ = ["ChunkStream", "npy_chunks", "parquet_chunks"]
 
@@ -301,7 +301,9 @@ class StreamData:
 def _accumulate_stream(data: StreamData, mixture):
     total_stats, total_log_likelihood = None, 0.0
     for chunk in data.stream:
-        stats, mean_log_likelihood = accumulate(ArrayData(chunk), mixture)
-        total_log_likelihood += mean_log_likelihood * chunk.shape[0]
+        if chunk.shape[0] == 0:  # a filtering stream may yield empty chunks
+            continue
+        stats, log_likelihood = e_step_totals(ArrayData(chunk), mixture)
+        total_log_likelihood += log_likelihood
         total_stats = stats if total_stats is None else total_stats + stats
     return total_stats, total_log_likelihood / data.total_weight

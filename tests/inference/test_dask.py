@@ -120,6 +120,22 @@ def test_bad_dask_input_is_refused_clearly():
         GaussianMixture(2, missing="em").fit(da.from_array(X, chunks=(100, 3)))
     with pytest.raises(ValueError, match="2-D"):
         GaussianMixture(2).fit(da.zeros(10, chunks=5))
+    clean = da.from_array(_blobs(n=500), chunks=(100, 3))
+    filtered = clean[clean[:, 0] > -100]  # boolean indexing: unknown chunk sizes
+    with pytest.raises(ValueError, match="compute_chunk_sizes"):
+        GaussianMixture(2).fit(filtered)
+
+
+def test_an_empty_block_adds_nothing():
+    X = da.from_array(_blobs(n=500), chunks=(100, 3))
+    with_empty = X.rechunk(((100, 0, 400), (3,)))
+    params = {"max_iter": 4, "tol": 0.0, "random_state": 0, **_inits(_blobs(), "full")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        expected = GaussianMixture(3, **params).fit(X)
+        model = GaussianMixture(3, **params).fit(with_empty)
+    assert model.lower_bound_ == pytest.approx(expected.lower_bound_, rel=1e-12)
+    np.testing.assert_allclose(model.means_, expected.means_, rtol=1e-10)
 
 
 def test_a_large_block_is_processed_in_bounded_chunks():

@@ -75,6 +75,14 @@ def _check_dask_data(estimator, X):
         raise DataValidationError(
             f"X must be numeric; got a dask array of dtype {X.dtype}."
         )
+    if any(np.isnan(size) for size in X.shape) or any(
+        np.isnan(size) for sizes in X.chunks for size in sizes
+    ):
+        raise DataValidationError(
+            "X is a dask array with unknown chunk sizes (as boolean indexing "
+            "leaves it); call X.compute_chunk_sizes() first, so that rows can be "
+            "counted and sampled."
+        )
     if X.dtype not in (np.float32, np.float64):
         X = X.astype(np.float64)
     if X.shape[0] < max(2, estimator.n_components):

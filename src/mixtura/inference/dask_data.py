@@ -76,6 +76,9 @@ def _block_statistics(mixture, X, weights):
 
 
 def _add_pairs(a, b):
+    # an empty block (as filtering can leave) has no statistics: None
+    if a[0] is None or b[0] is None:
+        return (b[0] if a[0] is None else a[0]), a[1] + b[1]
     return a[0] + b[0], a[1] + b[1]
 
 
