@@ -404,3 +404,17 @@ def test_parallel_refit_from_splits_equals_the_sequential_one(faithful):
         assert parallel[key]["log_likelihood"] == pytest.approx(
             record["log_likelihood"], rel=1e-12
         )
+
+
+def test_cells_equal_direct_fits_with_their_seed_and_several_starts(faithful):
+    # the grid runs each K's k-means starts once for all models
+    # (init.shared_kmeans); every cell must still be the direct fit
+    grid = select(faithful, n_components=[2, 3], random_state=3, n_init=2)
+    for covariance_type in COVARIANCE_TYPES:
+        for k in (2, 3):
+            direct = GaussianMixture(
+                k, covariance_type=covariance_type, random_state=3, n_init=2
+            ).fit(faithful)
+            assert grid[(covariance_type, k)]["log_likelihood"] == pytest.approx(
+                direct.score(faithful) * len(faithful), rel=1e-12
+            )

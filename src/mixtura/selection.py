@@ -41,6 +41,7 @@ from mixtura.families.mclust import (
     UNIVARIATE_MODELS,
 )
 from mixtura.inference.hierarchical import hc_labels, svd_scale
+from mixtura.inference.init import shared_kmeans
 
 __all__ = ["CRITERIA", "MCLUST_GRID_DEFAULTS", "Criterion", "SelectionTable", "select"]
 
@@ -568,11 +569,15 @@ def select(
     tasks = [
         (X, n_samples, model, k, params, starts[k]) for model in models for k in ks
     ]
-    cells = _run_cells(tasks, n_jobs)
-    if refit_from_splits:
-        cells = _refit_from_splits(X, n_samples, cells, params, n_jobs)
-    if share_partitions:
-        cells = _refit_from_partitions(X, n_samples, cells, share_partitions, params)
+    # every model at K starts from the same seed: one k-means per K, not per cell
+    with shared_kmeans():
+        cells = _run_cells(tasks, n_jobs)
+        if refit_from_splits:
+            cells = _refit_from_splits(X, n_samples, cells, params, n_jobs)
+        if share_partitions:
+            cells = _refit_from_partitions(
+                X, n_samples, cells, share_partitions, params
+            )
     return SelectionTable(cells, n_samples=n_samples, criterion=criterion)
 
 

@@ -93,3 +93,37 @@ def test_kmeans_on_large_data_clusters_a_sample_and_labels_every_row(monkeypatch
     resp = np.asarray(resp)
     np.testing.assert_array_equal(resp.sum(axis=1), 1.0)
     assert adjusted_rand_score(labels, resp.argmax(axis=1)) > 0.99
+
+
+def test_shared_kmeans_runs_each_start_once_and_advances_the_generator(monkeypatch):
+    from sklearn.cluster import KMeans
+
+    from mixtura.inference.init import shared_kmeans
+
+    X = np.random.RandomState(1).normal(size=(300, 2))
+    calls = []
+    original = KMeans.fit
+    monkeypatch.setattr(
+        KMeans, "fit", lambda self, *a, **k: calls.append(1) or original(self, *a, **k)
+    )
+
+    def two_starts(seed):
+        rng = np.random.RandomState(seed)
+        first = initial_responsibilities(X, 3, "kmeans", rng)
+        second = initial_responsibilities(X, 3, "kmeans", rng)
+        return first, second, rng.uniform()
+
+    direct = two_starts(0)
+    assert len(calls) == 2
+    with shared_kmeans():
+        shared = [two_starts(0) for _ in range(3)] + [two_starts(1)]
+    # three repeats of seed 0 cost its two starts once; seed 1 its own two
+    assert len(calls) == 2 + 2 + 2
+    for repeat in shared[:3]:
+        np.testing.assert_array_equal(repeat[0], direct[0])
+        np.testing.assert_array_equal(repeat[1], direct[1])
+        assert repeat[2] == direct[2]  # the generator ends where a real run leaves it
+    seed_one = two_starts(1)  # outside the block: computed afresh, nothing kept
+    assert len(calls) == 8
+    np.testing.assert_array_equal(shared[3][1], seed_one[1])
+    assert shared[3][2] == seed_one[2]

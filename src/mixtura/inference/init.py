@@ -14,6 +14,10 @@ that size).
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import threading
+
 import numpy as np
 import scipy.sparse
 from sklearn.cluster import KMeans, kmeans_plusplus
@@ -25,6 +29,7 @@ __all__ = [
     "OneHotResponsibilities",
     "initial_responsibilities",
     "responsibilities_from_labels",
+    "shared_kmeans",
 ]
 
 
@@ -35,7 +40,57 @@ __all__ = [
 KMEANS_SAMPLE_ROWS = 100_000
 
 
+_SHARED = threading.local()
+
+
+@contextlib.contextmanager
+def shared_kmeans():
+    """Within the block, each distinct k-means start is computed once.
+
+    A start is the same when the data, the sample weights, K and the random
+    generator's state are: the labels and the generator's state after the
+    first run are kept, and a repeat returns the labels and advances the
+    generator exactly as the run did, so every fit still equals a direct fit
+    with its seed. :func:`mixtura.select` fits each K under several covariance
+    structures from the same seed, and would otherwise repeat each k-means once
+    per structure. Per thread; blocks nest.
+    """
+    previous = getattr(_SHARED, "starts", None)
+    _SHARED.starts = {} if previous is None else previous
+    try:
+        yield
+    finally:
+        _SHARED.starts = previous
+
+
+def _start_key(X, n_components, random_state, sample_weight):
+    """What decides a k-means start: data, weights, K and the generator state."""
+    digest = hashlib.blake2b(digest_size=16)
+    for array in (X, sample_weight):
+        if array is not None:
+            array = np.ascontiguousarray(array)
+            digest.update(f"{array.dtype.str}{array.shape}".encode())
+            digest.update(memoryview(array).cast("B"))
+    name, keys, position, has_gauss, cached = random_state.get_state()
+    digest.update(np.ascontiguousarray(keys).tobytes())
+    digest.update(f"{name}{position}{has_gauss}{cached!r}{n_components}".encode())
+    return digest.hexdigest()
+
+
 def _kmeans(X, n_components, random_state, sample_weight):
+    starts = getattr(_SHARED, "starts", None)
+    if starts is None or scipy.sparse.issparse(X):
+        return _kmeans_start(X, n_components, random_state, sample_weight)
+    key = _start_key(X, n_components, random_state, sample_weight)
+    if key not in starts:
+        resp = _kmeans_start(X, n_components, random_state, sample_weight)
+        starts[key] = (resp, random_state.get_state())
+    resp, state_after = starts[key]
+    random_state.set_state(state_after)
+    return resp
+
+
+def _kmeans_start(X, n_components, random_state, sample_weight):
     # k-means never centres (so never changes) sparse data: no need for its copy
     model = KMeans(
         n_clusters=n_components,
