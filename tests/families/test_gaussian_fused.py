@@ -39,6 +39,17 @@ def _composed(mixture, X, weights):
     return stats, float(np.sum(log_density))
 
 
+def _assert_matches_the_composed_step(result, mixture, X, weights):
+    stats, log_likelihood = result
+    expected_stats, expected_ll = _composed(mixture, X, weights)
+    assert log_likelihood == pytest.approx(expected_ll, rel=1e-12)
+    np.testing.assert_allclose(stats.resp_sum, expected_stats.resp_sum, rtol=1e-12)
+    np.testing.assert_allclose(stats.mean, expected_stats.mean, rtol=1e-10)
+    np.testing.assert_allclose(
+        stats.scatter, expected_stats.scatter, rtol=1e-9, atol=1e-9
+    )
+
+
 @pytest.mark.parametrize(
     "covariance_type", ["full", "tied", "diag", "spherical", "VEV"]
 )
@@ -50,14 +61,7 @@ def test_fused_step_equals_the_composed_one(covariance_type, weighted):
     weights = RNG.uniform(0.1, 2.0, size=500) if weighted else None
     fused = family.fused_statistics(X, mixture.log_weights, weights)
     assert fused is not None
-    stats, log_likelihood = fused
-    expected_stats, expected_ll = _composed(mixture, X, weights)
-    assert log_likelihood == pytest.approx(expected_ll, rel=1e-12)
-    np.testing.assert_allclose(stats.resp_sum, expected_stats.resp_sum, rtol=1e-12)
-    np.testing.assert_allclose(stats.mean, expected_stats.mean, rtol=1e-10)
-    np.testing.assert_allclose(
-        stats.scatter, expected_stats.scatter, rtol=1e-9, atol=1e-9
-    )
+    _assert_matches_the_composed_step(fused, mixture, X, weights)
 
 
 def test_fused_step_is_not_used_where_it_would_lose_digits():
@@ -155,14 +159,7 @@ def test_group_of_chunks_equals_the_sum_of_its_chunks(covariance_type, weighted)
     chunks = _chunks(X, weights, 400)
     grouped = family.fused_group_statistics(chunks, mixture.log_weights)
     assert grouped is not None
-    stats, log_likelihood = grouped
-    expected_stats, expected_ll = _composed(mixture, X, weights)
-    assert log_likelihood == pytest.approx(expected_ll, rel=1e-12)
-    np.testing.assert_allclose(stats.resp_sum, expected_stats.resp_sum, rtol=1e-12)
-    np.testing.assert_allclose(stats.mean, expected_stats.mean, rtol=1e-10)
-    np.testing.assert_allclose(
-        stats.scatter, expected_stats.scatter, rtol=1e-9, atol=1e-9
-    )
+    _assert_matches_the_composed_step(grouped, mixture, X, weights)
 
 
 def test_float32_group_keeps_positive_variances_and_the_float64_result():
