@@ -52,3 +52,49 @@ def test_check_data_refuses_codes_out_of_range(value):
 def test_parameters_must_sum_to_one_per_column():
     with pytest.raises(ValueError, match="sum to one"):
         Categorical([2], probabilities=[[0.5, 0.6]])
+
+
+def test_numpy_one_hot_matches_a_level_by_level_comparison():
+    rng = np.random.default_rng(5)
+    n_levels = np.array([3, 1, 4])
+    X = np.column_stack([rng.integers(n, size=50) for n in n_levels]).astype(float)
+    X[3, 0] = np.nan  # missing: an all-zero block
+    X[4, 2] = 7.0  # out of range: an all-zero block, as no level equals it
+    X[5, 1] = 0.5  # not an integer: likewise
+    X[6, 0] = -1.0
+    expected = np.hstack(
+        [
+            (X[:, [j]] == np.arange(n)[None, :]).astype(float)
+            for j, n in enumerate(n_levels)
+        ]
+    )
+    np.testing.assert_array_equal(one_hot(X, n_levels), expected)
+    clean = np.nan_to_num(X[7:], nan=0.0)
+    np.testing.assert_array_equal(
+        one_hot(clean, n_levels), expected[7:]
+    )  # the all-valid path
+    assert one_hot(X.astype(np.float32), n_levels).dtype == np.float32
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_fused_step_equals_log_prob_then_statistics(weighted):
+    from scipy.special import logsumexp
+
+    rng = np.random.default_rng(6)
+    n_levels = np.array([3, 2, 4])
+    family = Categorical(
+        n_levels,
+        probabilities=np.hstack([rng.dirichlet(np.ones(n), size=4) for n in n_levels]),
+    )
+    X = np.column_stack([rng.integers(n, size=300) for n in n_levels]).astype(float)
+    X[10, 1] = np.nan
+    weights = rng.uniform(0.5, 2.0, size=300) if weighted else None
+    log_weights = np.log(rng.dirichlet(np.ones(4)))
+    stats, log_likelihood = family.fused_statistics(X, log_weights, weights)
+    joint = family.log_prob(X) + log_weights
+    log_density = logsumexp(joint, axis=1)
+    expected = family.statistics(X, np.exp(joint - log_density[:, None]), weights)
+    w = np.ones(300) if weights is None else weights
+    assert log_likelihood == pytest.approx(np.sum(w * log_density), rel=1e-12)
+    np.testing.assert_allclose(stats.resp_sum, expected.resp_sum, rtol=1e-12)
+    np.testing.assert_allclose(stats.counts, expected.counts, rtol=1e-12, atol=1e-12)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from array_api_compat import device
 
-from mixtura.backend import get_namespace, to_namespace, to_numpy
+from mixtura.backend import get_namespace, posterior_in_place, to_namespace, to_numpy
 from mixtura.exceptions import DataValidationError, ModelFileError
 from mixtura.families.base import Family, product_row_values
 from mixtura.families.bernoulli import weighted_sums
@@ -35,12 +35,34 @@ def one_hot(X, n_levels, xp=None):
     indicators : array of shape (n_samples, sum(n_levels))
         ``indicators[i, offset_j + l] = 1`` where ``X[i, j] == l``; X's dtype.
     """
+    if isinstance(X, np.ndarray):
+        return _one_hot_numpy(X, np.asarray(n_levels, dtype=np.intp))
     xp = xp or get_namespace(X)
     blocks = []
     for j, n in enumerate(n_levels):
         levels = xp.arange(int(n), dtype=X.dtype, device=device(X))
         blocks.append(xp.astype(X[:, j : j + 1] == levels[None, :], X.dtype))
     return xp.concat(blocks, axis=1)
+
+
+def _one_hot_numpy(X, n_levels):
+    """:func:`one_hot` of a NumPy array: one scatter of ones into zeros.
+
+    A code that is not an integer in ``[0, n_levels[j])`` (a missing code, NaN,
+    included) leaves its block all zero, as the comparison with each level does.
+    """
+    n_samples = X.shape[0]
+    total = int(n_levels.sum())
+    indicators = np.zeros((n_samples, total), dtype=X.dtype)
+    values = X  # (ruff reads an upper-case name as a constant)
+    with np.errstate(invalid="ignore"):
+        valid = (values >= 0) & (values < n_levels) & (values == np.floor(values))
+    every = bool(valid.all())
+    codes = (values if every else np.where(valid, values, 0)).astype(np.intp)
+    codes += _offsets(n_levels)[None, :]
+    codes += (np.arange(n_samples, dtype=np.intp) * total)[:, None]
+    indicators.reshape(-1)[codes.ravel() if every else codes[valid]] = 1
+    return indicators
 
 
 def _offsets(n_levels):
@@ -174,8 +196,8 @@ class Categorical(Family):
         return one_hot(X, self._levels_for(X), np)
 
     def chunk_row_values(self, n_features, n_components):
-        """Per-row temporaries: one-hot indicators, built by the E-step and again
-        by the statistics, and the product's K-vectors."""
+        """Per-row temporaries: one-hot indicators, their integer positions and
+        the product's K-vectors."""
         if self.n_levels is not None:
             n_indicators = int(np.sum(self.n_levels))
         else:  # a template: its levels are not known yet
@@ -187,6 +209,25 @@ class Categorical(Family):
         xp = get_namespace(X)
         log_p = to_namespace(self._log_probabilities, X)
         return xp.matmul(one_hot(X, self.n_levels, xp), xp.permute_dims(log_p, (1, 0)))
+
+    def fused_statistics(self, X, log_weights, sample_weight=None):
+        """E-step and statistics of a NumPy chunk with one one-hot encoding.
+
+        The composed path encodes the chunk twice (log densities, then
+        statistics); the encoding is most of the time of either.
+        """
+        if self.probabilities is None or not isinstance(X, np.ndarray):
+            return None
+        indicators = one_hot(X, self.n_levels)
+        log_p = self._log_probabilities.astype(X.dtype, copy=False)
+        joint_t = log_p @ indicators.T  # (K, n): the posterior works in place
+        joint_t += np.asarray(log_weights, dtype=X.dtype)[:, None]
+        log_density = posterior_in_place(joint_t)
+        resp_sum, counts = weighted_sums(indicators, joint_t.T, sample_weight)
+        if sample_weight is not None:
+            log_density = log_density * sample_weight
+        stats = LinearStats(resp_sum, counts=counts)
+        return stats, float(np.sum(log_density, dtype=np.float64))
 
     def statistics(self, X, resp, sample_weight=None):
         indicators = one_hot(X, self._levels_for(X))
