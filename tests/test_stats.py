@@ -75,3 +75,38 @@ def test_linear_stats_add_and_scale_elementwise():
         a + LinearStats([1.0, 1.0], sum_y=[[0.0], [0.0]])
     with pytest.raises(AttributeError):
         _ = a.sum_y
+
+
+def _per_component(X, resp, w):
+    """Per-component statistics of weighted rows under responsibilities."""
+    weighted = resp * w[:, None]
+    n = weighted.sum(axis=0)
+    mean = weighted.T @ X / n[:, None]
+    diff = X[:, None, :] - mean[None]
+    scatter = np.einsum("nk,nki,nkj->kij", weighted, diff, diff)
+    return MomentStats(n, mean, scatter)
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e4])
+def test_pooled_merges_equal_the_pooled_whole(offset):
+    rng = np.random.RandomState(4)
+    X = rng.normal(size=(60, 3)) + offset
+    resp = rng.dirichlet(np.ones(4), size=60)
+    w = rng.uniform(0.5, 2.0, size=60)
+    parts = [_per_component(X[a:b], resp[a:b], w[a:b]) for a, b in [(0, 25), (25, 60)]]
+    whole = _per_component(X, resp, w).pooled_form()
+    assert whole.pooled and whole.scatter.shape == (1, 3, 3)
+    for merged in (
+        parts[0].pooled_form() + parts[1].pooled_form(),
+        parts[0] + parts[1].pooled_form(),  # per-component + pooled: pooled first
+        parts[0].pooled_form() + parts[1],
+    ):
+        assert merged.pooled
+        np.testing.assert_allclose(merged.resp_sum, whole.resp_sum, rtol=1e-12)
+        np.testing.assert_allclose(merged.mean, whole.mean, rtol=1e-12)
+        np.testing.assert_allclose(merged.scatter, whole.scatter, rtol=1e-9)
+    scaled = whole.scale(0.5)
+    assert scaled.pooled
+    np.testing.assert_allclose(scaled.scatter, 0.5 * whole.scatter)
+    with pytest.raises(ValueError, match="only full scatter"):
+        MomentStats([1.0], [[0.0, 0.0]], [[1.0, 1.0]]).pooled_form()

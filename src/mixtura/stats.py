@@ -67,34 +67,49 @@ class MomentStats(Stats):
     mean : array-like of shape (n_components, n_features)
         Responsibility-weighted mean (0 for a component with no weight).
     scatter : array-like of shape (n_components, n_features, n_features) or \
-            (n_components, n_features)
+            (n_components, n_features) or (1, n_features, n_features)
         Sum of weighted outer products of deviations from ``mean``; the diagonal
-        only when it has two dimensions.
+        only when it has two dimensions; the sum over the components when
+        ``pooled``.
+    pooled : bool, default=False
+        Whether ``scatter`` holds only the sum of the components' scatter
+        matrices, ``sum_k S_k``, shape (1, d, d): all that a model with one
+        shared covariance needs, and far cheaper to accumulate than K matrices.
+        Adding per-component statistics to pooled ones pools them first.
     """
 
-    def __init__(self, resp_sum, mean, scatter):
+    def __init__(self, resp_sum, mean, scatter, pooled=False):
         self.resp_sum = np.asarray(resp_sum, dtype=np.float64)
         self.mean = np.asarray(mean, dtype=np.float64)
         self.scatter = np.asarray(scatter, dtype=np.float64)
+        self.pooled = bool(pooled)
 
     @property
     def full(self):
         """Whether ``scatter`` holds full matrices rather than diagonals."""
         return self.scatter.ndim == 3
 
+    def pooled_form(self):
+        """The same statistics with the components' scatter summed, (1, d, d)."""
+        if self.pooled:
+            return self
+        if not self.full:
+            raise ValueError("only full scatter matrices can be pooled")
+        return MomentStats(
+            self.resp_sum, self.mean, self.scatter.sum(axis=0, keepdims=True), True
+        )
+
     def __add__(self, other):
         if not isinstance(other, MomentStats):
             return NotImplemented
+        if self.pooled or other.pooled:
+            return _add_pooled(self.pooled_form(), other.pooled_form())
         if self.scatter.shape != other.scatter.shape:
             raise ValueError(
                 "cannot add statistics of different shapes: "
                 f"{self.scatter.shape} and {other.scatter.shape}"
             )
-        total = self.resp_sum + other.resp_sum
-        share = _safe_divide(other.resp_sum, total)
-        delta = other.mean - self.mean
-        mean = self.mean + share[:, None] * delta
-        cross = _safe_divide(self.resp_sum * other.resp_sum, total)
+        total, mean, cross, delta = _merged_means(self, other)
         if self.full:
             correction = cross[:, None, None] * (delta[:, :, None] * delta[:, None, :])
         else:
@@ -102,13 +117,38 @@ class MomentStats(Stats):
         return MomentStats(total, mean, self.scatter + other.scatter + correction)
 
     def scale(self, factor):
-        return MomentStats(self.resp_sum * factor, self.mean, self.scatter * factor)
+        return MomentStats(
+            self.resp_sum * factor, self.mean, self.scatter * factor, self.pooled
+        )
 
     def __repr__(self):
         return (
             f"MomentStats(n_components={self.resp_sum.shape[0]}, "
-            f"n_features={self.mean.shape[1]}, full={self.full})"
+            f"n_features={self.mean.shape[1]}, full={self.full}, "
+            f"pooled={self.pooled})"
         )
+
+
+def _merged_means(a, b):
+    """Total counts, merged means, and each component's Chan correction factor."""
+    total = a.resp_sum + b.resp_sum
+    share = _safe_divide(b.resp_sum, total)
+    delta = b.mean - a.mean
+    mean = a.mean + share[:, None] * delta
+    cross = _safe_divide(a.resp_sum * b.resp_sum, total)
+    return total, mean, cross, delta
+
+
+def _add_pooled(a, b):
+    """Chan's merge summed over the components: ``sum_k c_k delta_k delta_k^T``."""
+    if a.scatter.shape != b.scatter.shape or a.mean.shape != b.mean.shape:
+        raise ValueError(
+            "cannot add statistics of different shapes: "
+            f"{a.mean.shape} and {b.mean.shape}"
+        )
+    total, mean, cross, delta = _merged_means(a, b)
+    correction = np.einsum("k,ki,kj->ij", cross, delta, delta)[None]
+    return MomentStats(total, mean, a.scatter + b.scatter + correction, pooled=True)
 
 
 class LinearStats(Stats):

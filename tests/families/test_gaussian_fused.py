@@ -42,6 +42,10 @@ def _composed(mixture, X, weights):
 def _assert_matches_the_composed_step(result, mixture, X, weights):
     stats, log_likelihood = result
     expected_stats, expected_ll = _composed(mixture, X, weights)
+    # a tied family keeps only the components' summed scatter
+    assert stats.pooled == (mixture.family.structure.name == "tied")
+    if stats.pooled:
+        expected_stats = expected_stats.pooled_form()
     assert log_likelihood == pytest.approx(expected_ll, rel=1e-12)
     np.testing.assert_allclose(stats.resp_sum, expected_stats.resp_sum, rtol=1e-12)
     np.testing.assert_allclose(stats.mean, expected_stats.mean, rtol=1e-10)
@@ -149,7 +153,7 @@ def _chunks(X, weights, size):
     ]
 
 
-@pytest.mark.parametrize("covariance_type", ["full", "diag", "VEV"])
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "VEV"])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_group_of_chunks_equals_the_sum_of_its_chunks(covariance_type, weighted):
     family = _family(covariance_type, offset=50.0)
@@ -202,3 +206,32 @@ def test_group_goes_chunk_by_chunk_for_holes_and_cancelled_digits():
         stats.scatter[used], expected[used], rtol=1e-6, atol=1e-7 * scale
     )
     assert np.all(np.diagonal(stats.scatter[used], axis1=1, axis2=2) > 0)
+
+
+def test_tied_pooled_statistics_give_the_same_m_step_with_and_without_a_prior():
+    from mixtura.families.covariance import get_covariance_structure
+    from mixtura.families.mclust_prior import resolve_prior
+
+    family = _family("tied")
+    mixture = Mixture(np.log(np.full(6, 1 / 6)), family)
+    X = RNG.normal(scale=3.0, size=(800, 4))
+    pooled, _ = family.fused_statistics(X, mixture.log_weights)
+    per_component, _ = _composed(mixture, X, None)
+    assert pooled.pooled and not per_component.pooled
+    tied = get_covariance_structure("tied")
+    for prior in (None, resolve_prior("default", X, 6, tied)):
+        template = Gaussian("tied", prior=prior)
+        expected = template.maximize(per_component)
+        ours = template.maximize(pooled)
+        np.testing.assert_allclose(ours.means, expected.means, rtol=1e-10)
+        np.testing.assert_allclose(ours.covariances, expected.covariances, rtol=1e-10)
+
+
+def test_tied_group_declines_where_the_pooled_scatter_would_cancel():
+    family = _family("tied")
+    mixture = Mixture(np.log(np.full(6, 1 / 6)), family)
+    tight = 1e4 + 1e-6 * RNG.normal(size=(300, 4))
+    chunks = _chunks(tight, None, 100)
+    assert family.fused_group_statistics(chunks, mixture.log_weights) is None
+    stats, _ = mixture.group_statistics(chunks)  # composed, explicit deviations
+    assert np.all(np.linalg.eigvalsh(stats.pooled_form().scatter[0]) > 0)

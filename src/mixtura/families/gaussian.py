@@ -13,14 +13,16 @@ from mixtura.backend import (
 )
 from mixtura.exceptions import ModelFileError
 from mixtura.families.base import Family
-from mixtura.families.covariance import get_covariance_structure
+from mixtura.families.covariance import Tied, get_covariance_structure
 from mixtura.families.gaussian_fused import (
     PairForm,
+    TiedForm,
     fused_e_step,
     fused_group_sums,
     fused_pairs_pay_off,
     quadratic_moments,
     split_sums,
+    tied_group_sums,
 )
 from mixtura.families.gaussian_missing import ComponentPrecisions, IncompleteRows
 from mixtura.families.mclust_prior import get_prior_rule
@@ -260,6 +262,9 @@ class Gaussian(Family):
         Where the fused step does not pay off (full matrices, few components,
         many features), those of the whitened coordinates.
         """
+        if isinstance(self.structure, Tied):
+            # centred rows and ones, whitened rows with their norms and ones
+            return 2 * n_features + 3 + 2 * n_components + 3
         if self.structure.full_scatter and not fused_pairs_pay_off(
             n_components, n_features
         ):
@@ -454,6 +459,8 @@ class Gaussian(Family):
             incomplete = _incomplete_rows(X)
             if incomplete is not None:
                 return self._fused_incomplete(X, incomplete, log_weights, sample_weight)
+        if self._tied_form_applies(X):
+            return self._tied_group_statistics([(X, sample_weight)], log_weights)
         if not self._pair_form_applies(X):
             return None
         return fused_e_step(
@@ -486,9 +493,12 @@ class Gaussian(Family):
             and isinstance(X, np.ndarray)
             and X.dtype == chunks[0][0].dtype
             and _incomplete_rows(X) is None
-            and self._pair_form_applies(X)
             for X, _ in chunks
         ):
+            return None
+        if all(self._tied_form_applies(X) for X, _ in chunks):
+            return self._tied_group_statistics(chunks, log_weights)
+        if not all(self._pair_form_applies(X) for X, _ in chunks):
             return None
         pair_form = self._fused_form()
         sums, log_likelihood = fused_group_sums(
@@ -502,6 +512,45 @@ class Gaussian(Family):
         if self._cancelled_components(resp_sum, means, scatter, eps).size:
             return None
         return MomentStats(resp_sum, means + self._reference, scatter), log_likelihood
+
+    def _tied_group_statistics(self, chunks, log_weights):
+        """Pooled statistics of complete chunks of a tied family, or None.
+
+        See :class:`~mixtura.families.gaussian_fused.TiedForm`. None when the
+        expanded pooled scatter would cancel digits (the mixture then composes
+        :meth:`log_prob` and :meth:`statistics`, which use explicit deviations).
+        """
+        if getattr(self, "_tied_form", None) is None:
+            self._tied_form = TiedForm(
+                self.precisions_cholesky,
+                self.means - self._reference,
+                float(self._log_det) - 0.5 * self.n_features * LOG_2PI,
+            )
+        first, second, log_likelihood = tied_group_sums(
+            self._tied_form, chunks, self._reference, log_weights
+        )
+        d = self.n_features
+        resp_sum = first[:, d]
+        means = first[:, :d] / np.where(resp_sum > 0, resp_sum, 1.0)[:, None]
+        pooled = second - np.einsum("k,ki,kj->ij", resp_sum, means, means)
+        variances = np.diagonal(pooled) / max(float(resp_sum.sum()), 1e-300)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(variances > 0, means**2 / variances, np.inf)
+        used = resp_sum > 0
+        if used.any() and _cancels(ratio[used].max(), np.finfo(chunks[0][0].dtype).eps):
+            return None
+        stats = MomentStats(resp_sum, means + self._reference, pooled[None], True)
+        return stats, log_likelihood
+
+    def _tied_form_applies(self, X):
+        return (
+            self.means is not None
+            and isinstance(self.structure, Tied)
+            and isinstance(X, np.ndarray)
+            and X.dtype in (np.float32, np.float64)
+            # (chunks with NaN took the missing-data path before this test)
+            and not _cancels(self._mean_offset, np.finfo(X.dtype).eps)
+        )
 
     def _fused_form(self):
         """The components' :class:`PairForm` (made once per family value)."""

@@ -36,6 +36,7 @@ from mixtura.backend import posterior_in_place
 
 __all__ = [
     "PairForm",
+    "TiedForm",
     "centred_rows",
     "chunk_features",
     "feature_moments",
@@ -46,6 +47,7 @@ __all__ = [
     "pair_products_by_feature",
     "quadratic_moments",
     "split_sums",
+    "tied_group_sums",
 ]
 
 _TRIU_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -413,3 +415,119 @@ def quadratic_moments(X, reference, weighted_resp, pairs):
         weighted_resp.T, features, n_features, pairs
     )
     return centred_rows(features, n_features), resp_sum, second, first
+
+
+class TiedForm:
+    """A tied Gaussian's log densities on rows whitened once, for all components.
+
+    With one precision ``P = U U^T`` shared by the components, each row is
+    whitened once, ``y = U^T (x - r)``, and
+
+        log p_k(x) = c - ||y||^2 / 2 + y . u_k - ||u_k||^2 / 2,  u_k = U^T (m_k - r)
+
+    so the E-step is one product of ``[y; ||y||^2; 1]`` with K columns of
+    coefficients: ``d^2 + (d + 2) K`` multiply-adds per row instead of the
+    pairwise products' ``(d (d + 1) / 2 + d + 1) K``. The M-step of a shared
+    covariance needs only the pooled scatter ``sum_k S_k``, whose raw part
+    ``sum_i w_i x_i x_i^T`` does not involve the responsibilities (they sum to
+    one in each row): ``d^2`` per row instead of K times that.
+
+    Parameters
+    ----------
+    precision_cholesky : ndarray of shape (n_features, n_features)
+        ``U`` with ``P = U U^T``.
+    means : ndarray of shape (n_components, n_features)
+        Means, centred on the reference point the data will be centred on.
+    log_normaliser : float
+        ``log det U - d/2 log 2 pi``.
+    """
+
+    def __init__(self, precision_cholesky, means, log_normaliser):
+        n_components, self.n_features = means.shape
+        self.whitener_t = np.ascontiguousarray(precision_cholesky.T)
+        whitened_means = means @ precision_cholesky
+        self.coefficients = np.vstack(
+            [whitened_means.T, np.full((1, n_components), -0.5)]
+        )
+        self.constant = log_normaliser - 0.5 * np.sum(whitened_means**2, axis=1)
+
+    def with_constant(self, log_weights, dtype):
+        """Coefficients of ``[y; ||y||^2; 1]``, shape (n_features + 2, K)."""
+        return np.vstack(
+            [self.coefficients, self.constant + np.asarray(log_weights)]
+        ).astype(dtype, copy=False)
+
+
+def _tied_posterior_sums(form, coefficients, X, reference, sample_weight):
+    """E-step of one chunk under a :class:`TiedForm`, and its raw moment sums.
+
+    Returns
+    -------
+    first : ndarray of shape (n_components, n_features + 1), float64
+        ``sum_i w_i r_ik (x_i - r)``, then ``sum_i w_i r_ik``.
+    second : ndarray of shape (n_features, n_features), float64
+        ``sum_i w_i (x_i - r)(x_i - r)^T``.
+    log_likelihood : float
+    """
+    n_samples, n_features = X.shape
+    centred_t = _buffer("tied_centred", (n_features + 1, n_samples), X.dtype)
+    deviations = centred_t[:n_features]
+    np.subtract(X.T, reference.astype(X.dtype)[:, None], out=deviations)
+    centred_t[n_features] = 1.0
+    features = _buffer("tied_features", (n_features + 2, n_samples), X.dtype)
+    whitened = features[:n_features]
+    np.matmul(form.whitener_t.astype(X.dtype, copy=False), deviations, out=whitened)
+    np.einsum("ij,ij->j", whitened, whitened, out=features[n_features])
+    features[n_features + 1] = 1.0
+    joint_t = _buffer("joint", (coefficients.shape[1], n_samples), X.dtype)
+    np.matmul(coefficients.T, features, out=joint_t)
+    log_density = posterior_in_place(joint_t)
+    if sample_weight is None:
+        second = deviations @ deviations.T
+    else:
+        joint_t *= sample_weight[None, :]
+        log_density *= sample_weight
+        second = (deviations * sample_weight[None, :]) @ deviations.T
+    first = joint_t @ centred_t.T
+    return (
+        first.astype(np.float64, copy=False),
+        second.astype(np.float64, copy=False),
+        float(np.sum(log_density, dtype=np.float64)),
+    )
+
+
+def tied_group_sums(form, chunks, reference, log_weights):
+    """E-step of consecutive complete chunks under a :class:`TiedForm`, summed.
+
+    Parameters
+    ----------
+    form : TiedForm
+    chunks : sequence of (ndarray of shape (rows, n_features), weights or None)
+    reference : ndarray of shape (n_features,)
+    log_weights : ndarray of shape (n_components,)
+
+    Returns
+    -------
+    first : ndarray of shape (n_components, n_features + 1), float64
+        Responsibility-weighted sums of the rows about ``reference``, then
+        of the responsibilities.
+    second : ndarray of shape (n_features, n_features), float64
+        Weighted sum of the rows' outer products about ``reference``.
+    log_likelihood : float
+    """
+    coefficients = None
+    first_total = second_total = None
+    log_likelihood = 0.0
+    for X, sample_weight in chunks:
+        if coefficients is None:
+            coefficients = form.with_constant(log_weights, X.dtype)
+        first, second, chunk_log_likelihood = _tied_posterior_sums(
+            form, coefficients, X, reference, sample_weight
+        )
+        if first_total is None:
+            first_total, second_total = first, second
+        else:
+            first_total += first
+            second_total += second
+        log_likelihood += chunk_log_likelihood
+    return first_total, second_total, log_likelihood

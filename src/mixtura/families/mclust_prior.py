@@ -169,7 +169,8 @@ class PriorRule:
         -------
         means : ndarray of shape (K, d)
         scatter : ndarray, shaped as ``stats.scatter``
-            ``W_k + c_k (xbar_k - mean)(xbar_k - mean)^T`` plus the prior scale.
+            ``W_k + c_k (xbar_k - mean)(xbar_k - mean)^T`` plus the prior scale
+            (summed over the components when ``stats`` is pooled).
         counts : ndarray of shape (K,)
         """
         if self.at(len(nk)) is not self:
@@ -184,7 +185,12 @@ class PriorRule:
         else:
             shrink = weights[:, None] * deviations**2
         added = self.added_scale(prior, len(nk), full_scatter)
-        scatter = stats.scatter + shrink + added
+        if getattr(stats, "pooled", False):
+            # only the components' sum is kept: add up their augmentations too
+            extra = np.broadcast_to(shrink + added, shrink.shape).sum(axis=0)
+            scatter = stats.scatter + extra[None]
+        else:
+            scatter = stats.scatter + shrink + added
         if self.shrink_means:
             means = (nk[:, None] * stats.mean + kappa * prior.mean) / (nk + kappa)[
                 :, None

@@ -203,11 +203,12 @@ class VariationalGaussian:
 
 
 def _expected_complete_log_prob(family, stats):
-    """``sum_i r_ik log p(x_i | theta_k)`` of a Gaussian family, from statistics.
+    """``sum_ik r_ik log p(x_i | theta_k)`` of a Gaussian family, from statistics.
 
-    ``n_k (log det U_k - d/2 log 2 pi) - (tr(P_k S_k) + n_k q_k) / 2`` with S_k
-    the scatter about the statistics' mean m_k and q_k the squared Mahalanobis
-    distance of m_k from the component's mean.
+    The sum over k of ``n_k (log det U_k - d/2 log 2 pi) - (tr(P_k S_k) + n_k
+    q_k) / 2``, with S_k the scatter about the statistics' mean m_k and q_k the
+    squared Mahalanobis distance of m_k from the component's mean. Pooled
+    statistics (a shared precision) give ``sum_k tr(P S_k) = tr(P sum_k S_k)``.
     """
     structure = family.structure
     n_components, n_features = family.n_components, family.n_features
@@ -215,7 +216,10 @@ def _expected_complete_log_prob(family, stats):
     scatter = stats.scatter
     if scatter.ndim == 2:  # diagonal scatter: embed as matrices
         scatter = scatter[:, :, None] * np.eye(n_features)
-    trace = np.einsum("kij,kji->k", precisions, scatter)
+    if getattr(stats, "pooled", False):
+        trace = np.einsum("ij,ji->", precisions[0], scatter[0])
+    else:
+        trace = np.einsum("kij,kji->", precisions, scatter)
     offset = stats.mean - family.means
     quadratic = np.einsum("ki,kij,kj->k", offset, precisions, offset)
     log_det = np.broadcast_to(
@@ -223,7 +227,10 @@ def _expected_complete_log_prob(family, stats):
         (n_components,),
     )
     log_norm = log_det - 0.5 * n_features * np.log(2.0 * np.pi)
-    return stats.resp_sum * log_norm - 0.5 * (trace + stats.resp_sum * quadratic)
+    return float(
+        np.sum(stats.resp_sum * log_norm - 0.5 * stats.resp_sum * quadratic)
+        - 0.5 * trace
+    )
 
 
 def variational_step(state, data):
@@ -250,7 +257,7 @@ def variational_step(state, data):
     # sum_i log-normaliser_i - sum_ik r_ik (log weight_k + log p(x_i | k))
     joint = float(
         np.sum(stats.resp_sum * mixture.log_weights)
-        + np.sum(_expected_complete_log_prob(mixture.family, stats))
+        + _expected_complete_log_prob(mixture.family, stats)
     )
     entropy = mean_log_norm * data.total_weight - joint
     new_state = state.update(stats)
