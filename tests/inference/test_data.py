@@ -110,3 +110,45 @@ def test_the_base_measure_is_summed_once_per_data_set(monkeypatch):
     assert first[1] == pytest.approx(expected, rel=1e-12)
     assert second[1] == first[1]
     np.testing.assert_allclose(first[0].sum_x, expected_stats.sum_x, rtol=1e-12)
+
+
+def test_overlapping_single_threaded_blas_limits_once_and_restores_once(monkeypatch):
+    # threadpoolctl limits are process-wide and restore what they found: two
+    # threads' overlapping limits used to restore each other's 1 and leave the
+    # process one BLAS thread. The first caller in limits, the last one out
+    # restores (recorded on a stand-in controller: OpenBLAS may ignore thread
+    # counts set from threads other than the one that first used it).
+    import threading
+
+    from mixtura.inference import data as data_module
+
+    events = []
+
+    class Limiter:
+        def restore_original_limits(self):
+            events.append("restore")
+
+    class Controller:
+        def limit(self, limits, user_api):
+            events.append(("limit", limits, user_api))
+            return Limiter()
+
+    monkeypatch.setattr(data_module, "_blas_controller", Controller)
+    entered, release = threading.Barrier(2, timeout=30), threading.Event()
+
+    def hold(wait_for_release):
+        with data_module.single_threaded_blas():
+            entered.wait()
+            if wait_for_release:
+                release.wait(timeout=30)
+
+    first = threading.Thread(target=hold, args=(True,), daemon=True)
+    second = threading.Thread(target=hold, args=(False,), daemon=True)
+    first.start()
+    second.start()
+    second.join(timeout=30)  # leaves while the first is still inside
+    still_limited = list(events)
+    release.set()
+    first.join(timeout=30)
+    assert still_limited == [("limit", 1, "blas")]
+    assert events == [("limit", 1, "blas"), "restore"]

@@ -14,7 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mixtura.inference.data import ArrayData, accumulate, e_step_totals
+from mixtura.inference.data import (
+    ArrayData,
+    accumulate,
+    e_step_totals,
+    single_threaded_blas,
+)
 
 __all__ = ["DaskData", "is_dask_array"]
 
@@ -72,6 +77,9 @@ def _block_statistics(mixture, X, weights):
     stay bounded by the chunk budget however large the block; no extra threads,
     since Dask already runs blocks side by side.
     """
+    # no BLAS limit here: the client holds one around the threaded scheduler's
+    # compute (OpenBLAS may ignore counts set from its worker threads), and
+    # dask.distributed starts its worker processes with one BLAS thread
     return e_step_totals(ArrayData(np.asarray(X), weights), mixture, threads=False)
 
 
@@ -100,5 +108,9 @@ def _accumulate_dask(data: DaskData, mixture):
     block = dask.delayed(_block_statistics, pure=True)
     mixture_node = dask.delayed(mixture)  # sent to the workers once per iteration
     parts = [block(mixture_node, X, w) for X, w in data.blocks()]
-    (stats, log_likelihood) = dask.compute(_tree_sum(parts, _add_pairs))[0]
+    # held for the whole compute: Dask's threaded scheduler runs the blocks in
+    # this process, and toggling the BLAS's threads between blocks slowed them
+    # 2-3x (measured with benchmarks/bench_dask.py)
+    with single_threaded_blas():
+        (stats, log_likelihood) = dask.compute(_tree_sum(parts, _add_pairs))[0]
     return stats, log_likelihood / data.total_weight

@@ -9,7 +9,9 @@ data types and ``accumulate`` implementations (``functools.singledispatch``).
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -194,6 +196,36 @@ def _blas_controller():
     return ThreadpoolController()
 
 
+_SINGLE_THREAD_LOCK = threading.Lock()
+_single_thread_users = 0
+_single_thread_limiter = None
+
+
+@contextlib.contextmanager
+def single_threaded_blas():
+    """The BLAS limited to one thread while any caller is inside this block.
+
+    threadpoolctl's limit is process-wide and restores what it found on exit,
+    so overlapping limits from several threads (Dask's threaded scheduler runs
+    blocks side by side) could restore each other's 1 and leave the process
+    with a one-thread BLAS. Here the first caller in sets the limit and the
+    last one out restores the original.
+    """
+    global _single_thread_users, _single_thread_limiter
+    with _SINGLE_THREAD_LOCK:
+        if _single_thread_users == 0:
+            _single_thread_limiter = _blas_controller().limit(limits=1, user_api="blas")
+        _single_thread_users += 1
+    try:
+        yield
+    finally:
+        with _SINGLE_THREAD_LOCK:
+            _single_thread_users -= 1
+            if _single_thread_users == 0:
+                _single_thread_limiter.restore_original_limits()
+                _single_thread_limiter = None
+
+
 def _worker_count(n_groups):
     """Threads for processing groups of chunks side by side: the BLAS's threads.
 
@@ -235,10 +267,7 @@ def _group_results(data, mixture, threads=True, base_measure=True):
         for group in groups:
             yield mixture.group_statistics(group, base_measure)
         return
-    with (
-        _blas_controller().limit(limits=1, user_api="blas"),
-        ThreadPoolExecutor(workers) as pool,
-    ):
+    with single_threaded_blas(), ThreadPoolExecutor(workers) as pool:
         yield from pool.map(
             lambda group: mixture.group_statistics(group, base_measure), groups
         )
