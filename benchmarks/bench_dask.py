@@ -16,29 +16,18 @@ Run (unset the OpenBLAS overrides that this machine may set; they slow NumPy)::
 from __future__ import annotations
 
 import argparse
-import warnings
 
 import dask
 import dask.array as da
-from sklearn.exceptions import ConvergenceWarning
 
 from _common import BUSY_LIMIT, blas_info, quiet_time
+from bench_gaussian import _fit as fit_model
 from bench_gaussian import initial_parameters, simulate
 from mixtura import GaussianMixture
 
 
 def _fit(X, inits, max_iter, covariance_type):
-    model = GaussianMixture(
-        inits["means_init"].shape[0],
-        covariance_type=covariance_type,
-        max_iter=max_iter,
-        tol=0.0,
-        **inits,
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(X)
-    return model
+    return fit_model(GaussianMixture, X, covariance_type, inits, max_iter)
 
 
 def seconds_per_iteration(X, inits, n_iter, covariance_type, limit=BUSY_LIMIT):
