@@ -125,6 +125,10 @@ class CovarianceStructure(ABC):
     name: ClassVar[str]
     #: whether the M-step needs full (d, d) scatter matrices rather than diagonals
     full_scatter: ClassVar[bool]
+    #: whether one (d, d) precision is shared and the M-step needs only the
+    #: components' summed scatter: the E-step then whitens each row once and
+    #: keeps pooled statistics (gaussian_fused.TiedForm)
+    shared_matrix: ClassVar[bool] = False
     #: how the MAP M-step takes a conjugate prior (None: no prior offered), see
     #: :mod:`mixtura.families.mclust_prior`
     prior_rule: ClassVar[mclust_prior.PriorRule | None] = None
@@ -410,6 +414,7 @@ class Tied(_MatrixStructure):
 
     name = "tied"
     prior_rule = mclust_prior.EEE_RULE
+    shared_matrix = True
 
     def shape(self, n_components, n_features):
         return (n_features, n_features)

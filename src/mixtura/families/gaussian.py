@@ -13,7 +13,7 @@ from mixtura.backend import (
 )
 from mixtura.exceptions import ModelFileError
 from mixtura.families.base import Family
-from mixtura.families.covariance import Tied, get_covariance_structure
+from mixtura.families.covariance import get_covariance_structure
 from mixtura.families.gaussian_fused import (
     PairForm,
     TiedForm,
@@ -262,7 +262,7 @@ class Gaussian(Family):
         Where the fused step does not pay off (full matrices, few components,
         many features), those of the whitened coordinates.
         """
-        if isinstance(self.structure, Tied):
+        if self.structure.shared_matrix:
             # centred rows and ones, whitened rows with their norms and ones
             return 2 * n_features + 3 + 2 * n_components + 3
         if self.structure.full_scatter and not fused_pairs_pay_off(
@@ -545,7 +545,7 @@ class Gaussian(Family):
     def _tied_form_applies(self, X):
         return (
             self.means is not None
-            and isinstance(self.structure, Tied)
+            and self.structure.shared_matrix
             and isinstance(X, np.ndarray)
             and X.dtype in (np.float32, np.float64)
             # (chunks with NaN took the missing-data path before this test)
