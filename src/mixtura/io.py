@@ -41,6 +41,7 @@ from io import BytesIO
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from mixtura._npy import read_npy_header
 from mixtura.backend import logsumexp
 from mixtura.estimators import ESTIMATORS
 from mixtura.exceptions import ModelFileError
@@ -907,19 +908,10 @@ def _read_array(archive, name, shape, dtype, path):
 
 def _read_npy_header(stream, name, path):
     try:
-        # a damaged header can make NumPy's header parser warn before it fails
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            version = np.lib.format.read_magic(stream)
-            if version == (1, 0):
-                shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
-            elif version == (2, 0):
-                shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
-            else:
-                raise ValueError(f"unsupported .npy version {version}")
-    except Exception as exc:  # the header parser's errors vary with the damage
+        shape, _, dtype = read_npy_header(stream)
+    except ValueError as exc:
         raise _error(path, f"array {name!r} is not a valid .npy file ({exc})") from exc
-    return tuple(shape), dtype
+    return shape, dtype
 
 
 # -- construct: only audited values reach the constructors ---------------------------

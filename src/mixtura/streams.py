@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mixtura._npy import read_npy_header
 from mixtura.exceptions import DataValidationError
 from mixtura.inference.data import ArrayData, accumulate, e_step_totals
 
@@ -119,14 +120,7 @@ def _npy_layout(path):
     """Parse and check a ``.npy`` header (a literal, never pickled data)."""
     with open(path, "rb") as file:
         try:
-            version = np.lib.format.read_magic(file)
-            if version == (1, 0):
-                shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(file)
-            elif version == (2, 0):
-                shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(file)
-            else:
-                # 3.0 is only written for structured dtypes, refused anyway
-                raise ValueError(f"unsupported .npy format version {version}")
+            shape, fortran_order, dtype = read_npy_header(file)
         except ValueError as exc:
             raise DataValidationError(
                 f"{path!r} is not a readable .npy file ({exc})."

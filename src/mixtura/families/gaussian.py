@@ -489,16 +489,17 @@ class Gaussian(Family):
             The statistics and ``sum_i w_i log p(x_i)`` of all the chunks.
         """
         if not chunks or not all(
-            self.means is not None
-            and isinstance(X, np.ndarray)
+            isinstance(X, np.ndarray)
             and X.dtype == chunks[0][0].dtype
             and _incomplete_rows(X) is None
             for X, _ in chunks
         ):
             return None
-        if all(self._tied_form_applies(X) for X, _ in chunks):
+        # whether a form applies depends on the family and the dtype only
+        first = chunks[0][0]
+        if self._tied_form_applies(first):
             return self._tied_group_statistics(chunks, log_weights)
-        if not all(self._pair_form_applies(X) for X, _ in chunks):
+        if not self._pair_form_applies(first):
             return None
         pair_form = self._fused_form()
         sums, log_likelihood = fused_group_sums(
