@@ -1,10 +1,12 @@
 """Gaussian family specifics: accuracy far from the origin, empty components."""
 
+import itertools
+
 import numpy as np
 import pytest
 
 from mixtura.families import COVARIANCE_STRUCTURES, Gaussian
-from mixtura.families.gaussian import CANCELLATION_LIMIT
+from mixtura.families.gaussian import CANCELLATION_LIMIT, expanded_form_error
 
 from .cases import full_covariances
 
@@ -23,23 +25,118 @@ def _far_apart(dtype, n=4000, seed=0):
 @structures
 def test_float32_scatter_stays_accurate_and_positive_far_from_the_reference(name):
     # One-hot responsibilities of clusters whose means are ~5e3 from the reference
-    # point: the fast form cancels every float32 digit (|m|^2 / var ~ 1e11), so
-    # the structure must fall back to centred deviations.
+    # point: the fast form would cancel every float32 digit (rho ~ 1e11), so the
+    # structure falls back to explicit deviations in float64. Those are exact to
+    # float64 rounding of the float32 data: sums of n = 4000 terms, each about
+    # rho_64 = (shift of the fast mean / sd)^2 <= 1 times the variance, lose at
+    # most n eps64 ~ 1e-12 relative, whatever order the BLAS adds in.
     X32, resp = _far_apart(np.float32)
     X64 = X32.astype(np.float64)
     template = Gaussian(name, reg_covar=0.0)
     stats32 = template.statistics(X32, resp.astype(np.float32))
     stats64 = template.statistics(X64, resp)
-    variances = (
-        stats32.scatter
-        if stats32.scatter.ndim == 2
-        else np.diagonal(stats32.scatter, axis1=1, axis2=2)
-    )
-    assert np.all(variances > 0)
-    np.testing.assert_allclose(stats32.scatter, stats64.scatter, rtol=1e-3, atol=1e-3)
+    assert np.all(_variances(stats32.scatter) > 0)
+    tolerance = len(X32) * np.finfo(np.float64).eps
+    scale = _variances(stats64.scatter).max()
+    np.testing.assert_allclose(stats32.scatter, stats64.scatter, atol=tolerance * scale)
+    np.testing.assert_allclose(stats32.mean, stats64.mean, rtol=1e-12)
     covariances = template.maximize(stats32).covariances
     per_component = full_covariances(template.maximize(stats32))
     assert np.all(np.linalg.eigvalsh(per_component) > 0), covariances
+
+
+def _variances(scatter):
+    return scatter if scatter.ndim == 2 else np.diagonal(scatter, axis1=1, axis2=2)
+
+
+def _offset_clusters(offset_sd, n=20_000, seed=0):
+    """Two unit-variance clusters at +-offset_sd standard deviations (axis 0)."""
+    rng = np.random.RandomState(seed)
+    labels = rng.randint(2, size=n)
+    centres = np.zeros((2, 3))
+    centres[:, 0] = [-offset_sd, offset_sd]
+    X = centres[labels] + rng.normal(size=(n, 3)) + np.array([3.0, -2.0, 1.0])
+    return X, np.eye(2)[labels]
+
+
+def _orders(n, seed=0):
+    """Row orders that make any BLAS add the products in another order."""
+    rng = np.random.RandomState(seed)
+    return {
+        "given": np.arange(n),
+        "reversed": np.arange(n)[::-1],
+        "shuffled": rng.permutation(n),
+        "sorted by the first coordinate": None,
+    }
+
+
+def _chunked_statistics(family_or_template, X, resp, sizes):
+    """Statistics of X summed over chunks of the given sizes (another blocking)."""
+    edges = np.cumsum([0, *sizes])
+    parts = [
+        family_or_template.statistics(X[a:b], resp[a:b])
+        for a, b in itertools.pairwise(edges)
+    ]
+    return sum(parts)
+
+
+@pytest.mark.parametrize("name", ["full", "diag", "tied", "spherical", "VEV"])
+@pytest.mark.parametrize("offset_sd", [0.0, 3.0, 7.5])
+def test_float32_expanded_scatter_meets_its_bound_in_any_summation_order(
+    name, offset_sd
+):
+    # Means within the float32 fast form's reach (7.5 sd: rho = 56, bound 8.6e-4):
+    # the expanded scatter's error must stay under expanded_form_error whatever
+    # order the rows, and so the products, are added in, and however chunked.
+    X, resp = _offset_clusters(offset_sd)
+    template = Gaussian(name, reg_covar=0.0)
+    reference = template.statistics(X, resp)
+    # a template centres the rows on their mean
+    counts = reference.resp_sum.sum() if reference.pooled else reference.resp_sum
+    per_component = _variances(reference.scatter) / np.reshape(counts, (-1, 1))
+    rho = ((reference.mean - X.mean(axis=0)) ** 2 / per_component).max()
+    bound = expanded_form_error(rho, np.finfo(np.float32).eps)
+    assert bound < CANCELLATION_LIMIT
+    scale = _variances(reference.scatter).max()
+    for label, order in _orders(len(X)).items():
+        if order is None:
+            order = np.argsort(X[:, 0])
+        X32 = X[order].astype(np.float32)
+        resp32 = resp[order].astype(np.float32)
+        stats = template.statistics(X32, resp32)
+        exact = template.statistics(X32.astype(np.float64), resp[order])
+        error = np.abs(stats.scatter - exact.scatter).max() / scale
+        assert error <= bound, (label, error, bound)
+        chunked = _chunked_statistics(template, X32, resp32, [7001, 4999, 8000])
+        error = np.abs(chunked.scatter - exact.scatter).max() / scale
+        assert error <= bound, ("chunked", label, error, bound)
+
+
+@pytest.mark.parametrize("name", ["full", "diag", "tied"])
+@pytest.mark.parametrize("offset_sd", [3.0, 40.0])
+def test_float32_fused_step_meets_the_bound_or_widens(name, offset_sd):
+    # The fused E-step + statistics of a fitted family on float32 rows: near
+    # means use the float32 fast form (error under the bound), far ones (40 sd,
+    # rho = 1600, past float32's limit) are widened to float64 and come out as
+    # float64's own statistics, in any row order.
+    X, resp = _offset_clusters(offset_sd)
+    family = Gaussian(name, reg_covar=0.0).maximize(Gaussian(name).statistics(X, resp))
+    log_weights = np.log([0.5, 0.5])
+    rho = float(family._mean_offset)
+    eps32 = np.finfo(np.float32).eps
+    for label, order in _orders(len(X)).items():
+        if order is None:
+            order = np.argsort(X[:, 0])
+        X32 = X[order].astype(np.float32)
+        stats32, _ = family.fused_statistics(X32, log_weights)
+        stats64, _ = family.fused_statistics(X32.astype(np.float64), log_weights)
+        scale = _variances(stats64.scatter).max()
+        error = np.abs(stats32.scatter - stats64.scatter).max() / scale
+        if expanded_form_error(rho, eps32) < CANCELLATION_LIMIT:
+            # responsibilities rounded to float32 add eps32 relative per row
+            assert error <= expanded_form_error(rho, eps32) + 4 * eps32, label
+        else:
+            assert error <= 1e-9, (label, error)
 
 
 @structures

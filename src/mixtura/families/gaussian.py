@@ -15,6 +15,7 @@ from mixtura.exceptions import ModelFileError
 from mixtura.families.base import Family
 from mixtura.families.covariance import get_covariance_structure
 from mixtura.families.gaussian_fused import (
+    SUM_BLOCK_ROWS,
     PairForm,
     TiedForm,
     fused_e_step,
@@ -34,12 +35,43 @@ __all__ = ["Gaussian"]
 # that an empty component gets a finite mean and the regularised covariance.
 _EMPTY_COMPONENT_GUARD = 10 * np.finfo(np.float64).eps
 
-# The fast forms of the E-step and M-step expand squares, (x - m)^2 = x^2 - 2xm + m^2,
-# which loses about eps * (|m|^2 / variance) in relative accuracy when a mean lies
-# far (in standard deviations) from the reference point the data are centred on.
-# Past this fraction of the dtype's precision, mixtura switches to explicit
-# deviations, which cannot cancel (and keep float32 variances positive).
+# The fast forms of the E-step and M-step expand squares about the reference point
+# r, (x - m)^2 = x^2 - 2xm + m^2, add the products in the data's dtype over at most
+# SUM_BLOCK_ROWS rows (float64 beyond), and subtract n m^2 afterwards. A
+# component's scatter S = n var then carries a relative error of at most about
+#
+#     expanded_form_error = 2 sqrt(SUM_BLOCK_ROWS) eps (1 + rho),
+#     rho = max_j (m_j - r_j)^2 / var_j
+#
+# (rho: the squared offset of its mean from r, in its standard deviations; the
+# summands total n var (1 + rho); one sqrt(B) eps / 2 with lambda = 2 from Higham &
+# Mary's bound, see gaussian_fused.SUM_BLOCK_ROWS, for the sums of squares and one
+# for the subtracted mean), in whatever order a BLAS kernel adds. The fast forms are
+# used while that bound stays under CANCELLATION_LIMIT: for float32 that is rho up
+# to about 65 (means within ~8 standard deviations of r), for float64 any data
+# that are not absurdly far off. Beyond it, float32 chunks are widened to float64
+# for the same fast forms, and components that still cancel are recomputed from
+# explicit deviations in float64, which cannot cancel (float32 variances stay
+# positive, and are exact to float64 rounding of the float32 data).
 CANCELLATION_LIMIT = 1e-3
+
+
+def expanded_form_error(ratio, eps):
+    """Bound on the relative error of an expanded scatter (see above).
+
+    Parameters
+    ----------
+    ratio : float or ndarray
+        ``rho``, squared offset of a mean from the reference point over the
+        variance.
+    eps : float
+        Machine epsilon of the dtype the products are added in.
+
+    Returns
+    -------
+    bound : float or ndarray
+    """
+    return 2.0 * np.sqrt(SUM_BLOCK_ROWS) * eps * (1.0 + ratio)
 
 
 def _expanded_scatter(second, means, resp_sum):
@@ -79,7 +111,20 @@ def _incomplete_rows(X):
 
 def _cancels(ratio, eps):
     """Whether squares of relative size ``ratio`` cancel too many digits."""
-    return ratio * eps > CANCELLATION_LIMIT
+    return expanded_form_error(ratio, eps) > CANCELLATION_LIMIT
+
+
+class _WidenedChunks:
+    """Chunks of (rows, weights) handed out as float64 rows, one at a time."""
+
+    def __init__(self, chunks):
+        self._chunks = chunks
+        self.first = chunks[0][0].astype(np.float64)
+
+    def __iter__(self):
+        for index, (X, sample_weight) in enumerate(self._chunks):
+            rows = self.first if index == 0 else X.astype(np.float64)
+            yield rows, sample_weight
 
 
 class Gaussian(Family):
@@ -387,22 +432,31 @@ class Gaussian(Family):
                 X, reference, weighted, self.structure.full_scatter
             )
             return self._moment_stats(
-                centred, weighted, reference, second, first, resp_sum
+                X, weighted, reference, centred, second, first, resp_sum
             )
-        centred = X - to_namespace(reference, X)
-        return self._moment_stats(centred, weighted, reference)
+        return self._moment_stats(X, weighted, reference)
 
     def _moment_stats(
-        self, centred, weighted, reference, second=None, first=None, resp_sum=None
+        self,
+        X,
+        weighted,
+        reference,
+        centred=None,
+        second=None,
+        first=None,
+        resp_sum=None,
     ):
-        """Moments of centred rows, given their weighted second and first moments.
+        """Moments of rows about a reference point, given their raw moments.
 
-        ``second``, ``first`` and ``resp_sum`` (``sum_i r_ik x_i x_i^T``,
-        ``sum_i r_ik x_i`` and ``sum_i r_ik``) are computed here when not given.
-        Components whose fast (expanded) scatter cancelled digits are recomputed
-        from explicit deviations.
+        ``centred`` (``X - reference`` in X's dtype), ``second``, ``first`` and
+        ``resp_sum`` (``sum_i r_ik x_i x_i^T``, ``sum_i r_ik x_i`` and
+        ``sum_i r_ik`` of the centred rows) are computed here when not given.
+        Components whose fast (expanded) scatter may have cancelled digits are
+        recomputed from explicit deviations of ``X`` in float64.
         """
-        xp = get_namespace(centred, weighted)
+        xp = get_namespace(X, weighted)
+        if centred is None:
+            centred = X - to_namespace(reference, X)
         if resp_sum is None:
             resp_sum = xp.sum(weighted, axis=0)
         safe = xp.where(resp_sum > 0, resp_sum, xp.ones_like(resp_sum))
@@ -425,14 +479,15 @@ class Gaussian(Family):
             to_numpy(scatter).astype(np.float64, copy=False),
         )
         eps = xp.finfo(centred.dtype).eps
-        for k in self._cancelled_components(resp_sum, means, scatter, eps):
+        cancelled = self._cancelled_components(resp_sum, means, scatter, eps)
+        if cancelled.size:
+            X_wide = xp.astype(X, xp.float64)
+            weighted_wide = xp.astype(weighted, xp.float64)
+        for k in cancelled:
             means[k], scatter[k] = self._centred_moments(
-                centred,
-                weighted[:, k],
-                to_namespace(means[k], centred),
-                resp_sum[k],
-                xp,
+                X_wide, weighted_wide[:, k], means[k] + reference, resp_sum[k], xp
             )
+            means[k] -= reference
         return MomentStats(resp_sum, means + reference, scatter)
 
     def fused_statistics(self, X, log_weights, sample_weight=None):
@@ -459,8 +514,14 @@ class Gaussian(Family):
             incomplete = _incomplete_rows(X)
             if incomplete is not None:
                 return self._fused_incomplete(X, incomplete, log_weights, sample_weight)
+        if self._needs_widening(X):
+            return self.fused_statistics(
+                X.astype(np.float64), log_weights, sample_weight
+            )
         if self._tied_form_applies(X):
-            return self._tied_group_statistics([(X, sample_weight)], log_weights)
+            return self._tied_group_statistics(
+                [(X, sample_weight)], log_weights, X.dtype
+            )
         if not self._pair_form_applies(X):
             return None
         return fused_e_step(
@@ -496,10 +557,14 @@ class Gaussian(Family):
         ):
             return None
         # whether a form applies depends on the family and the dtype only
-        first = chunks[0][0]
-        if self._tied_form_applies(first):
-            return self._tied_group_statistics(chunks, log_weights)
-        if not self._pair_form_applies(first):
+        rows = chunks[0][0]
+        if self._needs_widening(rows):
+            # one chunk widened at a time: the sums below take any iterable
+            chunks = _WidenedChunks(chunks)
+            rows = chunks.first
+        if self._tied_form_applies(rows):
+            return self._tied_group_statistics(chunks, log_weights, rows.dtype)
+        if not self._pair_form_applies(rows):
             return None
         pair_form = self._fused_form()
         sums, log_likelihood = fused_group_sums(
@@ -509,12 +574,12 @@ class Gaussian(Family):
         safe = np.where(resp_sum > 0, resp_sum, 1.0)
         means = first / safe[:, None]
         scatter = _expanded_scatter(second, means, resp_sum)
-        eps = np.finfo(chunks[0][0].dtype).eps
+        eps = np.finfo(rows.dtype).eps
         if self._cancelled_components(resp_sum, means, scatter, eps).size:
             return None
         return MomentStats(resp_sum, means + self._reference, scatter), log_likelihood
 
-    def _tied_group_statistics(self, chunks, log_weights):
+    def _tied_group_statistics(self, chunks, log_weights, dtype):
         """Pooled statistics of complete chunks of a tied family, or None.
 
         See :class:`~mixtura.families.gaussian_fused.TiedForm`. None when the
@@ -538,10 +603,25 @@ class Gaussian(Family):
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(variances > 0, means**2 / variances, np.inf)
         used = resp_sum > 0
-        if used.any() and _cancels(ratio[used].max(), np.finfo(chunks[0][0].dtype).eps):
+        eps = np.finfo(dtype).eps
+        if used.any() and _cancels(ratio[used].max(), eps):
             return None
         stats = MomentStats(resp_sum, means + self._reference, pooled[None], True)
         return stats, log_likelihood
+
+    def _needs_widening(self, X):
+        """Whether float32 rows are too far off for the fast forms, not float64.
+
+        Such chunks are widened to float64 and take the same fast forms there
+        (see :func:`expanded_form_error`): accurate at float64's speed.
+        """
+        return (
+            self.means is not None
+            and isinstance(X, np.ndarray)
+            and X.dtype == np.float32
+            and _cancels(self._mean_offset, np.finfo(np.float32).eps)
+            and not _cancels(self._mean_offset, np.finfo(np.float64).eps)
+        )
 
     def _tied_form_applies(self, X):
         return (
@@ -635,12 +715,28 @@ class Gaussian(Family):
         return np.flatnonzero((resp_sum > 0) & _cancels(ratio.max(axis=1), eps))
 
     def _centred_moments(self, X, weights, mean, resp_sum, xp):
-        """Mean and scatter of one component from explicit deviations.
+        """Mean and scatter of one component from explicit deviations, float64.
 
         ``mean`` is the fast form's estimate; the deviations' own weighted mean
-        corrects it (a second pass, as in two-pass variance algorithms).
+        corrects it (a second pass, as in two-pass variance algorithms). Done in
+        float64 from the rows themselves, so neither float32 sums (whose order
+        each BLAS kernel picks) nor float32 centring can lose digits here.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features), float64
+        weights : array of shape (n_samples,), float64
+        mean : ndarray of shape (n_features,)
+            Estimate of the component's mean, in X's coordinates.
+        resp_sum : float
+        xp : namespace
+
+        Returns
+        -------
+        mean, scatter : ndarray of shape (n_features,) and the structure's
+            per-component scatter shape, float64
         """
-        deviations = X - mean[None, :]
+        deviations = X - to_namespace(mean, X)
         shift = xp.matmul(weights[None, :], deviations)[0, :] / resp_sum
         scatter = self.structure.deviation_scatter(deviations, weights, xp)
         # scatter about the corrected mean = scatter about the estimate - n shift^2
@@ -648,7 +744,7 @@ class Gaussian(Family):
             shift[None, :], xp.asarray([resp_sum], dtype=X.dtype), xp
         )
         return (
-            to_numpy(mean + shift).astype(np.float64),
+            mean + to_numpy(shift).astype(np.float64),
             to_numpy(scatter - correction).astype(np.float64),
         )
 

@@ -46,11 +46,22 @@ __all__ = [
     "fused_pairs_pay_off",
     "pair_products_by_feature",
     "quadratic_moments",
+    "row_block_product",
     "split_sums",
     "tied_group_sums",
 ]
 
 _TRIU_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+# Rows whose products one BLAS call may add up in the data's dtype before the
+# partial sum moves to float64. A BLAS adds a dot product's n terms in an order
+# of its own (each kernel blocks differently), so the only bound that holds
+# for every kernel is the one on the length of the float32 sum: with random
+# rounding, |error| <= lambda sqrt(n) (eps / 2) sum |terms| (Higham & Mary 2019,
+# SIAM J. Sci. Comput. 41, A2815), whatever the order. Capping n at this block
+# makes that sqrt(n) at most 64 on any machine; fewer, larger blocks would not
+# be measurably faster (each block is still a large matrix product).
+SUM_BLOCK_ROWS = 4096
 
 
 def _triu(n_features):
@@ -245,7 +256,34 @@ def feature_sums(weighted_resp_t, features):
         ``sum_i r_ik f_i``: quadratic moments, first moments, then ``sum_i r_ik``.
         Sums of several chunks add.
     """
-    return (weighted_resp_t @ features.T).astype(np.float64, copy=False)
+    return row_block_product(weighted_resp_t, features)
+
+
+def row_block_product(left_t, right_t):
+    """``left_t @ right_t.T`` summed over rows in float64 beyond one block.
+
+    Float64 operands take one product. Narrower ones are multiplied in blocks of
+    :data:`SUM_BLOCK_ROWS` rows (columns of both operands), each block's product
+    in the data's dtype and the blocks added in float64, so the rounding error of
+    the result is bounded independently of how the BLAS kernel orders its sums.
+
+    Parameters
+    ----------
+    left_t : ndarray of shape (p, n_samples)
+    right_t : ndarray of shape (q, n_samples)
+
+    Returns
+    -------
+    product : ndarray of shape (p, q), float64
+    """
+    n_samples = left_t.shape[1]
+    if left_t.dtype == np.float64 or n_samples <= SUM_BLOCK_ROWS:
+        return (left_t @ right_t.T).astype(np.float64, copy=False)
+    total = np.zeros((left_t.shape[0], right_t.shape[0]), dtype=np.float64)
+    for start in range(0, n_samples, SUM_BLOCK_ROWS):
+        stop = start + SUM_BLOCK_ROWS
+        total += left_t[:, start:stop] @ right_t[:, start:stop].T
+    return total
 
 
 def split_sums(sums, n_features, pairs):
@@ -325,7 +363,7 @@ def fused_e_step(family, pair_form, X, log_weights, sample_weight, moments):
         Log mixing weights (unnormalised ones are fine).
     sample_weight : ndarray of shape (n_samples,) or None
     moments : callable
-        ``moments(centred, weighted, reference, second, first, resp_sum)`` ->
+        ``moments(X, weighted, reference, centred, second, first, resp_sum)`` ->
         MomentStats, the family's accurate moment assembly (it rechecks
         cancellation).
 
@@ -342,9 +380,10 @@ def fused_e_step(family, pair_form, X, log_weights, sample_weight, moments):
     )
     resp_sum, second, first = split_sums(sums, n_features, pair_form.pairs)
     stats = moments(
-        centred_rows(features, n_features),
+        X,
         joint_t.T,
         family._reference,
+        centred_rows(features, n_features),
         second,
         first,
         resp_sum,
@@ -483,17 +522,13 @@ def _tied_posterior_sums(form, coefficients, X, reference, sample_weight):
     np.matmul(coefficients.T, features, out=joint_t)
     log_density = posterior_in_place(joint_t)
     if sample_weight is None:
-        second = deviations @ deviations.T
+        second = row_block_product(deviations, deviations)
     else:
         joint_t *= sample_weight[None, :]
         log_density *= sample_weight
-        second = (deviations * sample_weight[None, :]) @ deviations.T
-    first = joint_t @ centred_t.T
-    return (
-        first.astype(np.float64, copy=False),
-        second.astype(np.float64, copy=False),
-        float(np.sum(log_density, dtype=np.float64)),
-    )
+        second = row_block_product(deviations * sample_weight[None, :], deviations)
+    first = row_block_product(joint_t, centred_t)
+    return first, second, float(np.sum(log_density, dtype=np.float64))
 
 
 def tied_group_sums(form, chunks, reference, log_weights):
