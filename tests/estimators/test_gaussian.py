@@ -716,32 +716,32 @@ def _bad_fits():
         "nan weights": (fit(weights=_with(ones[None], 0, 3, np.nan)[0]), "NaN"),
         "wrong-length weights": (fit(weights=ones[:-1]), r"shape \(40,\)"),
         "zero weights": (fit(weights=0 * ones), "sums to zero"),
-        "weights_init sum": (fit(weights_init=[0.5, 0.6]), "sum to 1"),
-        "weights_init shape": (fit(weights_init=[0.2, 0.3, 0.5]), r"shape \(2,\)"),
-        "means_init shape": (fit(means_init=np.zeros((2, 2))), r"shape \(2, 3\)"),
+        "weights_init sum": (fit(weights_init=[0.5, 0.6]), "should be normalized"),
+        "weights_init shape": (fit(weights_init=[0.2, 0.3, 0.5]), r"shape of \(2,\)"),
+        "means_init shape": (fit(means_init=np.zeros((2, 2))), r"shape of \(2, 3\)"),
         "precisions_init shape": (
             fit(precisions_init=np.zeros((2, 3))),
-            r"precisions_init.*shape \(2, 3, 3\)",
+            r"shape of \(2, 3, 3\).*precisions_init",
         ),
         "precisions_init not PD": (
             fit(precisions_init=not_pd),
-            "precisions_init must be positive definite",
+            "should be symmetric, positive-definite.*precisions_init",
         ),
         "tied precisions_init not PD": (
             fit(covariance_type="tied", precisions_init=not_pd[1]),
-            "precisions_init must be positive definite",
+            "should be symmetric, positive-definite.*precisions_init",
         ),
         "precisions_init not symmetric": (
             fit(precisions_init=np.stack([np.eye(3), np.eye(3) + np.eye(3, k=1)])),
-            "precisions_init must be symmetric",
+            "not symmetric.*precisions_init",
         ),
         "diag precisions_init not positive": (
             fit(covariance_type="diag", precisions_init=-np.ones((2, 3))),
-            "precisions_init must be positive",
+            "should be positive.*precisions_init",
         ),
         "spherical precisions_init not positive": (
             fit(covariance_type="spherical", precisions_init=np.array([1.0, 0.0])),
-            "precisions_init must be positive",
+            "should be positive.*precisions_init",
         ),
     }
     return [pytest.param(call, match, id=name) for name, (call, match) in cases.items()]

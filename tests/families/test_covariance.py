@@ -119,10 +119,15 @@ def test_singular_covariance_names_the_component(name):
 def test_validate_rejects_wrong_shape_and_non_positive(name):
     structure = get_covariance_structure(name)
     good = _gaussian_covariances(name, np.random.RandomState(5), K, D)
-    structure.validate(good, K, D, "precisions_init")
-    with pytest.raises(ValueError, match=r"precisions_init .* must have shape"):
+    what = f"{name} precision"
+    structure.validate(good, K, D, what, "precisions_init")
+    with pytest.raises(ValueError, match=rf"'{what}' should have the shape of.*init"):
         structure.validate(
-            good[..., :-1] if good.ndim > 1 else good[:-1], K, D, "precisions_init"
+            good[..., :-1] if good.ndim > 1 else good[:-1],
+            K,
+            D,
+            what,
+            "precisions_init",
         )
     with pytest.raises(ValueError, match="positive"):
         structure.validate(-good, K, D, "precisions_init")

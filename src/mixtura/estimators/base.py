@@ -378,6 +378,12 @@ class BaseMixture(DensityMixin, BaseEstimator):
                 "or more data."
             )
         sample_weight = check_sample_weight(sample_weight, n_samples, X.dtype)
+        if sample_weight is not None and np.all(sample_weight == 1):
+            # Unit weights are no weights: the fit takes the unweighted path, so
+            # it is the unweighted fit bit for bit. (Multiplying by ones is exact,
+            # but a weighted outer product goes to another BLAS routine than
+            # x x^T, gemm instead of syrk, which adds in another order.)
+            sample_weight = None
         if reset:
             self._check_initial_parameters(X)
         return ArrayData(X, sample_weight, self.chunk_size)

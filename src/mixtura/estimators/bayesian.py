@@ -307,8 +307,9 @@ class BayesianGaussianMixture(PruningMixin, BaseMixture):
             dof = float(n_features)
         elif dof <= n_features - 1:
             raise ValueError(
-                f"degrees_of_freedom_prior must be greater than {n_features - 1} "
-                f"(n_features - 1); got {dof:.3f}."
+                "The parameter 'degrees_of_freedom_prior' should be greater than "
+                f"{n_features - 1}, but got {dof:.3f}. It must exceed "
+                "n_features - 1; None takes n_features."
             )
         return GaussianPrior(
             weight_prior_type=self.weight_concentration_prior_type,

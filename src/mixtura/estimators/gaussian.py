@@ -285,29 +285,38 @@ class GaussianMixture(BaseMixture):
             weights = np.asarray(self.weights_init, dtype=np.float64)
             if weights.shape != (n_weights,):
                 raise ValueError(
-                    f"weights_init must have shape ({n_weights},) (with noise, the "
-                    f"noise weight last); got {weights.shape}."
+                    f"The parameter 'weights' should have the shape of "
+                    f"({n_weights},), but got {weights.shape}: weights_init holds "
+                    "one weight per component (with noise, the noise weight last)."
                 )
             if (weights < 0).any() or (weights > 1).any():
                 raise ValueError(
-                    "weights_init must lie in [0, 1]; got "
-                    f"min {weights.min():.5f} and max {weights.max():.5f}."
+                    "The parameter 'weights' should be in the range [0, 1], but got "
+                    f"min value {weights.min():.5f} and max value "
+                    f"{weights.max():.5f}; give weights_init as probabilities."
                 )
             if not np.isclose(weights.sum(), 1.0, rtol=0, atol=1e-6):
                 raise ValueError(
-                    f"weights_init must sum to 1 (they are normalized weights); "
-                    f"they sum to {weights.sum():.5f}."
+                    "The parameter 'weights' should be normalized, but got "
+                    f"sum(weights) = {weights.sum():.5f}; divide weights_init by "
+                    "its sum."
                 )
         if self.means_init is not None:
             means = np.asarray(self.means_init, dtype=np.float64)
             if means.shape != (n_components, n_features):
                 raise ValueError(
-                    f"means_init must have shape ({n_components}, {n_features}); "
-                    f"got {means.shape}."
+                    "The parameter 'means' should have the shape of "
+                    f"({n_components}, {n_features}), but got {means.shape}: "
+                    "means_init holds one row per component, one column per "
+                    "feature of X."
                 )
         if self.precisions_init is not None:
             self._structure.validate(
-                self.precisions_init, n_components, n_features, "precisions_init"
+                self.precisions_init,
+                n_components,
+                n_features,
+                f"{self._structure.name} precision",
+                "precisions_init",
             )
 
     def _region(self, X):

@@ -34,10 +34,12 @@ __all__ = [
     "get_covariance_structure",
 ]
 
+# scikit-learn's wording (its tests match it), then which components collapsed
 _SINGULAR_ADVICE = (
-    "Fitting the mixture model failed because component(s) {components} have an "
-    "ill-defined covariance (for instance caused by singleton or collapsed samples). "
-    "Try fewer components, a larger reg_covar, or scaling the input data."
+    "Fitting the mixture model failed because some components have ill-defined "
+    "empirical covariance (for instance caused by singleton or collapsed samples). "
+    "Try to decrease the number of components, increase reg_covar, or scale the "
+    "input data. Collapsed component(s): {components}."
 )
 
 
@@ -305,23 +307,36 @@ class CovarianceStructure(ABC):
             return np.diagonal(scatter, axis1=1, axis2=2)
         return scatter
 
-    def validate(self, array, n_components, n_features, what):
+    def validate(self, array, n_components, n_features, what, argument=None):
         """Check a user-given covariance or precision array: shape, symmetry, PD.
+
+        Parameters
+        ----------
+        array : array-like
+        n_components, n_features : int
+        what : str
+            The parameter as scikit-learn names it in its messages, e.g.
+            ``'full precision'``.
+        argument : str, optional
+            The argument it came from (``'precisions_init'``), named in the
+            message.
 
         Raises
         ------
         ValueError
-            Naming the problem and the expected shape.
+            In scikit-learn's wording, naming the problem and the expected shape.
         """
         array = np.asarray(array, dtype=np.float64)
         expected = self.shape(n_components, n_features)
+        check = f" Check {argument}." if argument else ""
         if array.shape != expected:
             raise ValueError(
-                f"{what} for covariance_type={self.name!r} must have shape "
-                f"{expected}; got {array.shape}."
+                f"The parameter '{what}' should have the shape of {expected}, but "
+                f"got {array.shape} (covariance_type={self.name!r}, "
+                f"n_components={n_components}, n_features={n_features}).{check}"
             )
         if not np.isfinite(array).all():
-            raise ValueError(f"{what} contains NaN or infinity.")
+            raise ValueError(f"The parameter '{what}' contains NaN or infinity.{check}")
         return array
 
     def __repr__(self):
@@ -333,13 +348,22 @@ class _MatrixStructure(CovarianceStructure):
 
     full_scatter = True
 
-    def validate(self, array, n_components, n_features, what):
-        array = super().validate(array, n_components, n_features, what)
+    def validate(self, array, n_components, n_features, what, argument=None):
+        array = super().validate(array, n_components, n_features, what, argument)
+        check = f" Check {argument}." if argument else ""
         stack = array.reshape(-1, n_features, n_features)
         if not np.allclose(stack, np.swapaxes(stack, 1, 2)):
-            raise ValueError(f"{what} must be symmetric.")
-        if (np.linalg.eigvalsh(stack)[:, 0] <= 0).any():
-            raise ValueError(f"{what} must be positive definite.")
+            raise ValueError(
+                f"'{what}' should be symmetric, positive-definite; the given "
+                f"matrices are not symmetric.{check}"
+            )
+        smallest = np.linalg.eigvalsh(stack)[:, 0]
+        if (smallest <= 0).any():
+            raise ValueError(
+                f"'{what}' should be symmetric, positive-definite; matrix "
+                f"{int(np.argmin(smallest))} has eigenvalue {smallest.min():.3g}."
+                + check
+            )
         return array
 
     def scatter(self, X, weighted_resp, means, xp):
@@ -468,10 +492,14 @@ class _DiagonalStructure(CovarianceStructure):
 
     full_scatter = False
 
-    def validate(self, array, n_components, n_features, what):
-        array = super().validate(array, n_components, n_features, what)
+    def validate(self, array, n_components, n_features, what, argument=None):
+        array = super().validate(array, n_components, n_features, what, argument)
         if (array <= 0).any():
-            raise ValueError(f"{what} must be positive.")
+            check = f" Check {argument}." if argument else ""
+            raise ValueError(
+                f"'{what}' should be positive; the smallest given value is "
+                f"{array.min():.3g}.{check}"
+            )
         return array
 
     def precision_cholesky(self, covariances):

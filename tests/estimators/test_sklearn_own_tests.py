@@ -1,0 +1,130 @@
+"""scikit-learn's own public mixture tests, run against mixtura's classes.
+
+At test time the installed scikit-learn's ``sklearn/mixture/tests`` files are
+copied into a temporary folder, their imports of the public estimators pointed at
+mixtura, and the tests that use only public names (no private helper, no private
+attribute) run there in a subprocess. No scikit-learn code is kept in this
+repository; the selection is made from the installed version's own source.
+"""
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sklearn
+
+SOURCE = Path(sklearn.__file__).parent / "mixture" / "tests"
+FILES = ("test_gaussian_mixture.py", "test_bayesian_mixture.py", "test_mixture.py")
+
+
+def _private_import_names(tree):
+    """Private helpers of scikit-learn's mixtures that a test imports.
+
+    Names from ``sklearn.mixture._gaussian_mixture`` and the like; scikit-learn's
+    testing utilities (``sklearn.utils._testing``) are assertions, not internals.
+    """
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            parts = node.module.split(".")
+            if parts[:2] == ["sklearn", "mixture"] and any(
+                part.startswith("_") for part in parts
+            ):
+                names.update(alias.asname or alias.name for alias in node.names)
+    return names
+
+
+def _uses_private(function, private_names):
+    """Whether a test touches a private helper or a private attribute."""
+    for node in ast.walk(function):
+        if isinstance(node, ast.Name) and node.id in private_names:
+            return True
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr.startswith("_")
+            and not (node.attr.startswith("__") and node.attr.endswith("__"))
+        ):
+            return True
+    return False
+
+
+def _public_tests(source):
+    """Names of the module's test functions that use only public names."""
+    tree = ast.parse(source)
+    private_names = _private_import_names(tree)
+    # helpers of the module (e.g. RandomData) count through the tests that use
+    # them: a helper that touches private names taints its callers
+    helpers = {
+        node.name
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.ClassDef)
+        and not node.name.startswith("test")
+        and _uses_private(node, private_names)
+    }
+    return [
+        node.name
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef)
+        and node.name.startswith("test")
+        and not _uses_private(node, private_names | helpers)
+        and "array_api" not in node.name
+    ]
+
+
+def _pointed_at_mixtura(source):
+    """The module's source with its public estimator imports taken from mixtura."""
+    source = re.sub(
+        r"^from sklearn\.mixture import (.*)$",
+        lambda match: "from mixtura import " + match.group(1),
+        source,
+        flags=re.MULTILINE,
+    )
+    return source.replace(
+        "from sklearn.mixture.tests.test_gaussian_mixture import",
+        "from test_gaussian_mixture import",
+    )
+
+
+@pytest.fixture(scope="module")
+def copied_tests(tmp_path_factory):
+    if not SOURCE.is_dir():
+        pytest.skip("this scikit-learn install ships no mixture tests")
+    folder = tmp_path_factory.mktemp("sklearn_mixture_tests")
+    selected = []
+    for name in FILES:
+        source = (SOURCE / name).read_text()
+        (folder / name).write_text(_pointed_at_mixtura(source))
+        selected += [f"{name}::{test}" for test in _public_tests(source)]
+    return folder, selected
+
+
+def test_scikit_learn_public_mixture_tests_pass_against_mixtura(copied_tests):
+    folder, selected = copied_tests
+    assert len(selected) > 40  # the selection found scikit-learn's tests
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(folder),
+            "-o",
+            "addopts=",
+            "-W",
+            "default",
+            *selected,
+        ],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    summary = result.stdout[-4000:]
+    assert result.returncode == 0, summary
+    assert re.search(r"\b\d+ passed\b", summary) and " failed" not in summary, summary
