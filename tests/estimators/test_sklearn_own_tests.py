@@ -19,6 +19,36 @@ import sklearn
 SOURCE = Path(sklearn.__file__).parent / "mixture" / "tests"
 FILES = ("test_gaussian_mixture.py", "test_bayesian_mixture.py", "test_mixture.py")
 
+# scikit-learn's conftest gives its tests ``global_random_seed`` (42 unless
+# SKLEARN_TESTS_GLOBAL_RANDOM_SEED says otherwise) and ``global_dtype`` (float64,
+# and float32 too where SKLEARN_RUN_FLOAT32_TESTS is set: here always both);
+# the copies get fixtures of their own with that meaning
+CONFTEST = """
+import os
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def global_random_seed():
+    return int(os.environ.get("SKLEARN_TESTS_GLOBAL_RANDOM_SEED", "42"))
+
+
+@pytest.fixture(params=[np.float64, np.float32])
+def global_dtype(request):
+    return request.param
+"""
+
+# Tests whose expectation mixtura declines on purpose, with the reason; each has
+# a test below that checks the reason still holds for the installed version.
+DECLINED = {
+    "test_gaussian_mixture.py::test_check_weights": (
+        "scikit-learn's out-of-range message swaps its labels ('max value' shows "
+        "the minimum); mixtura's keeps the wording but labels them correctly"
+    ),
+}
+
 
 def _private_import_names(tree):
     """Private helpers of scikit-learn's mixtures that a test imports.
@@ -93,17 +123,18 @@ def copied_tests(tmp_path_factory):
     if not SOURCE.is_dir():
         pytest.skip("this scikit-learn install ships no mixture tests")
     folder = tmp_path_factory.mktemp("sklearn_mixture_tests")
+    (folder / "conftest.py").write_text(CONFTEST)
     selected = []
     for name in FILES:
         source = (SOURCE / name).read_text()
         (folder / name).write_text(_pointed_at_mixtura(source))
         selected += [f"{name}::{test}" for test in _public_tests(source)]
-    return folder, selected
+    return folder, [test for test in selected if test not in DECLINED]
 
 
 def test_scikit_learn_public_mixture_tests_pass_against_mixtura(copied_tests):
     folder, selected = copied_tests
-    assert len(selected) > 40  # the selection found scikit-learn's tests
+    assert len(selected) > 30  # the selection found scikit-learn's tests
     result = subprocess.run(
         [
             sys.executable,
@@ -127,4 +158,22 @@ def test_scikit_learn_public_mixture_tests_pass_against_mixtura(copied_tests):
     )
     summary = result.stdout[-4000:]
     assert result.returncode == 0, summary
-    assert re.search(r"\b\d+ passed\b", summary) and " failed" not in summary, summary
+    closing = result.stdout.strip().splitlines()[-1]
+    assert re.match(r"\d+ passed", closing), summary
+    assert not re.search(r"\d+ (failed|error)", closing), summary
+
+
+def test_declined_weights_message_is_still_mislabelled_in_scikit_learn():
+    # if scikit-learn labels its minimum and maximum correctly one day, its
+    # test_check_weights no longer needs declining: this test then says so
+    import numpy as np
+    from sklearn.mixture import GaussianMixture as SklearnMixture
+
+    X = np.random.RandomState(0).normal(size=(20, 2))
+    weights = np.array([1.2, 1.9])
+    with pytest.raises(ValueError, match=r"max value 1\.20000, min value 1\.90000"):
+        SklearnMixture(2, weights_init=weights).fit(X)
+    import mixtura
+
+    with pytest.raises(ValueError, match=r"min value 1\.20000 and max value 1\.9"):
+        mixtura.GaussianMixture(2, weights_init=weights).fit(X)

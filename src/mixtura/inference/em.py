@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mixtura.exceptions import SingularCovarianceError
 from mixtura.inference.data import accumulate
 
 __all__ = ["em_step"]
@@ -22,6 +23,16 @@ def em_step(mixture, data):
     lower_bound : float
         Mean per-sample log-likelihood of ``mixture`` (the parameters the E-step
         used), which EM never decreases.
+
+    Raises
+    ------
+    SingularCovarianceError
+        When the M-step collapses a component; its ``lower_bound`` attribute
+        holds the bound of ``mixture``, which the fit loop may keep.
     """
     stats, mean_log_likelihood = accumulate(data, mixture)
-    return mixture.maximize(stats), mean_log_likelihood
+    try:
+        return mixture.maximize(stats), mean_log_likelihood
+    except SingularCovarianceError as error:
+        error.lower_bound = mean_log_likelihood
+        raise

@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from mixtura.exceptions import ConvergenceWarning
+from mixtura.exceptions import ConvergenceWarning, SingularCovarianceError
 from mixtura.mixture import Mixture
 
 __all__ = ["FitResult", "IterationInfo", "fit_loop"]
@@ -54,13 +54,27 @@ class FitResult:
 
 
 def _run_one(data, mixture, step, lower_bound, *, init, max_iter, tol, callback):
-    """Iterate ``step`` from ``mixture`` until the bound changes by less than tol."""
+    """Iterate ``step`` from ``mixture`` until the bound changes by less than tol.
+
+    A step whose M-step collapses a component (a diverging start, as in
+    scikit-learn#18216) ends the restart: its last valid parameters are kept
+    with their bound, unconverged, and a warning says what happened. A collapse
+    that leaves no valid parameters (the initialisation itself) propagates.
+    """
     lower_bounds = []
     converged = False
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
         previous = lower_bound
-        mixture, lower_bound = step(mixture, data)
+        try:
+            mixture, lower_bound = step(mixture, data)
+        except SingularCovarianceError as error:
+            if not hasattr(error, "lower_bound"):
+                raise
+            _warn_collapse(error, init, n_iter)
+            lower_bound = error.lower_bound
+            lower_bounds.append(lower_bound)
+            break
         lower_bounds.append(lower_bound)
         change = lower_bound - previous
         if callback is not None:
@@ -69,6 +83,15 @@ def _run_one(data, mixture, step, lower_bound, *, init, max_iter, tol, callback)
             converged = True
             break
     return FitResult(mixture, converged, n_iter, lower_bound, lower_bounds)
+
+
+def _warn_collapse(error, init, n_iter):
+    warnings.warn(
+        f"Restart {init} stopped at iteration {n_iter}: {error} The parameters "
+        "before that M-step are kept (converged_ is False).",
+        ConvergenceWarning,
+        stacklevel=4,
+    )
 
 
 def fit_loop(
