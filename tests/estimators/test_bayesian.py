@@ -37,21 +37,8 @@ def _fit_both(X, n_components, **params):
     return ours, theirs
 
 
-@pytest.mark.parametrize("dataset", sorted(DATASETS))
-@pytest.mark.parametrize("weight_prior", WEIGHT_PRIORS)
-@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_parity_with_scikit_learn(dataset, weight_prior, covariance_type):
-    load, n_components = DATASETS[dataset]
-    X = load()
-    ours, theirs = _fit_both(
-        X,
-        n_components,
-        covariance_type=covariance_type,
-        weight_concentration_prior_type=weight_prior,
-        random_state=0,
-        tol=1e-6,
-        max_iter=300,
-    )
+def _assert_same_fit(ours, theirs, X):
+    """Same iterations, bound trace, posterior and predictions as scikit-learn."""
     assert ours.n_iter_ == theirs.n_iter_
     assert ours.converged_ == theirs.converged_
     np.testing.assert_allclose(
@@ -87,6 +74,90 @@ def test_parity_with_scikit_learn(dataset, weight_prior, covariance_type):
     np.testing.assert_allclose(
         ours.score_samples(X), theirs.score_samples(X), rtol=1e-10
     )
+
+
+@pytest.mark.parametrize("dataset", sorted(DATASETS))
+@pytest.mark.parametrize("weight_prior", WEIGHT_PRIORS)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_parity_with_scikit_learn(dataset, weight_prior, covariance_type):
+    load, n_components = DATASETS[dataset]
+    X = load()
+    ours, theirs = _fit_both(
+        X,
+        n_components,
+        covariance_type=covariance_type,
+        weight_concentration_prior_type=weight_prior,
+        random_state=0,
+        tol=1e-6,
+        max_iter=300,
+    )
+    _assert_same_fit(ours, theirs, X)
+
+
+def _standardised_faithful():
+    X = load_faithful()
+    return (X - X.mean(axis=0)) / X.std(axis=0)
+
+
+@pytest.mark.parametrize(
+    "load", [_standardised_faithful, lambda: _simulated()[0]], ids=["faithful", "sim"]
+)
+@pytest.mark.parametrize("weight_prior", WEIGHT_PRIORS)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_parity_from_random_responsibilities(load, weight_prior, covariance_type):
+    # init_params='random' gives every row responsibilities that sum to one, where
+    # scikit-learn's tied update (sum_i x_i x_i^T - sum_k n_k m_k m_k^T) is the
+    # pooled scatter: every structure follows it iteration by iteration
+    X = load()
+    ours, theirs = _fit_both(
+        X,
+        5,
+        covariance_type=covariance_type,
+        weight_concentration_prior_type=weight_prior,
+        init_params="random",
+        random_state=0,
+        max_iter=1000,
+    )
+    _assert_same_fit(ours, theirs, X)
+
+
+@pytest.mark.parametrize("model", ["em", "variational"])
+def test_tied_fit_from_seed_rows_is_translation_invariant_unlike_scikit_learn(model):
+    # From one-hot seed rows (init_params='random_from_data' or 'k-means++': rows
+    # that are no seed have no responsibility), scikit-learn's tied covariance
+    # still adds every row's x x^T about the origin, so its fit changes when the
+    # data are shifted. mixtura's pooled scatter counts the responsible rows
+    # only: the same fit wherever the origin is. (This is where the tied update
+    # departs from scikit-learn's; from complete responsibilities they agree.)
+    from sklearn.mixture import GaussianMixture as SklearnGM
+
+    from mixtura import GaussianMixture
+
+    ours_class, theirs_class = {
+        "em": (GaussianMixture, SklearnGM),
+        "variational": (BayesianGaussianMixture, SklearnBGM),
+    }[model]
+    X = _standardised_faithful()
+    params = {
+        "n_components": 5,
+        "covariance_type": "tied",
+        "init_params": "random_from_data",
+        "random_state": 0,
+        "max_iter": 1000,
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = [ours_class(**params).fit(X + shift) for shift in (0.0, 3.0)]
+        theirs = [theirs_class(**params).fit(X + shift) for shift in (0.0, 3.0)]
+    assert ours[0].n_iter_ == ours[1].n_iter_
+    np.testing.assert_allclose(ours[0].lower_bound_, ours[1].lower_bound_, rtol=1e-8)
+    np.testing.assert_allclose(ours[0].means_ + 3.0, ours[1].means_, atol=1e-8)
+    theirs_bounds = [float(np.squeeze(model.lower_bound_)) for model in theirs]
+    moved = [model.means_ for model in theirs]
+    assert not (
+        np.isclose(*theirs_bounds, rtol=1e-6)
+        and np.allclose(moved[0] + 3.0, moved[1], atol=1e-6)
+    ), "scikit-learn's tied fit no longer depends on the origin: parity is possible"
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
