@@ -35,25 +35,56 @@ __all__ = ["Gaussian"]
 # that an empty component gets a finite mean and the regularised covariance.
 _EMPTY_COMPONENT_GUARD = 10 * np.finfo(np.float64).eps
 
-# The fast forms of the E-step and M-step expand squares about the reference point
-# r, (x - m)^2 = x^2 - 2xm + m^2, add the products in the data's dtype over at most
-# SUM_BLOCK_ROWS rows (float64 beyond), and subtract n m^2 afterwards. A
-# component's scatter S = n var then carries a relative error of at most about
+# The fast forms expand squares about the reference point r (the mean of the
+# component means), (x - m)^2 = x^2 - 2xm + m^2, and add the products in the data's
+# dtype. Their rounding errors, for any order a BLAS kernel adds in (bounds of
+# the random-rounding model, lambda sqrt(n) eps / 2 times the sum of |terms|,
+# Higham & Mary 2019, SIAM J. Sci. Comput. 41, A2815, with lambda = 2):
 #
-#     expanded_form_error = 2 sqrt(SUM_BLOCK_ROWS) eps (1 + rho),
-#     rho = max_j (m_j - r_j)^2 / var_j
+# - M-step: the raw moments are summed over at most B = SUM_BLOCK_ROWS rows in
+#   the data's dtype (float64 beyond), and n m^2 subtracted afterwards, so a
+#   component's scatter S = n var carries a relative error of at most
+#       expanded_form_error = 2 sqrt(B) eps (1 + rho),
+#       rho = max_j (m_j - r_j)^2 / var_j
+#   (its mean's squared offset from r, per feature, in its standard deviations;
+#   the summands total n var (1 + rho); one such error for the sums of squares
+#   and one for the subtracted mean).
+# - E-step: a log density is one sum of the n_terms pair features times their
+#   coefficients, whose absolute values add up to about (d + rho_M) / 2 (rho_M
+#   the farthest mean's squared Mahalanobis distance from r), so its absolute
+#   error is at most log_density_error = sqrt(n_terms) eps (d + rho_M) nats.
 #
-# (rho: the squared offset of its mean from r, in its standard deviations; the
-# summands total n var (1 + rho); one sqrt(B) eps / 2 with lambda = 2 from Higham &
-# Mary's bound, see gaussian_fused.SUM_BLOCK_ROWS, for the sums of squares and one
-# for the subtracted mean), in whatever order a BLAS kernel adds. The fast forms are
-# used while that bound stays under CANCELLATION_LIMIT: for float32 that is rho up
-# to about 65 (means within ~8 standard deviations of r), for float64 any data
-# that are not absurdly far off. Beyond it, float32 chunks are widened to float64
-# for the same fast forms, and components that still cancel are recomputed from
-# explicit deviations in float64, which cannot cancel (float32 variances stay
-# positive, and are exact to float64 rounding of the float32 data).
-CANCELLATION_LIMIT = 1e-3
+# Each fast form is used while its bound stays under the dtype's limit,
+# cancellation_limit(eps) (a relative error of the scatter, an absolute error in
+# nats): 1e-2 for float32, which keeps its fast forms (and its speed) for means
+# within about 25 standard deviations of r per feature (rho <= 650) and up to
+# 1e3-1e4 squared Mahalanobis units (d = 16 to 2); 1e-6 for float64, i.e. means
+# within ~6e3 standard deviations. The bounds are those of random rounding; data
+# whose rows nearly repeat far from r (rho ~ 1e11) round alike and were seen to
+# exceed them by 2x, which the limits leave room for. Beyond, float32 chunks are
+# widened to float64 for the same fast forms, and components whose scatter may
+# still have cancelled are recomputed from explicit deviations in float64, which
+# cannot cancel: exact to float64 rounding of the data (float32 variances stay
+# positive).
+_CANCELLATION_LIMITS = {"float32": 1e-2, "float64": 1e-6}
+
+
+def cancellation_limit(eps):
+    """The largest bounded error the fast forms may carry, for a dtype's eps.
+
+    Parameters
+    ----------
+    eps : float
+        Machine epsilon of the data's dtype.
+
+    Returns
+    -------
+    limit : float
+        1e-2 for float32 (and narrower), 1e-6 for float64.
+    """
+    if eps >= np.finfo(np.float32).eps:
+        return _CANCELLATION_LIMITS["float32"]
+    return _CANCELLATION_LIMITS["float64"]
 
 
 def expanded_form_error(ratio, eps):
@@ -63,7 +94,7 @@ def expanded_form_error(ratio, eps):
     ----------
     ratio : float or ndarray
         ``rho``, squared offset of a mean from the reference point over the
-        variance.
+        variance (per feature).
     eps : float
         Machine epsilon of the dtype the products are added in.
 
@@ -72,6 +103,24 @@ def expanded_form_error(ratio, eps):
     bound : float or ndarray
     """
     return 2.0 * np.sqrt(SUM_BLOCK_ROWS) * eps * (1.0 + ratio)
+
+
+def log_density_error(mahalanobis, n_features, eps):
+    """Bound on the absolute error (nats) of an expanded log density (see above).
+
+    Parameters
+    ----------
+    mahalanobis : float
+        Squared Mahalanobis distance of the farthest mean from the reference.
+    n_features : int
+    eps : float
+
+    Returns
+    -------
+    bound : float
+    """
+    n_terms = n_features * (n_features + 1) // 2 + n_features + 1
+    return float(np.sqrt(n_terms) * eps * (n_features + mahalanobis))
 
 
 def _expanded_scatter(second, means, resp_sum):
@@ -110,8 +159,8 @@ def _incomplete_rows(X):
 
 
 def _cancels(ratio, eps):
-    """Whether squares of relative size ``ratio`` cancel too many digits."""
-    return expanded_form_error(ratio, eps) > CANCELLATION_LIMIT
+    """Whether an expanded scatter of relative size ``ratio`` loses too much."""
+    return expanded_form_error(ratio, eps) > cancellation_limit(eps)
 
 
 class _WidenedChunks:
@@ -377,7 +426,7 @@ class Gaussian(Family):
         reference = to_namespace(self._reference, X)
         distance = (
             self.structure.squared_mahalanobis_centred
-            if _cancels(self._mean_offset, xp.finfo(X.dtype).eps)
+            if self._e_step_cancels(xp.finfo(X.dtype).eps)
             else self.structure.squared_mahalanobis
         )
         distances = distance(
@@ -609,6 +658,11 @@ class Gaussian(Family):
         stats = MomentStats(resp_sum, means + self._reference, pooled[None], True)
         return stats, log_likelihood
 
+    def _e_step_cancels(self, eps):
+        """Whether the expanded log densities would lose too much (see above)."""
+        bound = log_density_error(self._mean_offset, self.n_features, eps)
+        return bound > cancellation_limit(eps)
+
     def _needs_widening(self, X):
         """Whether float32 rows are too far off for the fast forms, not float64.
 
@@ -619,8 +673,8 @@ class Gaussian(Family):
             self.means is not None
             and isinstance(X, np.ndarray)
             and X.dtype == np.float32
-            and _cancels(self._mean_offset, np.finfo(np.float32).eps)
-            and not _cancels(self._mean_offset, np.finfo(np.float64).eps)
+            and self._e_step_cancels(np.finfo(np.float32).eps)
+            and not self._e_step_cancels(np.finfo(np.float64).eps)
         )
 
     def _tied_form_applies(self, X):
@@ -630,7 +684,7 @@ class Gaussian(Family):
             and isinstance(X, np.ndarray)
             and X.dtype in (np.float32, np.float64)
             # (chunks with NaN took the missing-data path before this test)
-            and not _cancels(self._mean_offset, np.finfo(X.dtype).eps)
+            and not self._e_step_cancels(np.finfo(X.dtype).eps)
         )
 
     def _fused_form(self):
@@ -701,7 +755,7 @@ class Gaussian(Family):
                 or fused_pairs_pay_off(self.n_components, self.n_features)
             )
             # (chunks with NaN took the missing-data path before this test)
-            and not _cancels(self._mean_offset, np.finfo(X.dtype).eps)
+            and not self._e_step_cancels(np.finfo(X.dtype).eps)
         )
 
     def _cancelled_components(self, resp_sum, means, scatter, eps):
