@@ -26,6 +26,7 @@ max_k r_ik``, where ``r_ik`` are the fitted model's responsibilities.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import _num_samples
 
 from mixtura.estimators import GaussianMixture
+from mixtura.exceptions import ConvergenceWarning
 from mixtura.families.covariance import get_covariance_structure
 from mixtura.families.mclust import (
     MCLUST_STRUCTURES,
@@ -183,11 +185,23 @@ def _fitted_cell(X, n_samples, model, n_components, estimator):
     )
 
 
+def _collapse_reason(estimator):
+    collapse = [e for e in estimator.fit_events_ if e["event"] == "collapsed"][-1]
+    return f"SingularCovarianceError: {collapse['message']}"
+
+
 def _fit_cell(X, n_samples, model, n_components, estimator_params):
     """Fit one cell; a failed fit becomes a missing cell with the reason."""
     estimator = GaussianMixture(n_components, covariance_type=model, **estimator_params)
     try:
-        estimator.fit(X)
+        with warnings.catch_warnings():
+            # a collapsed fit is reported as the cell's error, as mclust does
+            warnings.filterwarnings(
+                "ignore", "Restart .* stopped at iteration", ConvergenceWarning
+            )
+            estimator.fit(X)
+        if estimator._fit_collapsed:
+            return _Cell(model, n_components, error=_collapse_reason(estimator))
         return _fitted_cell(X, n_samples, model, n_components, estimator)
     except InvalidParameterError:
         raise  # a mistake in the call, the same for every cell

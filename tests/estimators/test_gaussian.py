@@ -21,6 +21,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 import mixtura
 from mixtura import DataValidationError, GaussianMixture
+from mixtura.exceptions import SingularCovarianceError
 from mixtura.inference import IterationInfo
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
@@ -854,3 +855,56 @@ def test_dataframe_records_feature_names():
     np.testing.assert_array_equal(model.predict(frame), reference.predict(frame))
     with pytest.raises(ValueError, match="feature names"):
         model.predict(frame[names[::-1]])
+
+
+def _diverging_start():
+    """scikit-learn#18216's start: two spherical components collapse at once."""
+    X = np.random.RandomState(0).uniform(size=(30, 3))
+    means = np.array(
+        [
+            [0.670637869618158, 0.21038256107384043, 0.12892629765485303],
+            [0.09394051075844147, 0.5759464955561779, 0.929296197576212],
+            [0.5033230372781258, 0.9569852381759425, 0.08654043447295741],
+            [0.18578301420435747, 0.5531158970919143, 0.19388943970532435],
+            [0.4548589928173794, 0.35182513658825276, 0.568146063202464],
+            [0.609279894978321, 0.7929063819678847, 0.9620097270828052],
+        ]
+    )
+    precisions = np.array([1e6, 1e6, 553.76, 204.79, 15.87, 85.46])
+    weights = np.array([1, 1, 2, 2, 21, 3]) / 30
+    params = {
+        "n_components": 6,
+        "covariance_type": "spherical",
+        "reg_covar": 0.0,
+        "means_init": means,
+        "precisions_init": precisions,
+        "weights_init": weights,
+        "max_iter": 50,
+    }
+    return X, params
+
+
+def test_a_collapse_keeps_the_last_valid_parameters_and_says_so():
+    X, params = _diverging_start()
+    with pytest.warns(ConvergenceWarning) as caught:
+        model = GaussianMixture(**params).fit(X)
+    messages = [str(warning.message) for warning in caught]
+    assert any("Restart 0 stopped at iteration 1" in text for text in messages)
+    assert not model.converged_
+    assert model.n_iter_ == 1
+    # the kept parameters are the start's (the first M-step collapsed)
+    np.testing.assert_allclose(model.means_, params["means_init"])
+    np.testing.assert_allclose(model.precisions_, params["precisions_init"])
+    # its bound is the start's mean log-likelihood, finite
+    start = GaussianMixture(**{**params, "max_iter": 0}).fit(X)
+    np.testing.assert_allclose(model.lower_bound_, start.score(X), rtol=1e-12)
+    [event] = model.fit_events_
+    assert (event["restart"], event["iteration"], event["event"]) == (0, 1, "collapsed")
+    assert "Collapsed component(s): [0, 1]" in event["message"]
+
+
+def test_a_collapse_with_nothing_to_keep_still_raises():
+    # every component a singleton from the initial partition: no valid start
+    X = np.random.RandomState(0).normal(size=(8, 2))
+    with pytest.raises(SingularCovarianceError, match="ill-defined empirical"):
+        GaussianMixture(8, reg_covar=0.0, random_state=0).fit(X)

@@ -273,7 +273,7 @@ def test_weights_init_includes_the_noise_weight(simulated):
         3, noise=True, weights_init=[0.3, 0.3, 0.3, 0.1], max_iter=0, random_state=0
     ).fit(X)
     np.testing.assert_allclose(gm.weights_, [0.3, 0.3, 0.3, 0.1])
-    with pytest.raises(ValueError, match=r"shape \(4,\)"):
+    with pytest.raises(ValueError, match=r"shape of \(4,\)"):
         GaussianMixture(3, noise=True, weights_init=[0.4, 0.3, 0.3]).fit(X)
 
 

@@ -598,6 +598,16 @@ class BaseMixture(DensityMixin, BaseEstimator):
         self.n_iter_ = int(result.n_iter)
         self.lower_bound_ = float(result.lower_bound)
         self.lower_bounds_ = [float(b) for b in result.lower_bounds]
+        self.fit_events_ = [
+            {
+                "restart": event.restart,
+                "iteration": event.iteration,
+                "event": event.kind,
+                "message": event.message,
+            }
+            for event in result.events
+        ]
+        self._fit_collapsed = bool(result.collapsed)
         self._online_stats = None  # a full fit restarts online EM's running average
 
     def _progress_callback(self):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from mixtura.exceptions import ConvergenceWarning, SingularCovarianceError
 from mixtura.mixture import Mixture
 
-__all__ = ["FitResult", "IterationInfo", "fit_loop"]
+__all__ = ["FitEvent", "FitResult", "IterationInfo", "fit_loop"]
 
 
 @dataclass(frozen=True)
@@ -42,15 +42,43 @@ class IterationInfo:
     change: float
 
 
+@dataclass(frozen=True)
+class FitEvent:
+    """Something the fit loop did besides iterating, e.g. stop at a collapse.
+
+    Attributes
+    ----------
+    restart : int
+        Index of the restart (0-based).
+    iteration : int
+        Iteration within the restart (1-based).
+    kind : str
+        ``'collapsed'``: an M-step collapsed a component; the restart kept the
+        parameters before it and stopped.
+    message : str
+    """
+
+    restart: int
+    iteration: int
+    kind: str
+    message: str
+
+
 @dataclass
 class FitResult:
-    """The best restart's outcome."""
+    """The best restart's outcome.
+
+    ``collapsed`` says whether that restart stopped at a collapsed component;
+    ``events`` lists what happened in every restart.
+    """
 
     mixture: Mixture
     converged: bool
     n_iter: int
     lower_bound: float
     lower_bounds: list = field(default_factory=list)
+    collapsed: bool = False
+    events: list = field(default_factory=list)
 
 
 def _run_one(data, mixture, step, lower_bound, *, init, max_iter, tol, callback):
@@ -64,6 +92,7 @@ def _run_one(data, mixture, step, lower_bound, *, init, max_iter, tol, callback)
     lower_bounds = []
     converged = False
     n_iter = 0
+    events = []
     for n_iter in range(1, max_iter + 1):
         previous = lower_bound
         try:
@@ -72,6 +101,7 @@ def _run_one(data, mixture, step, lower_bound, *, init, max_iter, tol, callback)
             if not hasattr(error, "lower_bound"):
                 raise
             _warn_collapse(error, init, n_iter)
+            events.append(FitEvent(init, n_iter, "collapsed", str(error)))
             lower_bound = error.lower_bound
             lower_bounds.append(lower_bound)
             break
@@ -82,7 +112,9 @@ def _run_one(data, mixture, step, lower_bound, *, init, max_iter, tol, callback)
         if abs(change) < tol:
             converged = True
             break
-    return FitResult(mixture, converged, n_iter, lower_bound, lower_bounds)
+    return FitResult(
+        mixture, converged, n_iter, lower_bound, lower_bounds, bool(events), events
+    )
 
 
 def _warn_collapse(error, init, n_iter):
@@ -135,6 +167,7 @@ def fit_loop(
         converge within ``max_iter``.
     """
     best = None
+    events = []
     starts = 1 if warm_start is not None else n_init
     for init in range(starts):
         if warm_start is not None:
@@ -154,8 +187,10 @@ def fit_loop(
                 tol=tol,
                 callback=callback,
             )
+        events += result.events
         if best is None or result.lower_bound > best.lower_bound:
             best = result
+    best.events = events
     if not best.converged and max_iter > 0:
         warnings.warn(
             "Best performing initialization did not converge. Try different init "
