@@ -135,7 +135,7 @@ def dtype_ratio(X64, k, covariance_types, n_iter, rounds=3):
         bound64 = models[np.float64].lower_bound_
         diff = abs(models[np.float32].lower_bound_ - bound64) / abs(bound64)
         covariances = np.asarray(models[np.float32].covariances_)
-        if covariances.ndim == 3:
+        if covariance_type in ("full", "tied"):  # matrices: their eigenvalues
             smallest = np.linalg.eigvalsh(covariances).min()
         else:
             smallest = covariances.min()
