@@ -6,6 +6,7 @@ estimator API, safe model files and a command line. Start with
 and :mod:`mixtura.inference` for the fit loop.
 """
 
+from mixtura._version import __version__
 from mixtura.estimators import (
     BayesianGaussianMixture,
     BayesianMixture,
@@ -30,8 +31,6 @@ from mixtura.exceptions import (
 from mixtura.io import load, save
 from mixtura.mixture import Mixture
 from mixtura.selection import select
-
-__version__ = "0.1.0"
 
 __all__ = [
     "BayesianGaussianMixture",

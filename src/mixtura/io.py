@@ -42,6 +42,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from mixtura._npy import read_npy_header
+from mixtura._version import __version__
 from mixtura.backend import logsumexp
 from mixtura.estimators import ESTIMATORS
 from mixtura.exceptions import ModelFileError
@@ -217,8 +218,6 @@ def _describe(model, arrays, dropped):
     Fills ``arrays`` with its arrays and ``dropped`` with (parameter, reason) for
     the parameters saved as None.
     """
-    from mixtura import __version__  # here: mixtura imports this module
-
     mixture = model._fitted_mixture()
     dtype = np.dtype(model._fit_dtype())
     if dtype.name not in _FIT_DTYPES:
@@ -655,8 +654,6 @@ def _audit_version(document, path):
     if not _is_int(version) or version < 1:
         raise _error(path, f"unknown format version {version!r}")
     if version > FORMAT_VERSION:
-        from mixtura import __version__  # here: mixtura imports this module
-
         raise _error(
             path,
             f"it has format version {version} (written by mixtura "

@@ -16,6 +16,7 @@ from mixtura.families.multinomial import Multinomial
 from mixtura.families.noise import WithNoise
 from mixtura.families.poisson import Poisson
 from mixtura.families.product import Product
+from mixtura.families.registry import FAMILIES, get_family, register_family
 
 # mclust's models join the covariance registry before any estimator reads it
 COVARIANCE_STRUCTURES.update(MCLUST_STRUCTURES)
@@ -36,31 +37,6 @@ __all__ = [
     "get_family",
     "register_family",
 ]
-
-FAMILIES: dict[str, type[Family]] = {}
-
-
-def register_family(cls):
-    """Add a family class to the registry under ``cls.name``; usable as a decorator."""
-    FAMILIES[cls.name] = cls
-    return cls
-
-
-def get_family(name):
-    """Return the registered family class called ``name``.
-
-    Raises
-    ------
-    ValueError
-        If no family has that name; the message lists the registered ones.
-    """
-    try:
-        return FAMILIES[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown family {name!r}; the registered families are {sorted(FAMILIES)}"
-        ) from None
-
 
 register_family(Gaussian)
 register_family(Bernoulli)

@@ -33,6 +33,7 @@ import numpy as np
 from mixtura.backend import get_namespace, to_numpy
 from mixtura.exceptions import DataValidationError, ModelFileError
 from mixtura.families.base import Family
+from mixtura.families.registry import get_family
 from mixtura.stats import Stats
 
 __all__ = ["NoiseRegion", "NoiseStats", "WithNoise", "data_region"]
@@ -344,8 +345,6 @@ class WithNoise(Family):
 
     @classmethod
     def from_arrays(cls, config, arrays):
-        from mixtura.families import get_family  # the registry imports this module
-
         spec = config.get("inner") if isinstance(config, dict) else None
         if not isinstance(spec, dict) or set(spec) != {"name", "config"}:
             raise ModelFileError(

@@ -15,6 +15,7 @@ from array_api_compat import device
 from mixtura.backend import get_namespace, to_numpy
 from mixtura.exceptions import ModelFileError
 from mixtura.families.base import Family
+from mixtura.families.registry import get_family
 from mixtura.stats import Stats
 
 __all__ = ["Product", "ProductStats"]
@@ -50,13 +51,6 @@ class ProductStats(Stats):
 
     def __repr__(self):
         return f"ProductStats(parts={list(self.parts)!r})"
-
-
-def _family_class(name):
-    # the registry imports this module, so look it up when needed
-    from mixtura.families import get_family
-
-    return get_family(name)
 
 
 def _check_columns(columns_of_parts):
@@ -98,7 +92,7 @@ class Product(Family):
         families, columns = [], []
         for part in parts:
             if isinstance(part, dict):
-                family = _family_class(part["family"])(**part.get("config", {}))
+                family = get_family(part["family"])(**part.get("config", {}))
                 families.append(family)
                 columns.append(part["columns"])
             else:
@@ -245,7 +239,7 @@ class Product(Family):
                 if name.startswith(prefix)
             }
             used |= {prefix + name for name in mine}
-            family = _family_class(spec["family"]).from_arrays(spec["config"], mine)
+            family = get_family(spec["family"]).from_arrays(spec["config"], mine)
             parts.append((family, spec["columns"]))
         unused = sorted(set(arrays) - used)
         if unused:

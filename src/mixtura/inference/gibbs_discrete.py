@@ -32,7 +32,7 @@ from mixtura.families.conjugate_discrete import (
     DirichletCategorical,
     GammaPoisson,
 )
-from mixtura.inference.gibbs import PartitionState
+from mixtura.inference.gibbs_partition import PartitionState
 
 __all__ = ["STATE_CLASSES", "CategoricalClusterState", "DiscreteClusterState"]
 

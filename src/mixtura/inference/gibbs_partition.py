@@ -1,0 +1,148 @@
+"""The family-independent part of a collapsed Gibbs sampler's state: the partition.
+
+:class:`PartitionState` keeps the labels, the cluster sizes and the slots of a
+partition whose clusters carry statistics; the cluster states of each conjugate
+prior (:mod:`mixtura.inference.gibbs` for the Normal-inverse-Wishart,
+:mod:`mixtura.inference.gibbs_discrete` for Beta, Gamma and Dirichlet) subclass it,
+and the samplers use a state through its interface only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["PartitionState"]
+
+
+class PartitionState:
+    """Family-independent bookkeeping of a partition with per-cluster statistics.
+
+    The samplers (:func:`gibbs_sweep`, :func:`split_merge_step`,
+    :func:`collapsed_gibbs`, :func:`log_predictive_density`) use a cluster state
+    through this interface only. A subclass stores its clusters' statistics in
+    arrays with the cluster on the leading axis (:meth:`_arrays`), slots ``0 ..
+    n_clusters - 1`` in use, and provides:
+
+    - ``labels``, ``counts``, ``n_clusters``: the partition and cluster sizes;
+    - ``_allocate(capacity)``, ``_arrays()``, ``resync()``, ``recompute(k)``,
+      ``remove(i)``, ``add(i, k)``: the statistics and their updates;
+    - ``log_conditional(i, slots, own)``: ``log n_k + log p(x_i | cluster k
+      without x_i)``;
+    - ``log_marginals(*stats)``, ``statistics(slots)``, ``merged_statistics(a,
+      b)``: closed-form log marginal likelihoods of clusters from their
+      statistics;
+    - class methods ``prepare(X, prior)`` (data and prior in the state's
+      coordinates, and the shift applied to new points), ``log_prior_predictive
+      (prior, X)`` and ``log_cluster_predictives(prior, stats, X)`` (the
+      posterior predictive given saved statistics).
+
+    A state that carries imputed missing entries (data augmentation) sets
+    ``augmented``, a boolean array of shape (n_samples,) marking the points with
+    imputed entries, and provides ``redraw(i, rng)`` and ``redraw_missing(rng)``;
+    ``augmented`` is None otherwise.
+    """
+
+    #: which points carry imputed entries (None: no data augmentation)
+    augmented = None
+
+    def _grow(self):
+        old = self._arrays()
+        k = self.n_clusters
+        self._allocate(2 * len(self.counts))
+        for new, values in zip(self._arrays(), old, strict=True):
+            new[:k] = values[:k]
+
+    def snapshot(self, k):
+        """Copies of cluster k's statistics and cache, for :meth:`restore`.
+
+        Parameters
+        ----------
+        k : int
+            The cluster's slot.
+
+        Returns
+        -------
+        tuple of ndarray
+        """
+        return tuple(np.copy(a[k]) for a in self._arrays())
+
+    def restore(self, k, saved):
+        """Put back a :meth:`snapshot` of cluster k.
+
+        Parameters
+        ----------
+        k : int
+            The cluster's slot.
+        saved : tuple of ndarray
+            What :meth:`snapshot` returned.
+        """
+        for array, value in zip(self._arrays(), saved, strict=True):
+            array[k] = value
+
+    def delete(self, k):
+        """Delete empty cluster k; the last cluster takes its slot.
+
+        Parameters
+        ----------
+        k : int
+            The cluster's slot.
+        """
+        last = self.n_clusters - 1
+        if k != last:
+            self.restore(k, self.snapshot(last))
+            self.labels[self.labels == last] = k
+        self.n_clusters -= 1
+
+    def move(self, i, new):
+        """Move point i to cluster ``new`` (``n_clusters``: a new cluster).
+
+        Parameters
+        ----------
+        i : int
+            The point.
+        new : int
+            The slot it joins.
+        """
+        old = self.remove(i)
+        if self.counts[old] == 0:
+            last = self.n_clusters - 1
+            self.delete(old)
+            if new == last:
+                new = old
+            elif new == last + 1:
+                new = self.n_clusters
+        self.add(i, new)
+
+    def log_proposal(self, i, slots, own):
+        """Log probabilities of point i in the split-merge restricted scans.
+
+        Any assignment probabilities make a valid proposal, as long as the scan
+        that draws a split and the one that evaluates its probability use the
+        same (Jain & Neal 2004); by default the Gibbs conditional
+        :meth:`log_conditional`.
+
+        Parameters
+        ----------
+        i : int
+            The point.
+        slots : ndarray
+            The two clusters.
+        own : int
+            Position, within ``slots``, of the cluster holding x_i.
+
+        Returns
+        -------
+        ndarray of shape (n_slots,)
+        """
+        return self.log_conditional(i, slots, own)
+
+    def log_likelihood(self):
+        """Sum of the clusters' log marginal likelihoods.
+
+        Returns
+        -------
+        float
+        """
+        return float(
+            self.log_marginals(*self.statistics(slice(0, self.n_clusters))).sum()
+        )
