@@ -20,6 +20,7 @@ from mixtura import (
     save,
 )
 from mixtura.exceptions import ConvergenceWarning
+from mixtura.priors import Beta, Gamma
 
 PLAIN = {
     "bernoulli": BernoulliMixture,
@@ -90,11 +91,12 @@ def test_families_without_a_conjugate_prior_are_refused(family, message):
     [
         ({"weight_concentration_prior": 0.0}, "weight_concentration_prior"),
         ({"weight_concentration_prior": -1.0}, "weight_concentration_prior"),
-        ({"gamma_shape_prior": 0.0}, "gamma_shape_prior"),
-        ({"gamma_rate_prior": [1.0, -2.0, 1.0, 1.0]}, "gamma_rate_prior must be"),
-        ({"gamma_rate_prior": [1.0, 2.0]}, r"shape \(4,\)"),
-        ({"gamma_shape_prior": [[1.0]]}, r"shape \(4,\)"),
-        ({"alpha_prior": 2.0}, "another family"),
+        ({"prior": {"shape": 0.0}}, "shape must be"),
+        ({"prior": {"rate": [1.0, -2.0, 1.0, 1.0]}}, "rate must be"),
+        ({"prior": {"rate": [1.0, 2.0]}}, r"shape \(4,\)"),
+        ({"prior": {"shape": [[1.0]]}}, r"shape \(4,\)"),
+        ({"prior": {"alpha": 2.0}}, "Gamma has no parameter 'alpha'"),
+        ({"prior": Beta.checked(1.0, 1.0, 4)}, "prior must be a Gamma"),
         ({"weight_concentration_prior_type": "pitman_yor"}, "dirichlet_process"),
     ],
 )
@@ -109,10 +111,10 @@ def test_data_outside_the_support_is_refused():
         BayesianMixture(2, family="bernoulli").fit([[0, 1], [2, 0], [1, 1]])
     with pytest.raises(DataValidationError, match="non-negative integer"):
         BayesianMixture(2, family="poisson").fit([[0, 1], [-2, 0], [1, 1]])
-    with pytest.raises(ValueError, match="concentration_prior"):
-        BayesianMixture(2, family="categorical", concentration_prior=[1.0, 2.0]).fit(
-            [["a", "x"], ["b", "y"], ["a", "z"]]
-        )
+    with pytest.raises(ValueError, match="concentration"):
+        BayesianMixture(
+            2, family="categorical", prior={"concentration": [1.0, 2.0]}
+        ).fit([["a", "x"], ["b", "y"], ["a", "z"]])
 
 
 # -- (g) pruning ---------------------------------------------------------------------
@@ -220,11 +222,13 @@ def test_warm_start_continues_and_the_bound_keeps_rising():
     assert model.alpha_prior_.shape == (16,)
 
 
-def test_default_gamma_rate_matches_the_data_mean():
+def test_default_gamma_rate_matches_each_feature_mean():
     X, _ = _clusters("poisson", n=200)
     model = _fit(X, n_components=2, family="poisson", random_state=0)
-    np.testing.assert_allclose(model.gamma_rate_prior_, 1.0 / X.mean())
-    np.testing.assert_allclose(model.rates_, model.gamma_shape_ / model.gamma_rate_)
+    # the same default as DirichletProcessMixture's: each feature's own mean
+    np.testing.assert_allclose(model.rate_prior_, 1.0 / X.mean(axis=0))
+    assert isinstance(model.prior_, Gamma)
+    np.testing.assert_allclose(model.rates_, model.shape_ / model.rate_)
     samples, _ = model.sample(10)
     assert samples.shape == (10, 4)
 

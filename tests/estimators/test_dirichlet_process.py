@@ -188,11 +188,15 @@ def test_bernoulli_score_samples_in_one_cluster_is_the_beta_binomial():
     X, _ = _binary_clusters(n_per=10, n_features=4, seed=1)
     a, b = np.array([0.5, 1.0, 2.0, 3.0]), 1.5
     model = DirichletProcessMixture(
-        family="bernoulli", beta_prior=(a, b), n_iter=3, burn_in=1, alpha=1e-12
+        family="bernoulli",
+        prior={"alpha": a, "beta": b},
+        n_iter=3,
+        burn_in=1,
+        alpha=1e-12,
     ).fit(X)
     assert (model.n_clusters_trace_ == 1).all()
-    np.testing.assert_array_equal(model.beta_prior_[0], a)
-    np.testing.assert_array_equal(model.beta_prior_[1], np.full(4, b))
+    np.testing.assert_array_equal(model.alpha_prior_, a)
+    np.testing.assert_array_equal(model.beta_prior_, np.full(4, b))
     Y = np.array([[0, 0, 0, 0], [1, 0, 1, 1], [1, 1, 1, 1]], dtype=float)
     n, s = len(X), X.sum(axis=0)
     expected = stats.betabinom(1, a + s, b + n - s).logpmf(Y).sum(axis=1)
@@ -208,7 +212,7 @@ def test_poisson_default_prior_mean_is_the_data_mean_and_predictive_is_nbinom():
     model = DirichletProcessMixture(
         family="poisson", n_iter=3, burn_in=1, alpha=1e-12, random_state=0
     ).fit(X)
-    shape, rate = model.gamma_prior_
+    shape, rate = model.shape_prior_, model.rate_prior_
     np.testing.assert_allclose(shape / rate, X.mean(axis=0))
     n, s = len(X), X.sum(axis=0)
     Y = np.array([[5, 4, 6, 5, 5], [0, 9, 2, 7, 3]], dtype=float)
@@ -220,14 +224,17 @@ def test_categorical_n_levels_and_dirichlet_prior_per_column():
     X = np.array([[0, 1], [1, 2], [0, 0], [1, 1]], dtype=float)
     model = DirichletProcessMixture(
         family="categorical",
-        n_levels=[2, 4],
-        dirichlet_prior=[[1.0, 2.0], [0.5, 0.5, 0.5, 0.5]],
+        prior={
+            "n_levels": [2, 4],
+            "concentration": [[1.0, 2.0], [0.5, 0.5, 0.5, 0.5]],
+        },
         n_iter=3,
         random_state=0,
     ).fit(X)
     np.testing.assert_array_equal(model.n_levels_, [2, 4])
-    np.testing.assert_array_equal(model.dirichlet_prior_[0], [1.0, 2.0])
-    assert len(model.dirichlet_prior_[1]) == 4
+    np.testing.assert_array_equal(
+        model.concentration_prior_, [1.0, 2.0, 0.5, 0.5, 0.5, 0.5]
+    )
     # level 3 of column 1 is never seen in training but is a valid code
     assert np.isfinite(model.score_samples([[1, 3]])).all()
     with pytest.raises(ValueError, match=r"0 \.\. 3 \(n_levels = 4\)"):
@@ -255,16 +262,32 @@ def test_discrete_family_same_seed_same_chain():
         ({"family": "poisson"}, [[0, 1], [1.5, 0]], "non-integer"),
         ({"family": "categorical"}, [[0, 1], [-1, 0]], "integer codes"),
         ({"family": "categorical"}, [[0, 1], [0.5, 0]], "integer codes"),
-        ({"family": "categorical", "n_levels": 2}, [[0, 1], [2, 0]], "n_levels = 2"),
-        ({"family": "bernoulli", "beta_prior": (0.0, 1.0)}, [[0], [1]], "> 0"),
-        ({"family": "bernoulli", "beta_prior": 1.0}, [[0], [1]], r"pair \(a, b\)"),
-        ({"family": "bernoulli", "beta_prior": ([1, 1], 1)}, [[0], [1]], "shape"),
-        ({"family": "poisson", "gamma_prior": (1.0, -2.0)}, [[0], [1]], "rate"),
-        ({"family": "poisson", "gamma_prior": (0.0, None)}, [[0], [1]], "shape"),
-        ({"family": "categorical", "dirichlet_prior": -1.0}, [[0], [1]], "> 0"),
-        ({"family": "categorical", "n_levels": [2, 2]}, [[0], [1]], "n_levels"),
+        (
+            {"family": "categorical", "prior": {"n_levels": 2}},
+            [[0, 1], [2, 0]],
+            "n_levels = 2",
+        ),
+        ({"family": "bernoulli", "prior": {"alpha": 0.0}}, [[0], [1]], "> 0"),
+        ({"family": "bernoulli", "prior": {"a": 1.0}}, [[0], [1]], "no parameter 'a'"),
+        (
+            {"family": "bernoulli", "prior": {"alpha": [1, 1]}},
+            [[0], [1]],
+            "shape",
+        ),
+        ({"family": "poisson", "prior": {"rate": -2.0}}, [[0], [1]], "rate"),
+        ({"family": "poisson", "prior": {"shape": 0.0}}, [[0], [1]], "shape"),
+        (
+            {"family": "categorical", "prior": {"concentration": -1.0}},
+            [[0], [1]],
+            "> 0",
+        ),
+        (
+            {"family": "categorical", "prior": {"n_levels": [2, 2]}},
+            [[0], [1]],
+            "n_levels",
+        ),
         ({"family": "bernoulli", "mean_prior": [0.0]}, [[0], [1]], "gaussian"),
-        ({"gamma_prior": (1.0, 1.0)}, [[0.0], [1.0]], "family='poisson' only"),
+        ({"prior": {"shape": 1.0}}, [[0.0], [1.0]], "mixtura.priors"),
     ],
 )
 def test_discrete_families_refuse_bad_data_and_hyperparameters(params, X, message):
@@ -426,7 +449,7 @@ def test_bernoulli_fit_with_missing_entries_counts_observed_entries_per_feature(
     a, b = np.array([0.5, 1.0, 2.0, 3.0]), 1.5
     model = DirichletProcessMixture(
         family="bernoulli",
-        beta_prior=(a, b),
+        prior={"alpha": a, "beta": b},
         n_iter=3,
         burn_in=1,
         alpha=1e-12,

@@ -274,7 +274,7 @@ def test_variational_bound_with_holes_is_the_marginal_of_the_observed_entries():
     s, n = np.nansum(binary, axis=0), observed.sum(axis=0)
     expected = np.sum(betaln(2.0 + s, 3.0 + n - s) - betaln(2.0, 3.0))
     bound = _vb_one_component(
-        binary, family="bernoulli", alpha_prior=2.0, beta_prior=3.0
+        binary, family="bernoulli", prior={"alpha": 2.0, "beta": 3.0}
     )
     assert bound == pytest.approx(expected, abs=1e-8)
 
@@ -285,9 +285,7 @@ def test_variational_bound_with_holes_is_the_marginal_of_the_observed_entries():
     expected = np.sum(
         a * np.log(b) - gammaln(a) + gammaln(a + s) - (a + s) * np.log(b + n)
     ) - np.nansum(gammaln(counts + 1))
-    bound = _vb_one_component(
-        counts, family="poisson", gamma_shape_prior=a, gamma_rate_prior=b
-    )
+    bound = _vb_one_component(counts, family="poisson", prior={"shape": a, "rate": b})
     assert bound == pytest.approx(expected, abs=1e-8)
 
 

@@ -9,11 +9,6 @@ from scipy import integrate, stats
 from sklearn.metrics import adjusted_rand_score
 
 from mixtura.exceptions import DataValidationError
-from mixtura.families.conjugate_discrete import (
-    BetaBernoulli,
-    DirichletCategorical,
-    GammaPoisson,
-)
 from mixtura.inference.gibbs import (
     canonical_labels,
     cluster_state_class,
@@ -26,6 +21,7 @@ from mixtura.inference.gibbs_discrete import (
     CategoricalClusterState,
     DiscreteClusterState,
 )
+from mixtura.priors import Beta, CategoricalDirichlet, Gamma
 
 FAMILIES = ["bernoulli", "poisson", "categorical"]
 
@@ -35,14 +31,14 @@ def _case(family, n=9, seed=0):
     rng = np.random.default_rng(seed)
     if family == "bernoulli":
         d = 3
-        prior = BetaBernoulli.checked(rng.uniform(0.5, 2, d), rng.uniform(0.5, 2, d), d)
+        prior = Beta.checked(rng.uniform(0.5, 2, d), rng.uniform(0.5, 2, d), d)
         return prior, (rng.random((n, d)) < [0.2, 0.5, 0.9]).astype(float)
     if family == "poisson":
         d = 2
-        prior = GammaPoisson.checked(rng.uniform(0.5, 3, d), rng.uniform(0.2, 2, d), d)
+        prior = Gamma.checked(rng.uniform(0.5, 3, d), rng.uniform(0.2, 2, d), d)
         return prior, rng.poisson([1.0, 4.0], size=(n, d)).astype(float)
     n_levels = np.array([2, 3, 4])
-    prior = DirichletCategorical.checked(
+    prior = CategoricalDirichlet.checked(
         [rng.uniform(0.3, 2, L) for L in n_levels], n_levels
     )
     return prior, (rng.random((n, 3)) * n_levels).astype(int).astype(float)
@@ -50,7 +46,7 @@ def _case(family, n=9, seed=0):
 
 def _stats(prior, X):
     """A one-cluster statistics pair computed from scratch."""
-    return np.array([len(X)]), prior.features(X).sum(axis=0, keepdims=True)
+    return np.array([len(X)]), prior.cluster_features(X).sum(axis=0, keepdims=True)
 
 
 def _log_marginal(prior, X):
@@ -65,7 +61,9 @@ def test_beta_bernoulli_marginal_equals_quadrature():
         s, n = X[:, j].sum(), len(X)
         integral = integrate.quad(
             lambda p, s=s, n=n, j=j: (
-                p**s * (1 - p) ** (n - s) * stats.beta.pdf(p, prior.a[j], prior.b[j])
+                p**s
+                * (1 - p) ** (n - s)
+                * stats.beta.pdf(p, prior.alpha[j], prior.beta[j])
             ),
             0,
             1,
@@ -113,9 +111,9 @@ def test_dirichlet_categorical_marginal_equals_scipy_dirichlet_multinomial():
 def test_two_level_categorical_is_beta_bernoulli():
     X = np.array([[1, 0], [1, 1], [0, 1], [1, 1], [1, 0]], dtype=float)
     a, b = np.array([0.6, 2.5]), np.array([1.7, 0.4])
-    beta = BetaBernoulli.checked(a, b, 2)
+    beta = Beta.checked(a, b, 2)
     # level 0 is a failure (b), level 1 a success (a)
-    dirichlet = DirichletCategorical.checked([[b[0], a[0]], [b[1], a[1]]], [2, 2])
+    dirichlet = CategoricalDirichlet.checked([[b[0], a[0]], [b[1], a[1]]], [2, 2])
     assert _log_marginal(dirichlet, X) == pytest.approx(_log_marginal(beta, X))
     Y = np.array([[0, 1], [1, 1]], dtype=float)
     np.testing.assert_allclose(
@@ -156,7 +154,7 @@ def test_one_point_predictives_are_beta_binomial_and_negative_binomial():
     prior, X = _case("bernoulli", n=10, seed=6)
     s, n = X.sum(axis=0), len(X)
     y = np.array([1.0, 0.0, 1.0])
-    expected = stats.betabinom(1, prior.a + s, prior.b + n - s).logpmf(y).sum()
+    expected = stats.betabinom(1, prior.alpha + s, prior.beta + n - s).logpmf(y).sum()
     assert prior.log_predictive(y[None], *_stats(prior, X))[0, 0] == pytest.approx(
         expected
     )
@@ -287,7 +285,11 @@ def _closed_form_predictive(family, prior, X, Y):
     """Log predictive of the rows Y after one cluster holding X, from scipy."""
     n, s = len(X), X.sum(axis=0)
     if family == "bernoulli":
-        return stats.betabinom(1, prior.a + s, prior.b + n - s).logpmf(Y).sum(axis=1)
+        return (
+            stats.betabinom(1, prior.alpha + s, prior.beta + n - s)
+            .logpmf(Y)
+            .sum(axis=1)
+        )
     if family == "poisson":
         p = (prior.rate + n) / (prior.rate + n + 1)
         return stats.nbinom(prior.shape + s, p).logpmf(Y).sum(axis=1)
@@ -341,7 +343,7 @@ def _sweeps_to_truth(X, y, n_split_merge, max_sweeps):
     aris = []
     collapsed_gibbs(
         X,
-        BetaBernoulli.checked(1.0, 1.0, X.shape[1]),
+        Beta.checked(1.0, 1.0, X.shape[1]),
         n_iter=max_sweeps,
         n_split_merge=n_split_merge,
         n_launch_scans=2,
@@ -367,16 +369,16 @@ def test_split_merge_reaches_the_true_partition_in_fewer_sweeps():
 @pytest.mark.parametrize(
     ("build", "message"),
     [
-        (lambda: BetaBernoulli.checked(0.0, 1.0, 3), "beta_prior's a"),
-        (lambda: BetaBernoulli.checked(1.0, [1.0, -1.0, 1.0], 3), "beta_prior's b"),
-        (lambda: BetaBernoulli.checked([1.0, 2.0], 1.0, 3), r"shape \(3,\)"),
-        (lambda: GammaPoisson.checked(1.0, 0.0, 2), "gamma_prior's rate"),
-        (lambda: GammaPoisson.checked(np.nan, 1.0, 2), "gamma_prior's shape"),
-        (lambda: DirichletCategorical.checked(0.0, [2, 3]), "dirichlet_prior"),
-        (lambda: DirichletCategorical.checked([[1, 1]], [2, 3]), "one array per"),
-        (lambda: DirichletCategorical.checked([[1, 1], [1, 1]], [2, 3]), r"\[1\]"),
-        (lambda: DirichletCategorical.checked(1.0, [2, 0]), "n_levels"),
-        (lambda: DirichletCategorical.checked(1.0, [2.5]), "n_levels"),
+        (lambda: Beta.checked(0.0, 1.0, 3), "alpha"),
+        (lambda: Beta.checked(1.0, [1.0, -1.0, 1.0], 3), "beta"),
+        (lambda: Beta.checked([1.0, 2.0], 1.0, 3), r"shape \(3,\)"),
+        (lambda: Gamma.checked(1.0, 0.0, 2), "rate"),
+        (lambda: Gamma.checked(np.nan, 1.0, 2), "shape"),
+        (lambda: CategoricalDirichlet.checked(0.0, [2, 3]), "concentration"),
+        (lambda: CategoricalDirichlet.checked([[1, 1]], [2, 3]), "one array per"),
+        (lambda: CategoricalDirichlet.checked([[1, 1], [1, 1]], [2, 3]), r"\[1\]"),
+        (lambda: CategoricalDirichlet.checked(1.0, [2, 0]), "n_levels"),
+        (lambda: CategoricalDirichlet.checked(1.0, [2.5]), "n_levels"),
     ],
 )
 def test_priors_refuse_bad_hyperparameters(build, message):
@@ -408,5 +410,5 @@ def test_sampler_refuses_data_outside_the_support(family, bad, message):
 
 
 def test_unknown_prior_type_lists_the_known_ones():
-    with pytest.raises(TypeError, match=r"BetaBernoulli.*GammaPoisson"):
+    with pytest.raises(TypeError, match=r"CategoricalDirichlet.*ConjugatePrior"):
         cluster_state_class(object())

@@ -14,11 +14,6 @@ import pytest
 from scipy import integrate, stats
 from scipy.special import betaln, multigammaln
 
-from mixtura.families.conjugate_discrete import (
-    BetaBernoulli,
-    DirichletCategorical,
-    GammaPoisson,
-)
 from mixtura.families.conjugate_gaussian_niw import NormalInverseWishart
 from mixtura.inference.gibbs import (
     MissingClusterState,
@@ -28,6 +23,7 @@ from mixtura.inference.gibbs import (
     log_crp,
     log_predictive_density,
 )
+from mixtura.priors import Beta, CategoricalDirichlet, Gamma
 
 FAMILIES = ["bernoulli", "poisson", "categorical"]
 nan = np.nan
@@ -37,10 +33,10 @@ nan = np.nan
 def _discrete_prior(family):
     """Uneven hyperparameters, so that a mix-up of features would show."""
     if family == "bernoulli":
-        return BetaBernoulli.checked([0.6, 1.8, 1.1], [1.3, 0.5, 2.0], 3)
+        return Beta.checked([0.6, 1.8, 1.1], [1.3, 0.5, 2.0], 3)
     if family == "poisson":
-        return GammaPoisson.checked([0.8, 2.5], [0.4, 1.5], 2)
-    return DirichletCategorical.checked(
+        return Gamma.checked([0.8, 2.5], [0.4, 1.5], 2)
+    return CategoricalDirichlet.checked(
         [[0.7, 1.6], [1.2, 0.5, 0.9], [0.4, 1.0, 2.2, 0.8]], [2, 3, 4]
     )
 
@@ -51,8 +47,8 @@ def _column_log_marginal(family, prior, j, x):
     n = len(x)
     if family == "bernoulli":
         s = x.sum()
-        return betaln(prior.a[j] + s, prior.b[j] + n - s) - betaln(
-            prior.a[j], prior.b[j]
+        return betaln(prior.alpha[j] + s, prior.beta[j] + n - s) - betaln(
+            prior.alpha[j], prior.beta[j]
         )
     if family == "poisson":
         # chain rule: each count's negative-binomial predictive given the previous
@@ -199,7 +195,7 @@ def test_discrete_predictive_of_rows_with_missing_entries(family):
         else [[3, nan], [nan, 7], [nan, nan]]
     )
     if family == "bernoulli":
-        per_feature = stats.betabinom(1, prior.a + s, prior.b + n - s).logpmf(Y)
+        per_feature = stats.betabinom(1, prior.alpha + s, prior.beta + n - s).logpmf(Y)
     else:
         p = (prior.rate + n) / (prior.rate + n + 1)
         per_feature = stats.nbinom(prior.shape + s, p).logpmf(Y)

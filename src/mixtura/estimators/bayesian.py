@@ -15,7 +15,7 @@ from mixtura.families.covariance import get_covariance_structure
 from mixtura.families.gaussian import Gaussian
 from mixtura.families.gaussian_conjugate import WISHART_PRIORS, get_wishart_prior
 from mixtura.inference.data import chunked_statistics
-from mixtura.inference.variational import (
+from mixtura.inference.variational_gaussian import (
     WEIGHT_PRIORS,
     GaussianPrior,
     VariationalGaussian,

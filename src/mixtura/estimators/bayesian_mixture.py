@@ -1,4 +1,4 @@
-"""BayesianMixture: variational Bayes for the conjugate discrete families."""
+"""BayesianMixture: variational Bayes for every family with a conjugate prior."""
 
 from __future__ import annotations
 
@@ -14,103 +14,150 @@ from mixtura.estimators.discrete import (
     CategoricalMixture,
     PoissonMixture,
 )
+from mixtura.estimators.mixture_model import MixtureModel
 from mixtura.estimators.text import MultinomialMixture
-from mixtura.families import Bernoulli, Categorical, Multinomial, Poisson
+from mixtura.families import FAMILIES, Bernoulli, Categorical, Multinomial, Poisson
 from mixtura.inference.data import chunked_statistics
-from mixtura.inference.variational_conjugate import (
-    CONJUGATE_PRIORS,
-    BetaPrior,
-    CategoricalDirichletPrior,
-    GammaPrior,
-    MultinomialDirichletPrior,
-    VariationalMixture,
-    conjugate_variational_step,
-)
-from mixtura.inference.weight_prior import WEIGHT_PRIORS, WeightPrior
+from mixtura.inference.variational import VariationalMixture, variational_step
 from mixtura.mixture import Mixture
+from mixtura.priors.base import ConjugatePrior
+from mixtura.priors.weights import WEIGHT_PRIORS, weight_prior
 
-__all__ = ["BayesianMixture"]
+__all__ = ["BayesianMixture", "resolve_prior"]
 
-#: the plain EM estimator that :meth:`BayesianMixture.prune` returns, by family
-_PLAIN_ESTIMATORS = {
-    "bernoulli": BernoulliMixture,
-    "poisson": PoissonMixture,
-    "categorical": CategoricalMixture,
-    "multinomial": MultinomialMixture,
-}
-
-#: the estimator's hyperparameters of each family's prior
-_FAMILY_HYPERPARAMETERS = {
-    "bernoulli": ("alpha_prior", "beta_prior"),
-    "poisson": ("gamma_shape_prior", "gamma_rate_prior"),
-    "categorical": ("concentration_prior",),
-    "multinomial": ("concentration_prior",),
-}
-
-#: what to use instead, for families without a conjugate prior here
-_ALTERNATIVES = {
-    "gaussian": "use mixtura.BayesianGaussianMixture for Gaussian components",
-    "dirichlet_multinomial": (
-        "the Dirichlet-multinomial has no conjugate prior; use family="
-        "'multinomial' here, or DirichletMultinomialMixture (EM)"
-    ),
+#: the EM estimator of a family, which :meth:`BayesianMixture.prune` returns and
+#: whose data checks and input tags the variational fit shares (a family without
+#: one here gets :class:`~mixtura.MixtureModel`)
+_EM_ESTIMATORS = {
+    Bernoulli: BernoulliMixture,
+    Poisson: PoissonMixture,
+    Categorical: CategoricalMixture,
+    Multinomial: MultinomialMixture,
 }
 
 _POSITIVE = Interval(Real, 0.0, None, closed="neither")
 
 
-def _check_vector(value, size, name):
-    """``value`` (a number or an array of ``size``) as a positive float64 vector."""
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be positive numbers; got {value!r}.") from exc
-    if array.ndim > 1 or (array.ndim == 1 and array.shape[0] != size):
-        raise ValueError(
-            f"{name} must be a number or an array of shape ({size},); got shape "
-            f"{array.shape}."
+def conjugate_families():
+    """Names of the registered families that declare a conjugate prior."""
+    return sorted(
+        name for name, cls in FAMILIES.items() if cls.conjugate_prior is not None
+    )
+
+
+def conjugate_template(family, estimator_name, also=(), **settings):
+    """The template of a family with a conjugate prior, or a clear ValueError.
+
+    Parameters
+    ----------
+    family : str
+        A registered family name.
+    estimator_name : str
+        Named in the message.
+    also : tuple of str, default=()
+        Other families the estimator fits, listed in the message.
+    **settings
+        Keyword arguments of the family's constructor.
+
+    Returns
+    -------
+    Family
+    """
+    cls = FAMILIES.get(family)
+    if cls is None or cls.conjugate_prior is None:
+        reason = (
+            "it is not a registered family"
+            if cls is None
+            else "the family declares no conjugate prior (Family.conjugate_prior)"
         )
-    if not (np.isfinite(array).all() and (array > 0).all()):
-        raise ValueError(f"{name} must be finite and > 0; got {value!r}.")
-    return np.broadcast_to(array, (size,)).copy()
+        hint = (
+            ""
+            if "gaussian" in also
+            else "; Gaussian components: use BayesianGaussianMixture"
+        )
+        raise ValueError(
+            f"{estimator_name} cannot fit family={family!r}: {reason}. The "
+            f"supported families are {sorted([*also, *conjugate_families()])}"
+            f"{hint}."
+        )
+    return cls(**settings)
+
+
+def resolve_prior(prior, template, X):
+    """The components' prior of a fit: the family's default, or the user's.
+
+    Parameters
+    ----------
+    prior : None, dict or ConjugatePrior
+        None: ``template.default_prior(X)``; a dict: that default with some
+        parameters replaced (a number applies to every feature); a prior
+        object: used as given, after its shapes are checked against the data.
+    template : Family
+        The family without parameters.
+    X : ndarray of shape (n_samples, n_features)
+        The validated training data.
+
+    Returns
+    -------
+    ConjugatePrior
+    """
+    default = template.default_prior(X)
+    if prior is None:
+        return default
+    if isinstance(prior, dict):
+        return default.replaced(prior)
+    if not isinstance(prior, type(default)):
+        raise ValueError(
+            f"prior must be a {type(default).__name__} (the conjugate prior of "
+            f"family={template.name!r}) or a dict of its parameters "
+            f"{list(default.parameter_names)}; got {type(prior).__name__}."
+        )
+    return prior.checked_against(default)
 
 
 class BayesianMixture(PruningMixin, BaseMixture):
-    """Variational Bayesian mixture of Bernoulli, Poisson, categorical or multinomial.
+    """Variational Bayesian mixture of any family with a conjugate prior.
 
-    Mean-field variational inference (Bishop 2006, section 10.4) with each
+    Mean-field variational inference (Bishop 2006, section 10.4) with the
     family's conjugate prior on the component parameters and either a finite
     Dirichlet or a truncated stick-breaking Dirichlet-process prior on the
     weights (Blei & Jordan 2006). Components the data do not need get weights
     near zero: fit with a generous ``n_components`` and the Dirichlet process,
     then read :meth:`effective_components` or :meth:`prune` to a plain EM model.
 
-    ===========  ======================================  ======================
-    family       prior of each component                 posterior attributes
-    ===========  ======================================  ======================
-    bernoulli    Beta(alpha_prior, beta_prior)            ``alpha_``, ``beta_``
-    poisson      Gamma(gamma_shape_prior,                 ``gamma_shape_``,
-                 gamma_rate_prior) on each rate           ``gamma_rate_``
-    categorical  Dirichlet(concentration_prior) on each   ``concentration_``
-                 column's level probabilities
-    multinomial  Dirichlet(concentration_prior) on the    ``concentration_``
-                 term probabilities
-    ===========  ======================================  ======================
+    ===========  =============================================  ==============
+    family       prior of each component (:mod:`mixtura.priors`)  parameters
+    ===========  =============================================  ==============
+    bernoulli    :class:`~mixtura.priors.Beta` on each feature    alpha, beta
+    poisson      :class:`~mixtura.priors.Gamma` on each rate      shape, rate
+    categorical  :class:`~mixtura.priors.CategoricalDirichlet`    concentration
+                 on each column's level probabilities
+    multinomial  :class:`~mixtura.priors.MultinomialDirichlet`    concentration
+                 on the term probabilities
+    ===========  =============================================  ==============
 
-    The M-step is posterior = prior + expected statistics; the E-step uses
-    expectations under the posterior (e.g. ``E[log theta] = psi(alpha) -
+    Any registered family that declares ``conjugate_prior`` is fitted the same
+    way. The M-step is posterior = prior + expected statistics; the E-step
+    uses expectations under the posterior (e.g. ``E[log theta] = psi(alpha) -
     psi(alpha + beta)``), one matrix product per chunk of rows. The lower bound
     is the exact evidence lower bound, constants included (see
-    :mod:`mixtura.inference.variational_conjugate`); it never decreases.
+    :mod:`mixtura.inference.variational`); it never decreases.
 
     Parameters
     ----------
     n_components : int, default=1
         Number of components (the truncation level for the Dirichlet process).
-    family : {'bernoulli', 'poisson', 'categorical', 'multinomial'}, \
-            default='poisson'
-        The component family. Gaussian components: use
+    family : str, default='poisson'
+        A registered family with a conjugate prior ('bernoulli', 'poisson',
+        'categorical', 'multinomial', ...). Gaussian components: use
         :class:`~mixtura.BayesianGaussianMixture`.
+    prior : dict or ConjugatePrior, default=None
+        The components' prior: None for the family's default
+        (``Family.default_prior(X)``: uniform Beta and Dirichlet priors, and
+        Gamma priors whose mean is each feature's mean count), a dict of some
+        of its parameters (e.g. ``{'alpha': 2, 'beta': 5}``; a number applies
+        to every feature, an array gives one value per feature or level), or
+        a prior object such as ``mixtura.priors.Gamma(shape, rate)``.
     tol : float, default=1e-5
         Convergence threshold on the change of the mean per-sample lower bound.
         Smaller than EM's 1e-3: while a redundant component drains away, the
@@ -128,21 +175,6 @@ class BayesianMixture(PruningMixin, BaseMixture):
         Prior of the weights.
     weight_concentration_prior : float, default=None
         Concentration gamma_0 > 0 (None: 1 / n_components).
-    alpha_prior, beta_prior : float or array-like of shape (n_features,), \
-            default=None
-        ``family='bernoulli'`` only: Beta(alpha, beta) prior of each feature's
-        probability (None: 1, a uniform prior).
-    gamma_shape_prior : float or array-like of shape (n_features,), default=None
-        ``family='poisson'`` only: shape of the Gamma prior of each rate (None: 1).
-    gamma_rate_prior : float or array-like of shape (n_features,), default=None
-        ``family='poisson'`` only: rate of the Gamma prior (None:
-        ``gamma_shape_prior`` over the mean count of the data, so that the
-        prior mean of every rate is the data's mean count; 1 for all-zero data).
-    concentration_prior : float or array-like, default=None
-        ``family='categorical'`` or ``'multinomial'``: Dirichlet concentration
-        of each level (shape (sum of the columns' numbers of levels,), in the
-        order of ``categories_``) or of each term (shape (n_features,)) (None:
-        1, a uniform prior).
     missing : {'error', 'em'}, default='error'
         What NaN entries mean: an error, or missing values that drop out of
         their row's expected log-likelihood and of the statistics
@@ -171,18 +203,16 @@ class BayesianMixture(PruningMixin, BaseMixture):
     weight_concentration_ : ndarray or tuple of ndarray
         Posterior Dirichlet concentrations, or the stick-breaking Beta
         parameters (a, b) for the Dirichlet process.
-    alpha_prior_, beta_prior_ : ndarray of shape (n_features,)
-        Bernoulli: the Beta prior used.
-    alpha_, beta_ : ndarray of shape (n_components, n_features)
-        Bernoulli: the Beta posteriors.
-    gamma_shape_prior_, gamma_rate_prior_ : ndarray of shape (n_features,)
-        Poisson: the Gamma prior used.
-    gamma_shape_, gamma_rate_ : ndarray of shape (n_components, n_features)
-        Poisson: the Gamma posteriors.
-    concentration_prior_ : ndarray of shape (n_params,)
-        Categorical, multinomial: the Dirichlet prior used.
-    concentration_ : ndarray of shape (n_components, n_params)
-        Categorical, multinomial: the Dirichlet posteriors.
+    prior_ : ConjugatePrior
+        The components' prior used (parameters of shape (n_params,)).
+    posterior_ : ConjugatePrior
+        The components' posterior (parameters of shape (n_components,
+        n_params)); the fitted model's source of truth.
+    <name>_prior_, <name>_ : ndarray
+        Each parameter of the prior and of the posterior by its name
+        (``alpha_prior_``, ``alpha_``, ``beta_prior_``, ``beta_`` for
+        Bernoulli; ``shape_``, ``rate_`` for Poisson; ``concentration_`` for
+        the Dirichlets).
     probabilities_ : ndarray of shape (n_components, n_params)
         Bernoulli, categorical, multinomial: posterior means of the
         probabilities (categorical: concatenated column after column).
@@ -219,7 +249,7 @@ class BayesianMixture(PruningMixin, BaseMixture):
 
     Under the Dirichlet process the components are relabelled after each
     M-step in decreasing order of their expected size, which never lowers the
-    bound (see :func:`~mixtura.inference.variational_conjugate.sorted_by_mass`),
+    bound (see :func:`~mixtura.inference.variational.sorted_by_mass`),
     so the largest components come first. Variational fits can rest on a plateau where a
     cluster is split in two and drain slowly from it: when a fit keeps a
     component with a small but visible weight, lower ``tol`` or raise
@@ -254,13 +284,9 @@ class BayesianMixture(PruningMixin, BaseMixture):
     _parameter_constraints: dict = {
         **BaseMixture._parameter_constraints,
         "family": [str],
+        "prior": [None, dict, ConjugatePrior],
         "weight_concentration_prior_type": [StrOptions(set(WEIGHT_PRIORS))],
         "weight_concentration_prior": [None, _POSITIVE],
-        "alpha_prior": [None, _POSITIVE, "array-like"],
-        "beta_prior": [None, _POSITIVE, "array-like"],
-        "gamma_shape_prior": [None, _POSITIVE, "array-like"],
-        "gamma_rate_prior": [None, _POSITIVE, "array-like"],
-        "concentration_prior": [None, _POSITIVE, "array-like"],
         "missing": [StrOptions({"error", "em"})],
     }
 
@@ -269,17 +295,13 @@ class BayesianMixture(PruningMixin, BaseMixture):
         n_components=1,
         *,
         family="poisson",
+        prior=None,
         tol=1e-5,
         max_iter=100,
         n_init=1,
         init_params="kmeans",
         weight_concentration_prior_type="dirichlet_process",
         weight_concentration_prior=None,
-        alpha_prior=None,
-        beta_prior=None,
-        gamma_shape_prior=None,
-        gamma_rate_prior=None,
-        concentration_prior=None,
         missing="error",
         random_state=None,
         warm_start=False,
@@ -302,139 +324,86 @@ class BayesianMixture(PruningMixin, BaseMixture):
             chunk_size=chunk_size,
         )
         self.family = family
+        self.prior = prior
         self.weight_concentration_prior_type = weight_concentration_prior_type
         self.weight_concentration_prior = weight_concentration_prior
-        self.alpha_prior = alpha_prior
-        self.beta_prior = beta_prior
-        self.gamma_shape_prior = gamma_shape_prior
-        self.gamma_rate_prior = gamma_rate_prior
-        self.concentration_prior = concentration_prior
         self.missing = missing
+
+    # -- the family, its prior and its EM estimator ---------------------------
+    def _em_estimator_class(self):
+        """The family's EM estimator (MixtureModel for a family without one)."""
+        return _EM_ESTIMATORS.get(FAMILIES.get(self.family), MixtureModel)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        if self.family in ("poisson", "multinomial"):
-            # non-negative integers: scikit-learn's checks then draw counts
-            tags.input_tags.positive_only = True
-            tags.input_tags.categorical = True
-        if self.family == "multinomial":
-            tags.input_tags.sparse = True
-        if self.family == "categorical":
-            tags.input_tags.categorical = True
-            tags.input_tags.string = True
+        if self.family in FAMILIES:  # an unknown family fails in fit, not here
+            em_tags = self._em_estimator_class()().__sklearn_tags__().input_tags
+            for name in ("positive_only", "categorical", "sparse", "string"):
+                setattr(tags.input_tags, name, getattr(em_tags, name))
         return tags
 
-    # -- the family and its prior -----------------------------------------------
-    def _conjugate_class(self):
-        """The conjugate prior class of ``family``, or a ValueError saying why not."""
-        cls = CONJUGATE_PRIORS.get(self.family)
-        if cls is not None:
-            return cls
-        supported = sorted(CONJUGATE_PRIORS)
-        reason = _ALTERNATIVES.get(
-            self.family, "it is not a family with a conjugate prior here"
-        )
-        raise ValueError(
-            f"BayesianMixture cannot fit family={self.family!r}: {reason}. The "
-            f"supported families are {supported}."
-        )
-
     def _family_template(self):
-        self._conjugate_class()
-        if self.family == "categorical":
-            return Categorical(getattr(self, "_encoding_levels", None))
-        return {"bernoulli": Bernoulli, "poisson": Poisson}.get(
-            self.family, Multinomial
-        )()
+        settings = {}
+        if FAMILIES.get(self.family) is Categorical:
+            # the codes' levels, known once the table is encoded
+            settings["n_levels"] = getattr(self, "_encoding_levels", None)
+        return conjugate_template(self.family, type(self).__name__, **settings)
 
     def _check_X(self, X, *, reset, ensure_min_samples=1):
-        if self._conjugate_class() is CategoricalDirichletPrior:
-            # labels of any type, encoded as CategoricalMixture encodes them
-            return CategoricalMixture._check_X(
+        self._family_template()  # an unknown or non-conjugate family fails first
+        own_check = self._em_estimator_class()._check_X
+        if own_check is not BaseMixture._check_X:
+            # e.g. labels of any type, encoded as CategoricalMixture encodes them
+            return own_check(
                 self, X, reset=reset, ensure_min_samples=ensure_min_samples
             )
         return super()._check_X(X, reset=reset, ensure_min_samples=ensure_min_samples)
 
     def _check_initial_parameters(self, X):
         # the priors are resolved from the data here, once per fit
-        own = _FAMILY_HYPERPARAMETERS[self.family]
-        for names in _FAMILY_HYPERPARAMETERS.values():
-            for name in names:
-                if name not in own and getattr(self, name) is not None:
-                    raise ValueError(
-                        f"{name} is a hyperparameter of another family than "
-                        f"family={self.family!r} (whose prior takes {list(own)}); "
-                        f"leave it None."
-                    )
-        self._weight_prior = WeightPrior(
+        self._weight_prior = weight_prior(
             self.weight_concentration_prior_type,
             (
                 1.0 / self.n_components
                 if self.weight_concentration_prior is None
-                else float(self.weight_concentration_prior)
+                else self.weight_concentration_prior
             ),
         )
-        self._prior = self._resolve_prior(X)
-
-    def _resolve_prior(self, X):
-        """The components' prior, defaults filled in (some from the data)."""
-        n_features = X.shape[1]
-
-        def vector(name, size=n_features, default=1.0):
-            value = getattr(self, name)
-            return _check_vector(default if value is None else value, size, name)
-
-        if self.family == "bernoulli":
-            return BetaPrior(vector("alpha_prior"), vector("beta_prior"))
-        if self.family == "poisson":
-            shape = vector("gamma_shape_prior")
-            mean = float(np.mean(X)) if X.size else 0.0
-            default_rate = shape / mean if mean > 0 else shape
-            return GammaPrior(shape, vector("gamma_rate_prior", default=default_rate))
-        if self.family == "categorical":
-            n_levels = np.asarray(self._encoding_levels, dtype=np.int64)
-            return CategoricalDirichletPrior(
-                vector("concentration_prior", int(n_levels.sum())), n_levels
-            )
-        return MultinomialDirichletPrior(vector("concentration_prior"))
+        self._prior = resolve_prior(self.prior, self._family_template(), X)
 
     # -- hooks of BaseMixture ---------------------------------------------------
     def _inference_step(self):
-        return conjugate_variational_step
+        return variational_step
 
     def _initial_mixture(self, data, resp):
-        stats = chunked_statistics(data, self._family_template(), resp)
+        template = self._family_template()
+        stats = chunked_statistics(data, template, resp)
         return VariationalMixture.from_statistics(
-            self._weight_prior, self._prior, stats
+            self._weight_prior, self._prior, template, stats
         )
 
     def _set_fitted(self, state, dtype):
         self.weight_concentration_prior_ = state.weight_prior.weight_concentration
         self.weight_concentration_ = state.weight_concentration
+        self.prior_ = state.prior
+        self.posterior_ = state.posterior
         for name, value in state.prior.parameters().items():
             setattr(self, f"{name}_prior_", value)
         for name, value in state.posterior.parameters().items():
             setattr(self, f"{name}_", value)
-        for name, value in state.posterior.mean_family().arrays().items():
+        for name, value in state.mean_family().arrays().items():
             setattr(self, f"{name}_", value)
         self.weights_ = state.weights()
 
     def _fitted_state(self):
-        cls = self._conjugate_class()
-        names = cls.parameter_names
-        prior = {name: getattr(self, f"{name}_prior_") for name in names}
-        posterior = {name: getattr(self, f"{name}_") for name in names}
-        if cls is CategoricalDirichletPrior:
-            prior["n_levels"] = posterior["n_levels"] = self.n_levels_
-        if cls is MultinomialDirichletPrior:
-            posterior["lengths"] = getattr(self, "lengths_", None)
         return VariationalMixture(
-            weight_prior=WeightPrior(
+            weight_prior=weight_prior(
                 self.weight_concentration_prior_type, self.weight_concentration_prior_
             ),
-            prior=cls(**prior),
+            prior=self.prior_,
+            template=self._family_template(),
             weight_concentration=self.weight_concentration_,
-            posterior=cls(**posterior),
+            posterior=self.posterior_,
         )
 
     def _fitted_mixture(self):
@@ -442,27 +411,28 @@ class BayesianMixture(PruningMixin, BaseMixture):
 
     def _sampling_mixture(self):
         # sampling uses the posterior means, as BayesianGaussianMixture's does
-        return Mixture.from_weights(
-            self.weights_, self._fitted_state().posterior.mean_family()
-        )
+        return Mixture.from_weights(self.weights_, self._fitted_state().mean_family())
 
     def _fit_dtype(self):
         return np.float64
 
     # -- hooks of PruningMixin --------------------------------------------------
     def _mean_family(self, components):
-        return self._fitted_state().posterior.select(components).mean_family()
+        return self._fitted_state().mean_family(components)
 
     def _plain_estimator(self, n_components):
-        return _PLAIN_ESTIMATORS[self.family](
-            n_components,
-            tol=self.tol,
-            max_iter=self.max_iter,
-            random_state=self.random_state,
-            chunk_size=self.chunk_size,
-        )
+        options = {
+            "tol": self.tol,
+            "max_iter": self.max_iter,
+            "random_state": self.random_state,
+            "chunk_size": self.chunk_size,
+        }
+        em_class = self._em_estimator_class()
+        if em_class is MixtureModel:
+            options["family"] = self.family
+        return em_class(n_components, **options)
 
     def _copy_encoding(self, pruned):
-        if self.family == "categorical":
+        if hasattr(self, "_encoding_levels"):
             pruned.categories_ = self.categories_
             pruned._encoding_levels = list(self._encoding_levels)

@@ -15,13 +15,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from mixtura._validation import check_data
+from mixtura.estimators.bayesian_mixture import conjugate_template, resolve_prior
 from mixtura.families.base import fill_column_means
-from mixtura.families.conjugate_discrete import (
-    BetaBernoulli,
-    DirichletCategorical,
-    GammaPoisson,
-    check_codes,
-)
 from mixtura.families.conjugate_gaussian_niw import NormalInverseWishart
 from mixtura.inference.gibbs import (
     collapsed_gibbs,
@@ -29,21 +24,18 @@ from mixtura.inference.gibbs import (
     log_predictive_density,
     posterior_similarity,
 )
+from mixtura.priors.base import ConjugatePrior
 
 __all__ = ["DirichletProcessMixture"]
 
-#: the cluster families, each with the hyperparameters that belong to it
-FAMILY_PARAMETERS = {
-    "gaussian": (
-        "mean_prior",
-        "mean_precision_prior",
-        "degrees_of_freedom_prior",
-        "covariance_prior",
-    ),
-    "bernoulli": ("beta_prior",),
-    "poisson": ("gamma_prior",),
-    "categorical": ("dirichlet_prior", "n_levels"),
-}
+#: the Gaussian cluster's hyperparameters (scikit-learn's names, as in
+#: BayesianGaussianMixture); every other family takes ``prior=``
+_GAUSSIAN_PARAMETERS = (
+    "mean_prior",
+    "mean_precision_prior",
+    "degrees_of_freedom_prior",
+    "covariance_prior",
+)
 
 
 class DirichletProcessMixture(DensityMixin, BaseEstimator):
@@ -55,9 +47,12 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
     independent binary features with Beta priors; for ``'poisson'`` independent
     counts with Gamma priors on the rates; for ``'categorical'`` independent
     integer-coded categorical columns with Dirichlet priors on the level
-    probabilities. The sampler draws partitions of the data by
-    Gibbs sweeps (Neal 2000, algorithm 3) interleaved with split-merge proposals
-    (Jain & Neal 2004, conjugate version), and optionally redraws the
+    probabilities; for ``'multinomial'`` documents of term counts with a
+    Dirichlet prior on the term probabilities (any registered family with a
+    conjugate prior in :mod:`mixtura.priors` works). The sampler draws
+    partitions of the data by Gibbs sweeps (Neal 2000, algorithm 3)
+    interleaved with split-merge proposals (Jain & Neal 2004, conjugate
+    version), and optionally redraws the
     concentration alpha under a Gamma hyper-prior (Escobar & West 1995). The
     fitted model summarises the sampled partitions: the posterior over the number
     of clusters, the posterior similarity (co-clustering) matrix, a point
@@ -66,15 +61,13 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
 
     Parameters
     ----------
-    family : {'gaussian', 'bernoulli', 'poisson', 'categorical'}, \
-            default='gaussian'
-        The clusters' distribution. Each family reads only its own
-        hyperparameters below (passing another family's is an error):
+    family : str, default='gaussian'
+        The clusters' distribution: 'gaussian', or a registered family with a
+        conjugate prior ('bernoulli' for 0/1 data, 'poisson' for non-negative
+        integer counts, 'categorical' for integer codes ``0 .. L_j - 1`` per
+        column, 'multinomial' for documents of term counts). 'gaussian' reads
         ``mean_prior``, ``mean_precision_prior``, ``degrees_of_freedom_prior``
-        and ``covariance_prior`` for 'gaussian'; ``beta_prior`` for
-        'bernoulli' (data 0/1); ``gamma_prior`` for 'poisson' (non-negative
-        integer counts); ``dirichlet_prior`` and ``n_levels`` for 'categorical'
-        (integer codes ``0 .. L_j - 1`` per column).
+        and ``covariance_prior``; every other family reads ``prior``.
     n_iter : int, default=100
         Number of sweeps (each: one Gibbs sweep, then ``split_merge`` proposals,
         then an alpha update when ``alpha_prior`` is set).
@@ -104,25 +97,15 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
         (None: the data's covariance, so that with the default nu_0 the prior
         mean of each cluster's covariance is the data's covariance, as in
         scikit-learn's BayesianGaussianMixture).
-    beta_prior : tuple of (float or array-like, float or array-like), default=None
-        ``(a, b)`` of the Beta prior on each binary feature's probability of a 1,
-        > 0; numbers apply to every feature, arrays of shape (n_features,) give
-        one value per feature (None: ``(1, 1)``, the uniform prior).
-    gamma_prior : tuple of (float or array-like, float or array-like or None), \
-            default=None
-        ``(shape, rate)`` of the Gamma prior on each count feature's Poisson
-        rate, > 0; the prior mean of a rate is ``shape / rate``. A rate of None
-        is ``shape / mean of the feature`` (floored at ``1 / n_samples``), so
-        that the prior mean of every rate is the data's mean (None: ``(1,
-        None)``, an exponential prior with the data's mean).
-    dirichlet_prior : float or sequence of array-like, default=None
-        Dirichlet parameters of each categorical column's level probabilities,
-        > 0: one number for every level, or one array of length ``n_levels[j]``
-        per column (None: 1, the uniform prior).
-    n_levels : int or array-like of shape (n_features,), default=None
-        Number of levels of each categorical column (None: its largest code in
-        the training data plus one). Codes of new data passed to
-        :meth:`score_samples` must be below it.
+    prior : dict or ConjugatePrior, default=None
+        The clusters' prior for a family other than 'gaussian', as in
+        :class:`~mixtura.BayesianMixture`: None for the family's default
+        (``Family.default_prior(X)``: uniform Beta and Dirichlet priors, Gamma
+        priors whose mean is each feature's mean count), a dict of some of its
+        parameters (``{'alpha': a, 'beta': b}`` for 'bernoulli', ``{'shape':
+        s, 'rate': r}`` for 'poisson', ``{'concentration': c, 'n_levels':
+        L}`` for 'categorical', where ``L`` bounds the codes of new data passed
+        to :meth:`score_samples`), or a prior object of :mod:`mixtura.priors`.
     split_merge : int, default=1
         Split-merge proposals after each Gibbs sweep (0: plain Gibbs).
     n_launch_scans : int, default=3
@@ -182,10 +165,9 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
     split_merge_counts_ : dict
         ``split_proposed``, ``split_accepted``, ``merge_proposed``,
         ``merge_accepted``.
-    prior_ : NormalInverseWishart, BetaBernoulli, GammaPoisson or \
-            DirichletCategorical
-        The conjugate prior used (:mod:`mixtura.families.conjugate_gaussian_niw`,
-        :mod:`mixtura.families.conjugate_discrete`).
+    prior_ : NormalInverseWishart or ConjugatePrior
+        The conjugate prior used (:mod:`mixtura.families.conjugate_gaussian_niw`
+        for 'gaussian', :mod:`mixtura.priors` for the others).
     mean_prior_ : ndarray of shape (n_features,)
         m_0 used ('gaussian' only).
     mean_precision_prior_ : float
@@ -194,13 +176,11 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
         nu_0 used ('gaussian' only).
     covariance_prior_ : ndarray of shape (n_features, n_features)
         Psi_0 used ('gaussian' only).
-    beta_prior_ : tuple of ndarray of shape (n_features,)
-        ``(a, b)`` used ('bernoulli' only).
-    gamma_prior_ : tuple of ndarray of shape (n_features,)
-        ``(shape, rate)`` used ('poisson' only).
-    dirichlet_prior_ : list of ndarray
-        Dirichlet parameters used, one array of length ``n_levels_[j]`` per
-        column ('categorical' only).
+    <name>_prior_ : ndarray
+        Each parameter of a :mod:`mixtura.priors` prior by its name
+        (``alpha_prior_`` and ``beta_prior_`` for 'bernoulli',
+        ``shape_prior_`` and ``rate_prior_`` for 'poisson',
+        ``concentration_prior_`` for the Dirichlets).
     n_levels_ : ndarray of shape (n_features,)
         Number of levels of each column ('categorical' only).
     n_features_in_ : int
@@ -224,7 +204,7 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
     _saves_to_model_files = False
 
     _parameter_constraints: dict = {
-        "family": [StrOptions(set(FAMILY_PARAMETERS))],
+        "family": [str],
         "n_iter": [Interval(Integral, 1, None, closed="left")],
         "burn_in": [Interval(Integral, 0, None, closed="left"), None],
         "thin": [Interval(Integral, 1, None, closed="left")],
@@ -234,11 +214,7 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
         "mean_precision_prior": [Interval(Real, 0.0, None, closed="neither"), None],
         "degrees_of_freedom_prior": [Interval(Real, 0.0, None, closed="neither"), None],
         "covariance_prior": ["array-like", None],
-        # checked per family, with messages that name the family
-        "beta_prior": "no_validation",
-        "gamma_prior": "no_validation",
-        "dirichlet_prior": "no_validation",
-        "n_levels": "no_validation",
+        "prior": [None, dict, ConjugatePrior],
         "split_merge": [Interval(Integral, 0, None, closed="left")],
         "n_launch_scans": [Interval(Integral, 0, None, closed="left")],
         "missing": [StrOptions({"error", "em"})],
@@ -259,10 +235,7 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
         mean_precision_prior=None,
         degrees_of_freedom_prior=None,
         covariance_prior=None,
-        beta_prior=None,
-        gamma_prior=None,
-        dirichlet_prior=None,
-        n_levels=None,
+        prior=None,
         split_merge=1,
         n_launch_scans=3,
         missing="error",
@@ -279,10 +252,7 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
         self.mean_precision_prior = mean_precision_prior
         self.degrees_of_freedom_prior = degrees_of_freedom_prior
         self.covariance_prior = covariance_prior
-        self.beta_prior = beta_prior
-        self.gamma_prior = gamma_prior
-        self.dirichlet_prior = dirichlet_prior
-        self.n_levels = n_levels
+        self.prior = prior
         self.split_merge = split_merge
         self.n_launch_scans = n_launch_scans
         self.missing = missing
@@ -315,7 +285,7 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
         )
         X = np.asarray(X, dtype=np.float64)
         # the sampler checks the data against the family's support
-        prior = getattr(self, f"_{self.family}_prior")(X)
+        prior = self._cluster_prior(X)
         burn_in = self._burn_in()
         result = collapsed_gibbs(
             X,
@@ -374,15 +344,32 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
 
     def _check_family_parameters(self):
         """Refuse hyperparameters that belong to another family."""
-        for family, names in FAMILY_PARAMETERS.items():
-            given = [name for name in names if getattr(self, name) is not None]
-            if family != self.family and given:
-                raise ValueError(
-                    f"{', '.join(given)} apply to family='{family}' only, but "
-                    f"family='{self.family}'; the hyperparameters of "
-                    f"family='{self.family}' are "
-                    f"{', '.join(FAMILY_PARAMETERS[self.family])}."
-                )
+        gaussian = [n for n in _GAUSSIAN_PARAMETERS if getattr(self, n) is not None]
+        if self.family != "gaussian" and gaussian:
+            raise ValueError(
+                f"{', '.join(gaussian)} apply to family='gaussian' only, but "
+                f"family='{self.family}'; pass prior= (a dict of its prior's "
+                "parameters or a prior object of mixtura.priors) instead."
+            )
+        if self.family == "gaussian" and self.prior is not None:
+            raise ValueError(
+                "prior= applies to the families of mixtura.priors; "
+                "family='gaussian' reads mean_prior, mean_precision_prior, "
+                "degrees_of_freedom_prior and covariance_prior."
+            )
+
+    def _cluster_prior(self, X):
+        """The clusters' conjugate prior, defaults filled in from the data."""
+        # the Gaussian's Normal-inverse-Wishart is not yet in mixtura.priors
+        if self.family == "gaussian":
+            return self._gaussian_prior(X)
+        template = conjugate_template(
+            self.family, type(self).__name__, also=("gaussian",)
+        )
+        template.check_data(X)  # a default from data outside the support is none
+        prior = resolve_prior(self.prior, template, X)
+        prior.check_data(X)
+        return prior
 
     def _gaussian_prior(self, X):
         """The Normal-inverse-Wishart prior, data-driven where not given."""
@@ -407,41 +394,6 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
             scale,
         )
 
-    def _bernoulli_prior(self, X):
-        """Beta priors, uniform unless ``beta_prior`` says otherwise."""
-        a, b = _pair(self.beta_prior, "beta_prior", "(a, b)", (1.0, 1.0))
-        return BetaBernoulli.checked(a, b, X.shape[1])
-
-    def _poisson_prior(self, X):
-        """Gamma priors whose mean is the data's mean unless a rate is given."""
-        shape, rate = _pair(self.gamma_prior, "gamma_prior", "(shape, rate)", (1, None))
-        prior = GammaPoisson.checked(shape, 1.0 if rate is None else rate, X.shape[1])
-        if rate is None:
-            # the counts are checked first: a mean of negative values is no rate
-            prior.check_data(X)
-            mean = np.maximum(_column_means(X), 1.0 / len(X))
-            prior = GammaPoisson.checked(prior.shape, prior.shape / mean, X.shape[1])
-        return prior
-
-    def _categorical_prior(self, X):
-        """Dirichlet priors over each column's levels, uniform by default."""
-        n_levels = self.n_levels
-        if n_levels is None:
-            check_codes(X)
-            n_levels = np.nanmax(X, axis=0).astype(np.intp) + 1
-        n_levels = (
-            np.broadcast_to(n_levels, (X.shape[1],))
-            if np.ndim(n_levels) == 0
-            else n_levels
-        )
-        if np.shape(n_levels) != (X.shape[1],):
-            raise ValueError(
-                f"n_levels must be an integer or have shape ({X.shape[1]},) (one "
-                f"per column); got shape {np.shape(n_levels)}."
-            )
-        concentration = 1.0 if self.dirichlet_prior is None else self.dirichlet_prior
-        return DirichletCategorical.checked(concentration, n_levels)
-
     def _set_fitted(self, result, prior):
         self._gibbs = result
         self.prior_ = prior
@@ -450,15 +402,11 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
             self.mean_precision_prior_ = prior.mean_precision
             self.degrees_of_freedom_prior_ = prior.degrees_of_freedom
             self.covariance_prior_ = prior.scale
-        elif self.family == "bernoulli":
-            self.beta_prior_ = (prior.a, prior.b)
-        elif self.family == "poisson":
-            self.gamma_prior_ = (prior.shape, prior.rate)
         else:
-            self.n_levels_ = prior.n_levels
-            self.dirichlet_prior_ = np.split(
-                prior.concentration, np.cumsum(prior.n_levels)[:-1]
-            )
+            for name, value in prior.parameters().items():
+                setattr(self, f"{name}_prior_", value)
+            if hasattr(prior, "n_levels"):
+                self.n_levels_ = prior.n_levels
         self.partitions_ = result.partitions
         self.alpha_samples_ = result.alphas
         self.log_joint_trace_ = result.log_joint
@@ -582,18 +530,6 @@ def _default_scale(X):
     level = float(np.trace(cov)) / n_features
     floor = 1e-6 * level if level > 0 else 1e-6
     return cov + floor * np.eye(n_features)
-
-
-def _pair(value, name, form, default):
-    """``value`` as a pair, the default when None, or a clear error."""
-    if value is None:
-        return default
-    if isinstance(value, str) or not hasattr(value, "__len__") or len(value) != 2:
-        raise ValueError(
-            f"{name} must be a pair {form} of positive numbers (or arrays of shape "
-            f"(n_features,)); got {value!r}."
-        )
-    return tuple(value)
 
 
 def _rate(counters, kind):

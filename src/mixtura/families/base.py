@@ -7,6 +7,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from mixtura.backend import get_namespace, to_namespace
 from mixtura.stats import Stats
 
 __all__ = ["Family", "fill_column_means", "product_row_values", "split_missing"]
@@ -33,8 +34,6 @@ def split_missing(X):
         1.0 where an entry is observed, 0.0 where it is missing, in X's dtype;
         None when nothing is missing (the caller's fast path).
     """
-    from mixtura.backend import get_namespace
-
     xp = get_namespace(X)
     if not xp.isdtype(X.dtype, "real floating"):
         return X, None
@@ -129,6 +128,69 @@ class Family(ABC):
     #: whether the family takes scipy.sparse input (CSR/CSC) as it is; estimators
     #: then let sparse data through validation instead of refusing it
     accepts_sparse: ClassVar[bool] = False
+
+    #: the conjugate prior class of the parameters (:mod:`mixtura.priors`), or
+    #: None; it gives the family EM with MAP, variational Bayes
+    #: (``BayesianMixture``) and collapsed Gibbs (``DirichletProcessMixture``)
+    conjugate_prior: ClassVar[type | None] = None
+
+    def default_prior(self, X):
+        """The conjugate prior that the Bayesian estimators use by default.
+
+        Data-dependent where a flat prior would be improper or badly scaled
+        (e.g. a Gamma prior whose mean is each feature's mean count).
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            The validated training data (NaN where missing).
+
+        Returns
+        -------
+        prior : ConjugatePrior
+            An instance of :attr:`conjugate_prior`, parameters of shape
+            (n_params,).
+        """
+        raise NotImplementedError(
+            f"the {self.name!r} family has no conjugate prior here"
+        )
+
+    def with_parameters(self, **parameters):
+        """This family's settings with the given parameter arrays.
+
+        Builds a family from what a conjugate prior's ``mode`` or
+        ``mean_parameters`` returns.
+
+        Parameters
+        ----------
+        **parameters : ndarray
+            Keyword arguments of the family's constructor (e.g.
+            ``probabilities``), n_components on the leading axis.
+
+        Returns
+        -------
+        Family
+        """
+        return type(self)(**self.config(), **parameters)
+
+    def expected_linear_term(self, X, coefficients):
+        """``T(X) @ coefficients`` for the variational E-step, shape (n, K).
+
+        The family's sufficient statistics T(x) of each row (the data itself
+        by default) times the posterior's expected natural parameters.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            Data, missing entries (NaN) already filled with 0.
+        coefficients : ndarray of shape (n_statistics, n_components)
+
+        Returns
+        -------
+        array of shape (n_samples, n_components)
+        """
+        xp = get_namespace(X)
+        return xp.matmul(X, to_namespace(coefficients, X))
 
     def check_data(self, X):
         """Check that ``X`` lies in the family's support; return it (converted).

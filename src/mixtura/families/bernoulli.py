@@ -7,6 +7,7 @@ import numpy as np
 from mixtura.backend import get_namespace, to_namespace, to_numpy
 from mixtura.exceptions import DataValidationError, ModelFileError
 from mixtura.families.base import Family, product_row_values, split_missing
+from mixtura.priors.beta import Beta
 from mixtura.stats import LinearStats
 
 __all__ = ["Bernoulli", "observed_mass", "observed_sums", "weighted_sums"]
@@ -123,6 +124,7 @@ class Bernoulli(Family):
 
     name = "bernoulli"
     supports_missing = True
+    conjugate_prior = Beta
 
     def __init__(self, alpha=1.0, beta=1.0, *, probabilities=None):
         self.alpha = float(alpha)
@@ -197,15 +199,17 @@ class Bernoulli(Family):
     def statistics(self, X, resp, sample_weight=None):
         return observed_sums(X, resp, sample_weight)
 
+    @property
+    def prior(self):
+        """The Beta(alpha, beta) prior whose mode the M-step returns."""
+        return Beta(self.alpha, self.beta)
+
+    def default_prior(self, X):
+        """A uniform Beta(1, 1) on each feature (see :meth:`Family.default_prior`)."""
+        return Beta.checked(1.0, 1.0, X.shape[1])
+
     def maximize(self, stats):
-        numerator = stats.sum_x + (self.alpha - 1)
-        denominator = observed_mass(stats) + (self.alpha + self.beta - 2)
-        # an empty component under maximum likelihood gets probability 1/2
-        safe = np.where(denominator > 0, denominator, 1.0)
-        probabilities = np.where(denominator > 0, numerator / safe, 0.5)
-        return Bernoulli(
-            self.alpha, self.beta, probabilities=np.clip(probabilities, 0.0, 1.0)
-        )
+        return self.with_parameters(**self.prior.mode(stats))
 
     def sample(self, labels, random_state):
         self._require_parameters()

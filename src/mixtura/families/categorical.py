@@ -9,6 +9,7 @@ from mixtura.backend import get_namespace, posterior_in_place, to_namespace, to_
 from mixtura.exceptions import DataValidationError, ModelFileError
 from mixtura.families.base import Family, product_row_values
 from mixtura.families.bernoulli import weighted_sums
+from mixtura.priors.dirichlet import CategoricalDirichlet
 from mixtura.stats import LinearStats
 
 __all__ = ["Categorical", "one_hot"]
@@ -118,6 +119,7 @@ class Categorical(Family):
     #: a missing code (NaN) has an all-zero one-hot block, so it drops out of the
     #: row's likelihood and of the level counts that the M-step normalises
     supports_missing = True
+    conjugate_prior = CategoricalDirichlet
 
     def __init__(self, n_levels=None, alpha=1.0, *, probabilities=None):
         self.alpha = float(alpha)
@@ -234,6 +236,20 @@ class Categorical(Family):
         resp_sum, counts = weighted_sums(indicators, resp, sample_weight)
         return LinearStats(resp_sum, counts=counts)
 
+    def expected_linear_term(self, X, coefficients):
+        """The one-hot codes times the coefficients (a NaN code has no level)."""
+        xp = get_namespace(X)
+        indicators = one_hot(X, self._levels_for(X), xp)
+        return xp.matmul(indicators, to_namespace(coefficients, X))
+
+    def prior_for(self, n_levels):
+        """The symmetric Dirichlet(alpha) prior whose mode the M-step returns."""
+        return CategoricalDirichlet(self.alpha, n_levels)
+
+    def default_prior(self, X):
+        """A uniform Dirichlet over each column's levels (the codes' or n_levels)."""
+        return CategoricalDirichlet.uniform(X, self.n_levels)
+
     def maximize(self, stats):
         n_levels = (
             self.n_levels
@@ -241,14 +257,7 @@ class Categorical(Family):
             # a template that has seen no data: one block per column is unknown
             else np.array([stats.counts.shape[1]], dtype=np.int64)
         )
-        pseudo = stats.counts + (self.alpha - 1)
-        offsets = _offsets(n_levels)
-        totals = np.add.reduceat(pseudo, offsets, axis=1)  # (K, n_features)
-        totals = np.repeat(totals, n_levels, axis=1)
-        uniform = np.repeat(1.0 / n_levels, n_levels)[None, :]
-        safe = np.where(totals > 0, totals, 1.0)
-        probabilities = np.where(totals > 0, pseudo / safe, uniform)
-        return Categorical(n_levels, self.alpha, probabilities=probabilities)
+        return self.with_parameters(**self.prior_for(n_levels).mode(stats))
 
     def sample(self, labels, random_state):
         self._require_parameters()

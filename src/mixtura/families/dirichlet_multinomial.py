@@ -44,11 +44,11 @@ from mixtura.families.multinomial import (
     check_lengths,
     document_features,
     log_multinomial_coefficient,
-    mean_lengths,
     poisson_rates,
     row_sums,
     weighted_term_sums,
 )
+from mixtura.priors.dirichlet import mean_lengths
 from mixtura.stats import LinearStats
 
 __all__ = ["DirichletMultinomial"]

@@ -23,6 +23,7 @@ from scipy.special import gammaln
 from mixtura.backend import get_namespace, to_namespace, to_numpy
 from mixtura.exceptions import DataValidationError, ModelFileError
 from mixtura.families.base import Family, product_row_values
+from mixtura.priors.dirichlet import MultinomialDirichlet
 from mixtura.stats import LinearStats
 
 __all__ = [
@@ -249,13 +250,6 @@ def poisson_rates(lengths, labels):
     return lengths[labels][:, None]
 
 
-def mean_lengths(term_sums, resp_sum):
-    """Responsibility-weighted mean document length of each component, (K,)."""
-    totals = term_sums.sum(axis=1)
-    safe = np.where(resp_sum > 0, resp_sum, 1.0)
-    return np.where(resp_sum > 0, totals / safe, 0.0)
-
-
 def check_lengths(lengths, n_components):
     """Validate mean document lengths: (K,), finite, non-negative; None passes."""
     if lengths is None:
@@ -326,6 +320,7 @@ class Multinomial(Family):
         "unknown and cannot simply drop out"
     )
     accepts_sparse = True
+    conjugate_prior = MultinomialDirichlet
 
     def __init__(self, alpha=1.0, *, probabilities=None, lengths=None):
         self.alpha = float(alpha)
@@ -426,16 +421,21 @@ class Multinomial(Family):
         return LinearStats(resp_sum, term_sums=term_sums)
 
     # -- M-step -----------------------------------------------------------------
+    @property
+    def prior(self):
+        """The Dirichlet(1 + alpha) prior whose mode the M-step returns."""
+        return MultinomialDirichlet(1.0 + self.alpha)
+
+    def default_prior(self, X):
+        """A uniform Dirichlet over the terms (see :meth:`Family.default_prior`)."""
+        return MultinomialDirichlet.checked(1.0, X.shape[1])
+
+    def expected_linear_term(self, X, coefficients):
+        """``X @ coefficients``; sparse X stays sparse."""
+        return product_with_parameters(X, coefficients)
+
     def maximize(self, stats):
-        counts = stats.term_sums + self.alpha
-        totals = counts.sum(axis=1, keepdims=True)
-        # a component with no counts at all under maximum likelihood: uniform
-        uniform = np.full_like(counts, 1.0 / counts.shape[1])
-        probabilities = np.where(
-            totals > 0, counts / np.where(totals > 0, totals, 1.0), uniform
-        )
-        lengths = mean_lengths(stats.term_sums, stats.resp_sum)
-        return Multinomial(self.alpha, probabilities=probabilities, lengths=lengths)
+        return self.with_parameters(**self.prior.mode(stats))
 
     # -- the rest ---------------------------------------------------------------
     def sample(self, labels, random_state):

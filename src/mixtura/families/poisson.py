@@ -6,14 +6,16 @@ import numpy as np
 from scipy.special import gammaln
 
 from mixtura.backend import get_namespace, to_namespace, to_numpy
-from mixtura.exceptions import DataValidationError, ModelFileError
+from mixtura.exceptions import ModelFileError
 from mixtura.families.base import (
     Family,
     fill_column_means,
     product_row_values,
     split_missing,
 )
-from mixtura.families.bernoulli import observed_mass, observed_sums
+from mixtura.families.bernoulli import observed_sums
+from mixtura.families.support import check_counts
+from mixtura.priors.gamma import Gamma
 
 __all__ = ["Poisson", "check_counts"]
 
@@ -21,38 +23,6 @@ __all__ = ["Poisson", "check_counts"]
 #: maximum-likelihood rate is 0 (a feature it never counts) keeps a finite log rate;
 #: its log-density then changes by at most EPSILON per feature.
 EPSILON = 1e-10
-
-
-def check_counts(X, family_name):
-    """Refuse negative or non-integer values in count data.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-        Data.
-    family_name : str
-        Named in the message.
-
-    Returns
-    -------
-    X : ndarray of shape (n_samples, n_features)
-        Unchanged.
-    """
-    with np.errstate(invalid="ignore"):
-        bad = (X < 0) | (np.floor(X) != X)
-    bad &= ~np.isnan(X)  # a missing entry, let through only with missing='em'
-    if np.any(bad):
-        column = int(np.flatnonzero(bad.any(axis=0))[0])
-        value = X[:, column][bad[:, column]][0]
-        kind = "negative" if value < 0 else "non-integer"
-        prefix = "Negative values in data: " if value < 0 else ""
-        raise DataValidationError(
-            f"{prefix}{family_name} mixtures need non-negative integer counts, but "
-            f"column {column} holds the {kind} value {float(value):g} "
-            f"({int(bad.sum())} such value(s) in all). Pass counts, or use a "
-            "Gaussian mixture for measurements."
-        )
-    return X
 
 
 # Counts up to this size get log(x!) from a table (a gather instead of lgamma).
@@ -90,6 +60,7 @@ class Poisson(Family):
 
     name = "poisson"
     supports_missing = True
+    conjugate_prior = Gamma
 
     def __init__(self, gamma_shape=1.0, gamma_rate=0.0, *, rates=None):
         self.gamma_shape = float(gamma_shape)
@@ -165,13 +136,17 @@ class Poisson(Family):
     def statistics(self, X, resp, sample_weight=None):
         return observed_sums(X, resp, sample_weight)
 
+    @property
+    def prior(self):
+        """The Gamma(gamma_shape, gamma_rate) prior whose mode the M-step returns."""
+        return Gamma(self.gamma_shape, self.gamma_rate)
+
+    def default_prior(self, X):
+        """Gamma(1, 1 / mean_j) on each rate (see :meth:`Gamma.matching_mean`)."""
+        return Gamma.matching_mean(X)
+
     def maximize(self, stats):
-        numerator = stats.sum_x + (self.gamma_shape - 1)
-        denominator = observed_mass(stats) + self.gamma_rate
-        # an empty component under maximum likelihood gets the prior's mode, or 1
-        safe = np.where(denominator > 0, denominator, 1.0)
-        rates = np.where(denominator > 0, numerator / safe, 1.0)
-        return Poisson(self.gamma_shape, self.gamma_rate, rates=rates)
+        return self.with_parameters(**self.prior.mode(stats))
 
     def sample(self, labels, random_state):
         self._require_parameters()

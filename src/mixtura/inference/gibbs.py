@@ -692,14 +692,13 @@ def cluster_state_class(prior, missing=False):
     The factory between a prior and the sampler: the Normal-inverse-Wishart
     prior gets :class:`ClusterState` (:class:`MissingClusterState` for data with
     missing coordinates); the discrete conjugate priors of
-    :mod:`mixtura.families.conjugate_discrete` get their states from
-    :mod:`mixtura.inference.gibbs_discrete` (priors live in ``families``, which
-    imports nothing from ``inference``, so the map lives here).
+    :mod:`mixtura.priors` get their states from
+    :mod:`mixtura.inference.gibbs_discrete` (the priors import nothing from
+    ``inference``, so the map lives here).
 
     Parameters
     ----------
-    prior : NormalInverseWishart, BetaBernoulli, GammaPoisson or \
-            DirichletCategorical
+    prior : NormalInverseWishart or ConjugatePrior
         Conjugate prior of each cluster's parameters.
     missing : bool, default=False
         Whether the data have missing entries (NaN); the discrete states handle
@@ -995,8 +994,7 @@ class GibbsResult:
         Concentration after each sweep.
     counters : dict
         Split and merge proposals and acceptances.
-    prior : NormalInverseWishart, BetaBernoulli, GammaPoisson or \
-            DirichletCategorical
+    prior : NormalInverseWishart or ConjugatePrior
         The prior (for the Gaussian, in centred coordinates: mean zero).
     center : ndarray of shape (n_features,)
         Subtracted from the data: the Gaussian prior's mean; zeros for the
@@ -1083,8 +1081,7 @@ def collapsed_gibbs(
         families drop missing entries from their rows' likelihoods (exact); the
         Gaussian imputes them by data augmentation, redrawn after each point's
         reassignment and after the split-merge moves (:class:`MissingClusterState`).
-    prior : NormalInverseWishart, BetaBernoulli, GammaPoisson or \
-            DirichletCategorical
+    prior : NormalInverseWishart or ConjugatePrior
         Conjugate prior of each cluster's parameters (for the Gaussian: mean and
         covariance); it selects the cluster state (:func:`cluster_state_class`).
     n_iter : int

@@ -6,7 +6,7 @@ algorithm 3; Jain & Neal 2004, "A split-merge Markov chain Monte Carlo procedure
 for the Dirichlet process mixture model", J. Comput. Graph. Stat. 13(1)) needs,
 per cluster, a log predictive of one point given the cluster's other points and a
 closed-form log marginal likelihood. For the Beta-Bernoulli, Gamma-Poisson and
-Dirichlet-categorical priors of :mod:`mixtura.families.conjugate_discrete` both
+Dirichlet-categorical priors of :mod:`mixtura.priors` both
 depend on the data through a count and additive sums only, so a cluster is the
 pair ``(n, sums)``; moving a point adds or subtracts its features from two
 clusters' sums (O(n_features) work). The sums of binary values, counts and level
@@ -27,12 +27,9 @@ from __future__ import annotations
 import numpy as np
 
 from mixtura.families.base import split_missing
-from mixtura.families.conjugate_discrete import (
-    BetaBernoulli,
-    DirichletCategorical,
-    GammaPoisson,
-)
 from mixtura.inference.gibbs_partition import PartitionState
+from mixtura.priors.base import ConjugatePrior
+from mixtura.priors.dirichlet import CategoricalDirichlet
 
 __all__ = ["STATE_CLASSES", "CategoricalClusterState", "DiscreteClusterState"]
 
@@ -40,10 +37,10 @@ __all__ = ["STATE_CLASSES", "CategoricalClusterState", "DiscreteClusterState"]
 class DiscreteClusterState(PartitionState):
     """Partition of discrete data with per-cluster counts and feature sums.
 
-    One class serves every prior of :mod:`mixtura.families.conjugate_discrete`:
+    One class serves every prior of :mod:`mixtura.priors`:
     the prior supplies the per-point features, the predictive and the marginal
     likelihood, and this class keeps the statistics ``counts[k]`` and
-    ``sums[k] = sum of prior.features(x) over cluster k``; when ``X`` has
+    ``sums[k] = sum of prior.cluster_features(x) over cluster k``; when ``X`` has
     missing entries, also ``n_observed[k]``, the number of cluster k's points
     observing each feature, shape (n_features,). Clusters occupy slots
     ``0 .. n_clusters - 1``; deleting one moves the last cluster into its slot.
@@ -53,7 +50,7 @@ class DiscreteClusterState(PartitionState):
     X : ndarray of shape (n_samples, n_features)
         Data in the prior's support (binary, counts or integer codes), NaN for
         a missing entry.
-    prior : BetaBernoulli, GammaPoisson or DirichletCategorical
+    prior : ConjugatePrior
         The prior of each cluster's parameters.
     labels : ndarray of shape (n_samples,)
         Initial cluster of each point, integers ``0 .. K - 1`` all used.
@@ -63,7 +60,7 @@ class DiscreteClusterState(PartitionState):
         self.X = np.asarray(X, dtype=np.float64)
         self.prior = prior
         self.n_features = self.X.shape[1]
-        self.features = prior.features(self.X)
+        self.features = prior.cluster_features(self.X)
         # the data with 0 for NaN and the observed-entry mask (None: complete)
         self.filled, self.observed = split_missing(self.X)
         if self.observed is not None:
@@ -275,14 +272,14 @@ class DiscreteClusterState(PartitionState):
         ----------
         X : ndarray of shape (n_samples, n_features)
             Data.
-        prior : BetaBernoulli, GammaPoisson or DirichletCategorical
+        prior : ConjugatePrior
             The prior.
 
         Returns
         -------
         data : ndarray of shape (n_samples, n_features)
             ``X``, checked.
-        prior : BetaBernoulli, GammaPoisson or DirichletCategorical
+        prior : ConjugatePrior
             The prior, unchanged.
         center : ndarray of shape (n_features,)
             Zeros.
@@ -296,7 +293,7 @@ class DiscreteClusterState(PartitionState):
 
         Parameters
         ----------
-        prior : BetaBernoulli, GammaPoisson or DirichletCategorical
+        prior : ConjugatePrior
         X : ndarray of shape (n_samples, n_features)
             NaN for a missing entry, which drops out of the row's product.
 
@@ -306,7 +303,7 @@ class DiscreteClusterState(PartitionState):
             0 for a row with nothing observed.
         """
         prior.check_data(X)
-        empty = np.zeros((1, prior.features(X[:0]).shape[1]))
+        empty = np.zeros((1, prior.cluster_features(X[:0]).shape[1]))
         return prior.log_predictive(X, np.zeros(1, dtype=np.intp), empty)[0]
 
     @staticmethod
@@ -315,7 +312,7 @@ class DiscreteClusterState(PartitionState):
 
         Parameters
         ----------
-        prior : BetaBernoulli, GammaPoisson or DirichletCategorical
+        prior : ConjugatePrior
         stats : tuple of ndarray
             ``(counts, sums)`` or ``(counts, sums, n_observed)`` of the clusters
             (:meth:`statistics`).
@@ -342,7 +339,7 @@ class CategoricalClusterState(DiscreteClusterState):
     ----------
     X : ndarray of shape (n_samples, n_features)
         Integer codes ``0 .. n_levels[j] - 1``, NaN for a missing entry.
-    prior : DirichletCategorical
+    prior : CategoricalDirichlet
         The prior of each cluster's level probabilities.
     labels : ndarray of shape (n_samples,)
         Initial cluster of each point, integers ``0 .. K - 1`` all used.
@@ -366,9 +363,10 @@ class CategoricalClusterState(DiscreteClusterState):
             self.n_observed[k] += sign * self.observed[i]
 
 
-#: prior type -> cluster-state class (read by ``gibbs.cluster_state_class``)
+#: prior type -> cluster-state class, most specific first (read by
+#: ``gibbs.cluster_state_class``)
 STATE_CLASSES = {
-    BetaBernoulli: DiscreteClusterState,
-    GammaPoisson: DiscreteClusterState,
-    DirichletCategorical: CategoricalClusterState,
+    CategoricalDirichlet: CategoricalClusterState,
+    # any other conjugate prior of mixtura.priors: its marginal and predictive
+    ConjugatePrior: DiscreteClusterState,
 }

@@ -1,264 +1,361 @@
-"""Variational Bayes for Gaussian mixtures, as a step of the shared fit loop.
+"""Variational Bayes for mixtures of conjugate families: the one engine.
 
-Mean-field variational inference (Bishop 2006, section 10.2) with a Normal-Wishart
-prior on each component and either a finite Dirichlet prior on the weights or a
-truncated stick-breaking Dirichlet process (Blei & Jordan 2006, "Variational
-inference for Dirichlet process mixtures"). The E-step is the family's ordinary
-``log_prob`` at the posterior means plus per-component expectation terms, so the
-data seam (``accumulate``) and every data type it supports serve VB unchanged; the
-M-step is posterior = prior + expected statistics.
+Mean-field variational inference q(Z) q(pi) q(theta) for mixtures whose
+components have a conjugate prior (Bishop 2006, "Pattern Recognition and Machine
+Learning", section 10.4; Blei & Jordan 2006, "Variational inference for
+Dirichlet process mixtures", Bayesian Analysis 1(1)). The engine knows no family
+by name: it reads a family template (the data side: statistics, features T(x),
+base measure h(x)), a conjugate prior of :mod:`mixtura.priors` (the parameter
+side) and a weight prior of :mod:`mixtura.priors.weights`.
 
-The lower bound follows scikit-learn's ``BayesianGaussianMixture`` (constant terms
-dropped), so the two give the same numbers from the same start.
+- The M-step is posterior = prior + expected statistics (``prior.update``).
+- The E-step needs ``E_q[log p(x | theta_k)]``, which is linear in the family's
+  features: ``T(x) @ E[eta_k] + c_k + log h(x)`` with, e.g.,
+  ``E[log theta] = psi(a) - psi(a + b)`` under a Beta.
+  :class:`ExpectedLogLikelihood` exposes it as a family-like object with
+  ``log_prob`` and ``statistics``, so the data seam
+  (:func:`~mixtura.inference.data.accumulate`) and its chunking, sparse input
+  included, serve variational inference unchanged.
+- The evidence lower bound is exact, constants included. With the E-step's
+  optimal q(Z),
+
+  ``ELBO = sum_i w_i logsumexp_k (E[log pi_k] + E[log p(x_i | theta_k)])
+  - KL(q(pi) || p(pi)) - sum_k KL(q(theta_k) || p(theta_k))``,
+
+  and the KL terms are in closed form. For one component and a finite Dirichlet
+  prior the converged bound is the exact log marginal likelihood. The fit loop's
+  tolerance acts on this bound divided by the total sample weight.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
+from scipy.sparse import issparse
 
-from mixtura.families.covariance import get_covariance_structure
-from mixtura.families.gaussian import Gaussian
-from mixtura.families.gaussian_conjugate import (
-    get_wishart_prior,
-    log_lambda,
-)
+from mixtura.backend import get_namespace, to_namespace
+from mixtura.families.base import Family, split_missing
 from mixtura.inference.data import accumulate
-from mixtura.inference.weight_prior import (
-    WEIGHT_PRIORS,
-    expected_log_weights,
-    log_weight_norm,
-    mean_weights,
-    weight_posterior,
-)
 from mixtura.mixture import Mixture
+from mixtura.priors.base import ConjugatePrior
+from mixtura.priors.weights import WeightPrior
+from mixtura.stats import LinearStats
 
-__all__ = ["WEIGHT_PRIORS", "GaussianPrior", "VariationalGaussian", "variational_step"]
+__all__ = [
+    "ExpectedLogLikelihood",
+    "VariationalMixture",
+    "evidence_lower_bound",
+    "sorted_by_mass",
+    "variational_step",
+]
 
-_EMPTY_COMPONENT_GUARD = 10 * np.finfo(np.float64).eps
-# the weights' helpers live in weight_prior (shared with the conjugate families)
-_weight_posterior = weight_posterior
-_log_weight_norm = log_weight_norm
 
+class ExpectedLogLikelihood(Family):
+    """``E_q[log p(x_i | theta_k)]`` of every row under every component.
 
-@dataclass(frozen=True)
-class GaussianPrior:
-    """Priors of a variational Gaussian mixture.
+    A family for the E-step only: ``log_prob`` gives the (n, K) expectations, one
+    matrix product of the rows' features with the posterior's expected natural
+    parameters; ``statistics`` and the base measure are the family's own, so
+    :func:`accumulate` works unchanged (and caches the base measure once per
+    fit, as for EM). It has no parameters of its own to maximise, sample or
+    save (those methods raise NotImplementedError): the M-step is the prior's
+    ``update``.
 
-    Attributes
+    Parameters
     ----------
-    weight_prior_type : {'dirichlet_process', 'dirichlet_distribution'}
-    weight_concentration : float
-        Dirichlet concentration (or the DP's concentration) gamma_0.
-    mean_precision : float
-        beta_0, precision scale of the means' normal prior.
-    mean : ndarray of shape (n_features,)
-        m_0, the means' prior mean.
-    degrees_of_freedom : float
-        nu_0 of the Wishart prior.
-    covariance : ndarray or float
-        The Wishart prior's covariance (its scale's inverse), in the structure's
-        prior shape: (d, d) for full and tied, (d,) for diag, a float for
-        spherical.
+    posterior : ConjugatePrior
+        A posterior (parameters with a leading K axis).
+    template : Family
+        The family the prior is conjugate to, without parameters.
     """
 
-    weight_prior_type: str
-    weight_concentration: float
-    mean_precision: float
-    mean: np.ndarray
-    degrees_of_freedom: float
-    covariance: object
+    name = "expected_log_likelihood"
 
+    def __init__(self, posterior, template):
+        self.posterior = posterior
+        self.template = template
+        # cached once per iteration, as the families cache their log-parameters
+        self._coefficients, self._constants = posterior.expected_natural_parameters()
 
-@dataclass(frozen=True)
-class VariationalGaussian:
-    """Variational posterior of a Gaussian mixture's weights and components."""
+    @property
+    def n_components(self):
+        """Number of components K."""
+        return self._constants.shape[0]
 
-    prior: GaussianPrior
-    covariance_type: str
-    reg_covar: float
-    weight_concentration: object  # (K,), or a pair of (K,) arrays for the DP
-    mean_precision: np.ndarray
-    means: np.ndarray
-    degrees_of_freedom: object  # (K,), or a float for tied
-    covariances: np.ndarray
-    precisions_cholesky: np.ndarray
+    @property
+    def n_features(self):
+        """Number of columns of the data."""
+        return self.posterior.n_features
 
-    # -- M-step -----------------------------------------------------------------
-    @classmethod
-    def from_statistics(cls, prior, covariance_type, reg_covar, stats):
-        """Posterior = prior + expected statistics.
+    def log_kernel(self, X):
+        """``T(x) @ E[eta_k] + c_k``: the expectation less ``log h(x)``, (n, K)."""
+        per_feature = self.posterior.feature_constants()
+        observed = None
+        if per_feature is not None and not issparse(X):
+            X, observed = split_missing(X)  # NaN -> 0, and the observed mask
+        linear = self.template.expected_linear_term(X, self._coefficients)
+        if observed is None:
+            # complete rows, or features that drop a missing entry themselves
+            # (one-hot codes: a NaN code has no level)
+            return linear + to_namespace(self._constants, linear)[None, :]
+        # a missing entry's constant term drops out with it
+        constants = np.ascontiguousarray(per_feature.T)
+        return linear + get_namespace(linear).matmul(
+            observed, to_namespace(constants, linear)
+        )
+
+    def log_base_measure(self, X):
+        """The family's ``log h(x)`` (see :meth:`Family.log_base_measure`)."""
+        return self.template.log_base_measure(X)
+
+    def base_measure_key(self):
+        """The family's key: the data seam's cached base measure is shared."""
+        return self.template.base_measure_key()
+
+    def log_prob(self, X):
+        """Expected log-likelihood of every row under every component.
 
         Parameters
         ----------
-        prior : GaussianPrior
-        covariance_type : str
-        reg_covar : float
-            Added to the diagonal of the statistics' covariances, as in EM.
-        stats : MomentStats
-            Responsibility-weighted statistics of the data.
+        X : array or scipy.sparse matrix of shape (n_samples, n_features)
+            Data.
 
         Returns
         -------
-        VariationalGaussian
+        expected : array of shape (n_samples, n_components)
+            ``E_q[log p(x_i | theta_k)]``.
         """
-        structure = get_covariance_structure(covariance_type)
-        nk = stats.resp_sum + _EMPTY_COMPONENT_GUARD
-        xk = stats.mean * (stats.resp_sum / nk)[:, None]
-        sk = structure.covariances_from_scatter(stats.scatter, nk, reg_covar)
-        mean_precision = prior.mean_precision + nk
-        means = (prior.mean_precision * prior.mean + nk[:, None] * xk) / mean_precision[
-            :, None
-        ]
-        dof, covariances = get_wishart_prior(covariance_type).update(nk, xk, sk, prior)
+        kernel = self.log_kernel(X)
+        base = self.log_base_measure(X)
+        if base is None:
+            return kernel
+        return kernel + to_namespace(base, kernel)[:, None]
+
+    def chunk_row_values(self, n_features, n_components):
+        """The family's per-row temporaries (see :meth:`Family.chunk_row_values`)."""
+        return self.template.chunk_row_values(n_features, n_components)
+
+    def statistics(self, X, resp, sample_weight=None):
+        """The family's statistics (see :meth:`Family.statistics`).
+
+        Parameters
+        ----------
+        X : array or scipy.sparse matrix of shape (n_samples, n_features)
+            Data.
+        resp : array of shape (n_samples, n_components)
+            Responsibilities.
+        sample_weight : array of shape (n_samples,) or None
+            Weights of the rows.
+
+        Returns
+        -------
+        stats : Stats
+        """
+        return self.template.statistics(X, resp, sample_weight)
+
+    def _not_a_model(self, *args, **kwargs):
+        raise NotImplementedError(
+            "ExpectedLogLikelihood serves the variational E-step only; use the "
+            "posterior's update (M-step) or its mean family (sampling, saving)."
+        )
+
+    maximize = sample = n_parameters = config = arrays = _not_a_model
+    from_arrays = classmethod(_not_a_model)
+
+    def __repr__(self):
+        return (
+            f"ExpectedLogLikelihood({self.template.name}, "
+            f"n_components={self.n_components})"
+        )
+
+
+def sorted_by_mass(stats):
+    """The statistics with the components in decreasing order of mass N_k.
+
+    The truncated stick-breaking prior is not exchangeable: for given
+    responsibilities, the weights' part of the bound after its update,
+    ``sum_k log B(1 + N_k, gamma_0 + sum_{j>k} N_j) - K log B(1, gamma_0)``, is
+    largest when N_1 >= N_2 >= ... (checked against every ordering in the tests).
+    Relabelling the components so (size-ordering of the sticks is discussed in
+    the variational DP literature, e.g. Kurihara, Welling & Vlassis 2007,
+    "Accelerated variational Dirichlet process mixtures", NIPS 19; the claim
+    here rests on the check above, not on the citation) therefore never lowers
+    the bound, and lets empty components sink to the end of the stick, where
+    they take almost no weight.
+
+    Parameters
+    ----------
+    stats : LinearStats
+        Statistics whose sums all have n_components on the leading axis.
+
+    Returns
+    -------
+    stats : LinearStats
+        The same statistics, components reordered (a stable sort).
+    """
+    order = np.argsort(-stats.resp_sum, kind="stable")
+    if np.array_equal(order, np.arange(order.size)):
+        return stats
+    return LinearStats(
+        stats.resp_sum[order],
+        **{name: value[order] for name, value in stats.sums.items()},
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class VariationalMixture:
+    """Variational posterior of a conjugate mixture: q(pi) and every q(theta_k).
+
+    Attributes
+    ----------
+    weight_prior : WeightPrior
+        The weights' prior.
+    prior : ConjugatePrior
+        The components' prior (parameters of shape (n_params,)).
+    template : Family
+        The family the prior is conjugate to, without parameters.
+    weight_concentration : ndarray or tuple of ndarray
+        The weights' posterior (see :meth:`WeightPrior.posterior`).
+    posterior : ConjugatePrior
+        The components' posterior (parameters of shape (n_components, n_params)).
+    """
+
+    weight_prior: WeightPrior
+    prior: ConjugatePrior
+    template: Family
+    weight_concentration: object
+    posterior: ConjugatePrior
+
+    @classmethod
+    def from_statistics(cls, weight_prior, prior, template, stats):
+        """The M-step: posterior = prior + expected statistics.
+
+        Parameters
+        ----------
+        weight_prior : WeightPrior
+        prior : ConjugatePrior
+        template : Family
+        stats : LinearStats
+            Responsibility-weighted statistics of the family.
+
+        Returns
+        -------
+        VariationalMixture
+            Under a weight prior that orders components (the Dirichlet
+            process), with the components in decreasing order of their mass
+            N_k (see :func:`sorted_by_mass`).
+        """
+        if weight_prior.orders_components:
+            stats = sorted_by_mass(stats)
         return cls(
+            weight_prior=weight_prior,
             prior=prior,
-            covariance_type=covariance_type,
-            reg_covar=reg_covar,
-            weight_concentration=_weight_posterior(prior, nk),
-            mean_precision=mean_precision,
-            means=means,
-            degrees_of_freedom=dof,
-            covariances=covariances,
-            precisions_cholesky=structure.precision_cholesky(covariances),
+            template=template,
+            weight_concentration=weight_prior.posterior(stats.resp_sum),
+            posterior=prior.update(stats),
         )
 
     def update(self, stats):
-        """The M-step from new statistics, under the same prior."""
-        return VariationalGaussian.from_statistics(
-            self.prior, self.covariance_type, self.reg_covar, stats
+        """The M-step from new statistics, under the same priors."""
+        return VariationalMixture.from_statistics(
+            self.weight_prior, self.prior, self.template, stats
         )
 
-    # -- E-step -----------------------------------------------------------------
     @property
     def n_components(self):
         """Number of components (the truncation level for the DP)."""
-        return self.means.shape[0]
+        return self.posterior.n_components
 
     def expected_log_weights(self):
-        """``E[log pi_k]`` under the weights' posterior, shape (n_components,)."""
-        return expected_log_weights(
-            self.prior.weight_prior_type, self.weight_concentration
-        )
-
-    def family(self):
-        """The Gaussian family at the posterior means (and normalised scales)."""
-        return Gaussian(
-            self.covariance_type,
-            self.reg_covar,
-            means=self.means,
-            covariances=self.covariances,
-            precisions_cholesky=self.precisions_cholesky,
-        )
+        """``E[log pi_k]``, shape (n_components,)."""
+        return self.weight_prior.expected_log_weights(self.weight_concentration)
 
     def expected_mixture(self):
-        """The E-step's mixture: ``E[log pi_k] + E[log N(x | mu_k, Lambda_k)]``.
-
-        The expectation of the Gaussian log density under the Normal-Wishart
-        posterior is the density at the posterior means with normalised
-        precisions plus a per-component constant (Bishop 2006, eq. 10.64-10.66),
-        which is folded into unnormalised log weights.
-        """
-        n_features = self.means.shape[1]
-        dof = np.broadcast_to(self.degrees_of_freedom, (self.n_components,))
-        constant = -0.5 * n_features * np.log(dof) + 0.5 * (
-            log_lambda(dof, n_features) - n_features / self.mean_precision
-        )
-        return Mixture(
-            self.expected_log_weights() + constant, self.family(), normalize=False
-        )
-
-    # -- lower bound ------------------------------------------------------------
-    def parameter_bound(self):
-        """The lower bound's terms that depend on the posterior parameters only.
+        """The E-step's mixture: ``E[log pi_k] + E[log p(x | theta_k)]``.
 
         Returns
         -------
-        value : float
-            ``-log Wishart normalisers - log weight normaliser
-            - d/2 sum log beta_k`` (scikit-learn's simplified bound).
+        Mixture
+            Unnormalised log weights over an :class:`ExpectedLogLikelihood`; its
+            log densities are the bound's per-row terms.
         """
-        structure = get_covariance_structure(self.covariance_type)
-        n_features = self.means.shape[1]
-        log_det = structure.log_det_cholesky(
-            self.precisions_cholesky, n_features
-        ) - 0.5 * n_features * np.log(self.degrees_of_freedom)
-        log_wishart = get_wishart_prior(self.covariance_type).total_log_wishart_norm(
-            self.degrees_of_freedom, log_det, n_features, self.n_components
+        return Mixture(
+            self.expected_log_weights(),
+            ExpectedLogLikelihood(self.posterior, self.template),
+            normalize=False,
         )
-        return (
-            -log_wishart
-            - _log_weight_norm(self.prior.weight_prior_type, self.weight_concentration)
-            - 0.5 * n_features * float(np.sum(np.log(self.mean_precision)))
+
+    def kl_divergence(self):
+        """KL(q(pi) || p(pi)) + sum_k KL(q(theta_k) || p(theta_k)), a float."""
+        components = self.posterior.kl_divergence(self.prior)
+        return self.weight_prior.kl_divergence(self.weight_concentration) + float(
+            np.sum(components)
         )
 
     def weights(self):
         """Posterior mean of the mixing weights, shape (n_components,)."""
-        return mean_weights(self.prior.weight_prior_type, self.weight_concentration)
+        return self.weight_prior.mean_weights(self.weight_concentration)
 
-    def with_arrays(self, **changes):
-        """A copy with some fields replaced (used when rebuilding fitted models)."""
-        return replace(self, **changes)
+    def mean_family(self, components=None):
+        """The family at the posterior means of (some of) the components.
 
+        Parameters
+        ----------
+        components : array-like of int, default=None
+            Indices of the components to keep (None: all).
 
-def _expected_complete_log_prob(family, stats):
-    """``sum_ik r_ik log p(x_i | theta_k)`` of a Gaussian family, from statistics.
+        Returns
+        -------
+        Family
+        """
+        posterior = (
+            self.posterior if components is None else self.posterior.select(components)
+        )
+        return self.template.with_parameters(**posterior.mean_parameters())
 
-    The sum over k of ``n_k (log det U_k - d/2 log 2 pi) - (tr(P_k S_k) + n_k
-    q_k) / 2``, with S_k the scatter about the statistics' mean m_k and q_k the
-    squared Mahalanobis distance of m_k from the component's mean. Pooled
-    statistics (a shared precision) give ``sum_k tr(P S_k) = tr(P sum_k S_k)``.
-    """
-    structure = family.structure
-    n_components, n_features = family.n_components, family.n_features
-    precisions = structure.matrices(family.precisions, n_components, n_features)
-    scatter = stats.scatter
-    if scatter.ndim == 2:  # diagonal scatter: embed as matrices
-        scatter = scatter[:, :, None] * np.eye(n_features)
-    if getattr(stats, "pooled", False):
-        trace = np.einsum("ij,ji->", precisions[0], scatter[0])
-    else:
-        trace = np.einsum("kij,kji->", precisions, scatter)
-    offset = stats.mean - family.means
-    quadratic = np.einsum("ki,kij,kj->k", offset, precisions, offset)
-    log_det = np.broadcast_to(
-        structure.log_det_cholesky(family.precisions_cholesky, n_features),
-        (n_components,),
-    )
-    log_norm = log_det - 0.5 * n_features * np.log(2.0 * np.pi)
-    return float(
-        np.sum(stats.resp_sum * log_norm - 0.5 * stats.resp_sum * quadratic)
-        - 0.5 * trace
-    )
+    def mean_mixture(self):
+        """The mixture at the posterior means of the weights and parameters."""
+        return Mixture.from_weights(self.weights(), self.mean_family())
 
 
-def variational_step(state, data):
-    """One variational E-step and M-step.
+def evidence_lower_bound(state, data):
+    """The exact evidence lower bound of ``state`` with its optimal q(Z).
 
     Parameters
     ----------
-    state : VariationalGaussian
+    state : VariationalMixture
+    data : ArrayData or another type ``accumulate`` supports
+
+    Returns
+    -------
+    elbo : float
+        ``sum_i w_i logsumexp_k(E[log pi_k] + E[log p(x_i | theta_k)]) - KL``.
+    """
+    _, mean_log_norm = accumulate(data, state.expected_mixture())
+    return mean_log_norm * data.total_weight - state.kl_divergence()
+
+
+def variational_step(state, data):
+    """One variational E-step and M-step, for the shared fit loop.
+
+    Parameters
+    ----------
+    state : VariationalMixture
         The current posterior.
     data : ArrayData or another type ``accumulate`` supports
 
     Returns
     -------
-    new_state : VariationalGaussian
+    new_state : VariationalMixture
         The posterior after the M-step.
     lower_bound : float
-        The evidence lower bound (without constants, scikit-learn's definition)
-        of the new posterior with the E-step's responsibilities; it never
-        decreases.
+        The exact evidence lower bound of ``state`` (with the E-step's optimal
+        q(Z)) divided by the total sample weight: the mean per-sample bound on
+        which the loop's tolerance acts. It never decreases from one step to the
+        next: the M-step maximises the bound for fixed q(Z), the E-step for
+        fixed q(pi) q(theta).
     """
-    mixture = state.expected_mixture()
-    stats, mean_log_norm = accumulate(data, mixture)
-    # entropy of the responsibilities, -sum_i r_ik log r_ik, from the statistics:
-    # sum_i log-normaliser_i - sum_ik r_ik (log weight_k + log p(x_i | k))
-    joint = float(
-        np.sum(stats.resp_sum * mixture.log_weights)
-        + _expected_complete_log_prob(mixture.family, stats)
-    )
-    entropy = mean_log_norm * data.total_weight - joint
-    new_state = state.update(stats)
-    return new_state, entropy + new_state.parameter_bound()
+    stats, mean_log_norm = accumulate(data, state.expected_mixture())
+    bound = mean_log_norm - state.kl_divergence() / data.total_weight
+    return state.update(stats), bound

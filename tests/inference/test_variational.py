@@ -13,25 +13,21 @@ from mixtura.exceptions import ConvergenceWarning
 from mixtura.families import Bernoulli, Categorical, Multinomial, Poisson
 from mixtura.families.multinomial import log_multinomial_coefficient
 from mixtura.inference import ArrayData
-from mixtura.inference.variational_conjugate import (
-    BetaPrior,
-    CategoricalDirichletPrior,
-    GammaPrior,
-    MultinomialDirichletPrior,
+from mixtura.inference.variational import (
     VariationalMixture,
-    conjugate_variational_step,
     evidence_lower_bound,
-    kl_gamma,
     sorted_by_mass,
+    variational_step,
 )
-from mixtura.inference.weight_prior import (
-    WeightPrior,
-    expected_log_weights,
-    kl_beta,
-    kl_dirichlet,
-    weight_kl,
-    weight_posterior,
+from mixtura.priors import (
+    Beta,
+    CategoricalDirichlet,
+    DirichletProcessWeights,
+    Gamma,
+    MultinomialDirichlet,
+    weight_prior,
 )
+from mixtura.priors.divergences import kl_beta, kl_dirichlet, kl_gamma
 
 FAMILIES = ["bernoulli", "poisson", "categorical", "multinomial"]
 WEIGHT_PRIORS = ["dirichlet_process", "dirichlet_distribution"]
@@ -59,14 +55,12 @@ def _data(family, n=150, seed=0):
 def _prior(family, X):
     d = X.shape[1]
     if family == "bernoulli":
-        return BetaPrior(np.linspace(0.5, 2.0, d), np.linspace(3.0, 0.7, d))
+        return Beta(np.linspace(0.5, 2.0, d), np.linspace(3.0, 0.7, d))
     if family == "poisson":
-        return GammaPrior(np.linspace(0.5, 2.0, d), np.linspace(0.2, 1.5, d))
+        return Gamma(np.linspace(0.5, 2.0, d), np.linspace(0.2, 1.5, d))
     if family == "categorical":
-        return CategoricalDirichletPrior(
-            np.linspace(0.3, 2.0, N_LEVELS.sum()), N_LEVELS
-        )
-    return MultinomialDirichletPrior(np.linspace(0.2, 1.5, d))
+        return CategoricalDirichlet(np.linspace(0.3, 2.0, N_LEVELS.sum()), N_LEVELS)
+    return MultinomialDirichlet(np.linspace(0.2, 1.5, d))
 
 
 def _template(family):
@@ -78,19 +72,6 @@ def _template(family):
     }[family]
 
 
-def _hyperparameters(family, prior):
-    names = {
-        "bernoulli": {"alpha": "alpha_prior", "beta": "beta_prior"},
-        "poisson": {
-            "gamma_shape": "gamma_shape_prior",
-            "gamma_rate": "gamma_rate_prior",
-        },
-        "categorical": {"concentration": "concentration_prior"},
-        "multinomial": {"concentration": "concentration_prior"},
-    }[family]
-    return {names[k]: v for k, v in prior.parameters().items()}
-
-
 def _log_marginal_likelihood(family, prior, X):
     """The closed-form evidence of one component under its conjugate prior."""
     n = X.shape[0]
@@ -100,7 +81,7 @@ def _log_marginal_likelihood(family, prior, X):
         return np.sum(betaln(a + s, b + n - s) - betaln(a, b))
     if family == "poisson":
         s = X.sum(axis=0)
-        a, b = prior.gamma_shape, prior.gamma_rate
+        a, b = prior.shape, prior.rate
         return np.sum(
             a * np.log(b) - gammaln(a) + gammaln(a + s) - (a + s) * np.log(b + n)
         ) - np.sum(gammaln(X + 1))
@@ -135,7 +116,7 @@ def test_one_component_bound_is_the_log_marginal_likelihood(family):
         weight_concentration_prior=0.7,
         tol=0.0,
         max_iter=3,
-        **_hyperparameters(family, prior),
+        prior=prior,
     )
     if family == "categorical":
         X = X.astype(int)  # labels; codes 0 .. L - 1 keep their order
@@ -147,7 +128,7 @@ def test_one_component_bound_is_the_log_marginal_likelihood(family):
     data = ArrayData(np.asarray(X, dtype=float))
     stats_ = _template(family).statistics(data.X, np.ones((X.shape[0], 1)))
     state = VariationalMixture.from_statistics(
-        WeightPrior("dirichlet_distribution", 0.7), prior, stats_
+        weight_prior("dirichlet_distribution", 0.7), prior, _template(family), stats_
     )
     assert abs(evidence_lower_bound(state, data) - expected) < 1e-8
 
@@ -168,12 +149,8 @@ def test_posterior_is_prior_plus_statistics(family):
             posterior.beta, prior.beta + (nk[:, None] - s), rtol=1e-14
         )
     elif family == "poisson":
-        np.testing.assert_array_equal(
-            posterior.gamma_shape, prior.gamma_shape + resp.T @ X
-        )
-        np.testing.assert_allclose(
-            posterior.gamma_rate, prior.gamma_rate + nk[:, None], rtol=1e-14
-        )
+        np.testing.assert_array_equal(posterior.shape, prior.shape + resp.T @ X)
+        np.testing.assert_allclose(posterior.rate, prior.rate + nk[:, None], rtol=1e-14)
     elif family == "categorical":
         onehot = np.concatenate(
             [X[:, [j]] == np.arange(L) for j, L in enumerate(N_LEVELS)], axis=1
@@ -187,23 +164,24 @@ def test_posterior_is_prior_plus_statistics(family):
         )
 
 
-@pytest.mark.parametrize("weight_prior", WEIGHT_PRIORS)
-def test_weight_posterior_is_prior_plus_masses(weight_prior):
+@pytest.mark.parametrize("weight_prior_type", WEIGHT_PRIORS)
+def test_weight_posterior_is_prior_plus_masses(weight_prior_type):
     X = _data("poisson", n=30)
     resp = np.random.RandomState(2).dirichlet(np.ones(4), size=30)
     state = VariationalMixture.from_statistics(
-        WeightPrior(weight_prior, 0.3),
+        weight_prior(weight_prior_type, 0.3),
         _prior("poisson", X),
+        Poisson(),
         Poisson().statistics(X, resp),
     )
     nk = resp.sum(axis=0)
-    if weight_prior == "dirichlet_process":
+    if weight_prior_type == "dirichlet_process":
         # the components are relabelled in decreasing order of mass
         order = np.argsort(-nk)
         nk = nk[order]
         np.testing.assert_allclose(
-            state.posterior.gamma_shape,
-            _prior("poisson", X).gamma_shape + (resp.T @ X)[order],
+            state.posterior.shape,
+            _prior("poisson", X).shape + (resp.T @ X)[order],
             rtol=1e-14,
         )
         a, b = state.weight_concentration
@@ -260,10 +238,10 @@ def test_kl_dirichlet_against_entropy_and_beta():
 
 def test_component_and_weight_kl_add_up():
     rng = np.random.RandomState(3)
-    posterior = CategoricalDirichletPrior(
+    posterior = CategoricalDirichlet(
         rng.uniform(0.5, 4, size=(2, N_LEVELS.sum())), N_LEVELS
     )
-    prior = CategoricalDirichletPrior(rng.uniform(0.5, 2, N_LEVELS.sum()), N_LEVELS)
+    prior = CategoricalDirichlet(rng.uniform(0.5, 2, N_LEVELS.sum()), N_LEVELS)
     blocks = np.split(np.arange(N_LEVELS.sum()), np.cumsum(N_LEVELS)[:-1])
     expected = [
         sum(
@@ -279,21 +257,21 @@ def test_component_and_weight_kl_add_up():
         _numerical_kl(stats.beta(ai, bi), stats.beta(1.0, 0.5), 0, 1)
         for ai, bi in zip(a, b, strict=True)
     )
-    kl = weight_kl(WeightPrior("dirichlet_process", 0.5), (a, b))
+    kl = DirichletProcessWeights(0.5).kl_divergence((a, b))
     assert kl == pytest.approx(expected, rel=1e-7)
 
 
 # -- (d) the bound never decreases -------------------------------------------------
-@pytest.mark.parametrize("weight_prior", WEIGHT_PRIORS)
+@pytest.mark.parametrize("weight_prior_type", WEIGHT_PRIORS)
 @pytest.mark.parametrize("family", FAMILIES)
-def test_bound_never_decreases(family, weight_prior):
+def test_bound_never_decreases(family, weight_prior_type):
     X = _data(family, n=200, seed=4)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model = BayesianMixture(
             6,
             family=family,
-            weight_concentration_prior_type=weight_prior,
+            weight_concentration_prior_type=weight_prior_type,
             init_params="random",
             tol=0.0,
             max_iter=40,
@@ -310,21 +288,22 @@ def test_step_reports_the_bound_of_the_state_it_started_from():
     data = ArrayData(X)
     resp = np.random.RandomState(0).dirichlet(np.ones(3), size=X.shape[0])
     state = VariationalMixture.from_statistics(
-        WeightPrior("dirichlet_process", 1.0),
+        weight_prior("dirichlet_process", 1.0),
         _prior("bernoulli", X),
+        Bernoulli(),
         Bernoulli().statistics(X, resp),
     )
-    new_state, bound = conjugate_variational_step(state, data)
+    new_state, bound = variational_step(state, data)
     assert bound * X.shape[0] == pytest.approx(evidence_lower_bound(state, data))
     assert evidence_lower_bound(new_state, data) >= bound * X.shape[0]
 
 
 def _stick_bound(nk, gamma0):
     """The weights' part of the bound, sum_k N_k E[log pi_k] - KL, after update."""
-    prior = WeightPrior("dirichlet_process", gamma0)
-    posterior = weight_posterior(prior, nk)
-    expected = expected_log_weights("dirichlet_process", posterior)
-    return float(np.sum(nk * expected) - weight_kl(prior, posterior))
+    prior = DirichletProcessWeights(gamma0)
+    posterior = prior.posterior(nk)
+    expected = prior.expected_log_weights(posterior)
+    return float(np.sum(nk * expected) - prior.kl_divergence(posterior))
 
 
 @pytest.mark.parametrize("gamma0", [0.05, 1.0, 20.0])

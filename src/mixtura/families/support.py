@@ -1,0 +1,85 @@
+"""Checks that data lie in a family's support, with messages that say what to do.
+
+Shared by the families and their conjugate priors (:mod:`mixtura.priors`),
+which check the same data for the Gibbs sampler; this module imports neither.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mixtura.exceptions import DataValidationError
+
+__all__ = ["check_codes", "check_counts"]
+
+
+def check_counts(X, family_name):
+    """Refuse negative or non-integer values in count data.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Data.
+    family_name : str
+        Named in the message.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+        Unchanged.
+    """
+    with np.errstate(invalid="ignore"):
+        bad = (X < 0) | (np.floor(X) != X)
+    bad &= ~np.isnan(X)  # a missing entry, let through only with missing='em'
+    if np.any(bad):
+        column = int(np.flatnonzero(bad.any(axis=0))[0])
+        value = X[:, column][bad[:, column]][0]
+        kind = "negative" if value < 0 else "non-integer"
+        prefix = "Negative values in data: " if value < 0 else ""
+        raise DataValidationError(
+            f"{prefix}{family_name} mixtures need non-negative integer counts, but "
+            f"column {column} holds the {kind} value {float(value):g} "
+            f"({int(bad.sum())} such value(s) in all). Pass counts, or use a "
+            "Gaussian mixture for measurements."
+        )
+    return X
+
+
+def check_codes(X, n_levels=None):
+    """Refuse categorical codes that are not integers in ``0 .. n_levels[j] - 1``.
+
+    NaN (a missing entry) passes: estimators refuse it unless ``missing='em'``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Integer codes.
+    n_levels : ndarray of shape (n_features,), default=None
+        Number of levels of each column; None checks only that the codes are
+        non-negative integers.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+        Unchanged.
+    """
+    with np.errstate(invalid="ignore"):
+        bad = (X < 0) | (np.floor(X) != X)
+        if n_levels is not None:
+            bad |= np.asarray(n_levels) <= X
+    bad &= ~np.isnan(X)
+    if bad.any():
+        column = int(np.flatnonzero(bad.any(axis=0))[0])
+        value = X[:, column][bad[:, column]][0]
+        allowed = (
+            "non-negative integer codes 0, 1, ..."
+            if n_levels is None
+            else f"integer codes 0 .. {int(n_levels[column]) - 1} "
+            f"(n_levels = {int(n_levels[column])})"
+        )
+        raise DataValidationError(
+            f"family='categorical' needs {allowed} in column {column}, which holds "
+            f"{float(value):g}. Encode each column's levels as 0, 1, ... (e.g. with "
+            "sklearn's OrdinalEncoder), or pass n_levels to allow more levels."
+        )
+    return X
