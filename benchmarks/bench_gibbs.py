@@ -20,8 +20,8 @@ import time
 import numpy as np
 
 from _common import blas_info
-from mixtura.families.conjugate_gaussian_niw import NormalInverseWishart
 from mixtura.inference.gibbs import collapsed_gibbs
+from mixtura.priors.normal_inverse_wishart import NormalInverseWishart
 
 
 def make_data(n, d, n_clusters=3, seed=0):

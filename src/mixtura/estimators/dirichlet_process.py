@@ -17,7 +17,6 @@ from sklearn.utils.validation import check_is_fitted
 from mixtura._validation import check_data
 from mixtura.estimators.bayesian_mixture import conjugate_template, resolve_prior
 from mixtura.families.base import fill_column_means
-from mixtura.families.conjugate_gaussian_niw import NormalInverseWishart
 from mixtura.inference.gibbs import (
     collapsed_gibbs,
     least_squares_clustering,
@@ -25,6 +24,7 @@ from mixtura.inference.gibbs import (
     posterior_similarity,
 )
 from mixtura.priors.base import ConjugatePrior
+from mixtura.priors.normal_inverse_wishart import NormalInverseWishart
 
 __all__ = ["DirichletProcessMixture"]
 
@@ -166,7 +166,7 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
         ``split_proposed``, ``split_accepted``, ``merge_proposed``,
         ``merge_accepted``.
     prior_ : NormalInverseWishart or ConjugatePrior
-        The conjugate prior used (:mod:`mixtura.families.conjugate_gaussian_niw`
+        The conjugate prior used (:mod:`mixtura.priors.normal_inverse_wishart`
         for 'gaussian', :mod:`mixtura.priors` for the others).
     mean_prior_ : ndarray of shape (n_features,)
         m_0 used ('gaussian' only).

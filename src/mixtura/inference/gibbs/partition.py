@@ -1,17 +1,23 @@
-"""The family-independent part of a collapsed Gibbs sampler's state: the partition.
+"""The family-independent part of the sampler: the partition and its concentration.
 
 :class:`PartitionState` keeps the labels, the cluster sizes and the slots of a
 partition whose clusters carry statistics; the cluster states of each conjugate
-prior (:mod:`mixtura.inference.gibbs` for the Normal-inverse-Wishart,
-:mod:`mixtura.inference.gibbs_discrete` for Beta, Gamma and Dirichlet) subclass it,
-and the samplers use a state through its interface only.
+prior (:mod:`~mixtura.inference.gibbs.gaussian_states` for the
+Normal-inverse-Wishart, :mod:`~mixtura.inference.gibbs.discrete_states` for the
+priors of :mod:`mixtura.priors`) subclass it, and the samplers use a state
+through its interface only. :func:`log_crp` is the Chinese restaurant process's
+probability of a partition, :func:`sample_concentration` Escobar & West's update
+of its concentration.
 """
 
 from __future__ import annotations
 
-import numpy as np
+import math
 
-__all__ = ["PartitionState"]
+import numpy as np
+from scipy.special import gammaln
+
+__all__ = ["PartitionState", "log_crp", "sample_concentration"]
 
 
 class PartitionState:
@@ -146,3 +152,54 @@ class PartitionState:
         return float(
             self.log_marginals(*self.statistics(slice(0, self.n_clusters))).sum()
         )
+
+
+def log_crp(counts, alpha):
+    """Log probability of a partition under the Chinese restaurant process.
+
+    Parameters
+    ----------
+    counts : ndarray of shape (n_clusters,)
+        Cluster sizes.
+    alpha : float
+        Concentration.
+
+    Returns
+    -------
+    float
+    """
+    n = counts.sum()
+    return float(
+        len(counts) * math.log(alpha)
+        + gammaln(counts).sum()
+        + gammaln(alpha)
+        - gammaln(alpha + n)
+    )
+
+
+# -- Escobar & West's concentration update ----------------------------------------
+def sample_concentration(alpha, n_clusters, n_samples, shape, rate, rng):
+    """Draw the DP concentration given K clusters (Escobar & West 1995, eq. 13).
+
+    Parameters
+    ----------
+    alpha : float
+        Current concentration.
+    n_clusters : int
+        Number of clusters K.
+    n_samples : int
+        Number of points n.
+    shape, rate : float
+        Gamma(shape, rate) hyper-prior on alpha.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    float
+        The new alpha.
+    """
+    eta = rng.beta(alpha + 1.0, n_samples)
+    rate_post = rate - math.log(eta)
+    odds = (shape + n_clusters - 1.0) / (n_samples * rate_post)
+    shape_post = shape + n_clusters - (0.0 if rng.random() < odds / (1 + odds) else 1.0)
+    return float(rng.gamma(shape_post, 1.0 / rate_post))

@@ -9,10 +9,6 @@ from scipy import integrate, stats
 from scipy.special import gammaln
 from sklearn.metrics import adjusted_rand_score
 
-from mixtura.families.conjugate_gaussian_niw import (
-    NormalInverseWishart,
-    log_marginal_likelihood,
-)
 from mixtura.inference.gibbs import (
     ClusterState,
     canonical_labels,
@@ -23,6 +19,10 @@ from mixtura.inference.gibbs import (
     posterior_similarity,
     sample_concentration,
     split_merge_step,
+)
+from mixtura.priors.normal_inverse_wishart import (
+    NormalInverseWishart,
+    log_marginal_likelihood,
 )
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from mixtura.families.base import split_missing
-from mixtura.inference.gibbs_partition import PartitionState
+from mixtura.inference.gibbs.partition import PartitionState
 from mixtura.priors.base import ConjugatePrior
 from mixtura.priors.dirichlet import CategoricalDirichlet
 

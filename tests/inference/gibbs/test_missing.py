@@ -14,7 +14,6 @@ import pytest
 from scipy import integrate, stats
 from scipy.special import betaln, multigammaln
 
-from mixtura.families.conjugate_gaussian_niw import NormalInverseWishart
 from mixtura.inference.gibbs import (
     MissingClusterState,
     canonical_labels,
@@ -24,6 +23,7 @@ from mixtura.inference.gibbs import (
     log_predictive_density,
 )
 from mixtura.priors import Beta, CategoricalDirichlet, Gamma
+from mixtura.priors.normal_inverse_wishart import NormalInverseWishart
 
 FAMILIES = ["bernoulli", "poisson", "categorical"]
 nan = np.nan

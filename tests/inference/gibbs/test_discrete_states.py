@@ -17,7 +17,7 @@ from mixtura.inference.gibbs import (
     log_predictive_density,
     split_merge_step,
 )
-from mixtura.inference.gibbs_discrete import (
+from mixtura.inference.gibbs.discrete_states import (
     CategoricalClusterState,
     DiscreteClusterState,
 )
