@@ -210,7 +210,7 @@ def test_group_goes_chunk_by_chunk_for_holes_and_cancelled_digits():
 
 def test_tied_pooled_statistics_give_the_same_m_step_with_and_without_a_prior():
     from mixtura.families.covariance import get_covariance_structure
-    from mixtura.families.mclust_prior import resolve_prior
+    from mixtura.priors.mclust import resolve_prior
 
     family = _family("tied")
     mixture = Mixture(np.log(np.full(6, 1 / 6)), family)

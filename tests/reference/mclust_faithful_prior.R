@@ -1,4 +1,4 @@
-# Reference numbers for tests/families/test_mclust_prior.py, from R's mclust:
+# Reference numbers for tests/priors/test_mclust.py, from R's mclust:
 # the conjugate prior of Fraley & Raftery (2007), priorControl() / defaultPrior.
 #
 # Run from the repository root:

@@ -11,17 +11,14 @@ from mixtura.estimators._pruning import PruningMixin
 from mixtura.estimators.base import BaseMixture
 from mixtura.estimators.gaussian import GaussianMixture
 from mixtura.families.base import fill_column_means
-from mixtura.families.covariance import get_covariance_structure
 from mixtura.families.gaussian import Gaussian
-from mixtura.families.gaussian_conjugate import WISHART_PRIORS, get_wishart_prior
 from mixtura.inference.data import chunked_statistics
-from mixtura.inference.variational_gaussian import (
-    WEIGHT_PRIORS,
-    GaussianPrior,
-    VariationalGaussian,
-    variational_step,
+from mixtura.inference.variational import (
+    VariationalMixture,
+    scikit_learn_variational_step,
 )
-from mixtura.mixture import Mixture
+from mixtura.priors.normal_wishart import COVARIANCE_TYPES, NormalWishart, scale_rule
+from mixtura.priors.weights import WEIGHT_PRIORS, weight_prior
 
 __all__ = ["BayesianGaussianMixture"]
 
@@ -139,7 +136,7 @@ class BayesianGaussianMixture(PruningMixin, BaseMixture):
 
     _parameter_constraints: dict = {
         **BaseMixture._parameter_constraints,
-        "covariance_type": [StrOptions(set(WISHART_PRIORS))],
+        "covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
         "reg_covar": [Interval(Real, 0.0, None, closed="left")],
         "weight_concentration_prior_type": [StrOptions(set(WEIGHT_PRIORS))],
         "weight_concentration_prior": [
@@ -209,53 +206,64 @@ class BayesianGaussianMixture(PruningMixin, BaseMixture):
         return Gaussian(self.covariance_type, self.reg_covar)
 
     def _inference_step(self):
-        return variational_step
+        return scikit_learn_variational_step
 
     def _check_initial_parameters(self, X):
-        # the prior is resolved from the data here, once per fit
-        self._prior = self._resolve_prior(X)
+        # the priors are resolved from the data here, once per fit
+        self._weight_prior, self._prior = self._resolve_prior(X)
 
     def _initial_mixture(self, data, resp):
-        stats = chunked_statistics(data, self._family_template(), resp)
-        return VariationalGaussian.from_statistics(
-            self._prior, self.covariance_type, self.reg_covar, stats
+        template = self._family_template()
+        stats = chunked_statistics(data, template, resp)
+        return VariationalMixture.from_statistics(
+            self._weight_prior, self._prior, template, stats, reorder=False
         )
 
     def _set_fitted(self, state, dtype):
-        prior = state.prior
-        structure = get_covariance_structure(self.covariance_type)
-        self.weight_concentration_prior_ = prior.weight_concentration
+        prior, posterior = state.prior, state.posterior
+        self.weight_concentration_prior_ = state.weight_prior.weight_concentration
         self.mean_precision_prior_ = prior.mean_precision
         self.mean_prior_ = prior.mean
         self.degrees_of_freedom_prior_ = prior.degrees_of_freedom
         self.covariance_prior_ = prior.covariance
         self.weight_concentration_ = state.weight_concentration
-        self.mean_precision_ = state.mean_precision
-        self.means_ = state.means
-        self.degrees_of_freedom_ = state.degrees_of_freedom
-        self.covariances_ = state.covariances
-        self.precisions_cholesky_ = state.precisions_cholesky
-        self.precisions_ = structure.precisions(state.precisions_cholesky)
+        self.mean_precision_ = posterior.mean_precision
+        self.means_ = posterior.mean
+        self.degrees_of_freedom_ = posterior.degrees_of_freedom
+        self.covariances_ = posterior.covariance
+        self.precisions_cholesky_ = posterior.precisions_cholesky
+        self.precisions_ = posterior.structure.precisions(posterior.precisions_cholesky)
         self.weights_ = state.weights()
 
     def _fitted_state(self):
-        return VariationalGaussian(
-            prior=GaussianPrior(
+        prior = NormalWishart(
+            structure=Gaussian(self.covariance_type).structure,
+            mean_precision=self.mean_precision_prior_,
+            mean=self.mean_prior_,
+            degrees_of_freedom=self.degrees_of_freedom_prior_,
+            covariance=self.covariance_prior_,
+            reg_covar=self.reg_covar,
+            scikit_learn_terms=True,
+        )
+        posterior = NormalWishart(
+            structure=prior.structure,
+            mean_precision=self.mean_precision_,
+            mean=self.means_,
+            degrees_of_freedom=self.degrees_of_freedom_,
+            covariance=self.covariances_,
+            reg_covar=self.reg_covar,
+            scikit_learn_terms=True,
+            precisions_cholesky=self.precisions_cholesky_,
+        )
+        return VariationalMixture(
+            weight_prior=weight_prior(
                 self.weight_concentration_prior_type,
                 self.weight_concentration_prior_,
-                self.mean_precision_prior_,
-                self.mean_prior_,
-                self.degrees_of_freedom_prior_,
-                self.covariance_prior_,
             ),
-            covariance_type=self.covariance_type,
-            reg_covar=self.reg_covar,
+            prior=prior,
+            template=self._family_template(),
             weight_concentration=self.weight_concentration_,
-            mean_precision=self.mean_precision_,
-            means=self.means_,
-            degrees_of_freedom=self.degrees_of_freedom_,
-            covariances=self.covariances_,
-            precisions_cholesky=self.precisions_cholesky_,
+            posterior=posterior,
         )
 
     def _fitted_mixture(self):
@@ -263,7 +271,7 @@ class BayesianGaussianMixture(PruningMixin, BaseMixture):
 
     def _sampling_mixture(self):
         # sampling uses the posterior means, as scikit-learn's does
-        return Mixture.from_weights(self.weights_, self._fitted_state().family())
+        return self._fitted_state().mean_mixture()
 
     def _fit_dtype(self):
         return np.asarray(self.means_).dtype
@@ -271,15 +279,7 @@ class BayesianGaussianMixture(PruningMixin, BaseMixture):
     # -- hooks of PruningMixin --------------------------------------------------
     def _mean_family(self, components):
         # posterior means: m_k, and the precision's mean nu_k W_k (covariances_)
-        covariances = self.covariances_
-        if self.covariance_type != "tied":
-            covariances = covariances[components]
-        return Gaussian(
-            self.covariance_type,
-            self.reg_covar,
-            means=self.means_[components],
-            covariances=covariances,
-        )
+        return self._fitted_state().mean_family(components)
 
     def _plain_estimator(self, n_components):
         return GaussianMixture(
@@ -294,7 +294,14 @@ class BayesianGaussianMixture(PruningMixin, BaseMixture):
 
     # -- the prior --------------------------------------------------------------
     def _resolve_prior(self, X):
-        """The prior's values, defaults taken from the data as scikit-learn does."""
+        """The weights' and components' priors, defaults from the data as in sklearn.
+
+        Returns
+        -------
+        weights : WeightPrior
+        components : NormalWishart
+            With scikit-learn's expectations (``scikit_learn_terms``).
+        """
         n_features = X.shape[1]
         X64 = fill_column_means(np.asarray(X, dtype=np.float64))
         mean = (
@@ -311,13 +318,16 @@ class BayesianGaussianMixture(PruningMixin, BaseMixture):
                 f"{n_features - 1}, but got {dof:.3f}. It must exceed "
                 "n_features - 1; None takes n_features."
             )
-        return GaussianPrior(
-            weight_prior_type=self.weight_concentration_prior_type,
-            weight_concentration=(
+        weights = weight_prior(
+            self.weight_concentration_prior_type,
+            (
                 1.0 / self.n_components
                 if self.weight_concentration_prior is None
                 else float(self.weight_concentration_prior)
             ),
+        )
+        components = NormalWishart(
+            structure=self._family_template().structure,
             mean_precision=(
                 1.0
                 if self.mean_precision_prior is None
@@ -326,13 +336,16 @@ class BayesianGaussianMixture(PruningMixin, BaseMixture):
             mean=mean,
             degrees_of_freedom=float(dof),
             covariance=self._resolve_covariance_prior(X64),
+            reg_covar=self.reg_covar,
+            scikit_learn_terms=True,
         )
+        return weights, components
 
     def _resolve_covariance_prior(self, X):
-        wishart = get_wishart_prior(self.covariance_type)
+        rule = scale_rule(self._family_template().structure)
         if self.covariance_prior is None:
-            return wishart.default_covariance_prior(X)
-        shape = wishart.prior_shape(X.shape[1])
+            return rule.default_covariance(X)
+        shape = rule.covariance_shape(X.shape[1])
         prior = _check_shape(self.covariance_prior, shape, "covariance_prior")
         if prior.ndim == 2:
             if not np.allclose(prior, prior.T) or np.linalg.eigvalsh(prior)[0] <= 0:

@@ -18,7 +18,7 @@ from mixtura.families.gaussian_missing import (
     conditional_completions,
     missingness_patterns,
 )
-from mixtura.families.mclust_prior import ConjugatePrior, resolve_prior
+from mixtura.priors.mclust import MclustPrior, resolve_prior
 from mixtura.families.noise import WithNoise, data_region
 from mixtura.inference import initial_responsibilities
 from mixtura.inference.dask_data import is_dask_array
@@ -108,9 +108,9 @@ class GaussianMixture(BaseMixture):
         ``init_params`` labels also start as noise. None (and no ``-1`` label):
         every row starts with a noise responsibility of 0.1 and the Gaussians
         are initialised on all rows.
-    prior : None, 'default', dict or ConjugatePrior, default=None
+    prior : None, 'default', dict or MclustPrior, default=None
         Conjugate prior of Fraley & Raftery (2007) for MAP estimates (mclust's
-        ``prior = priorControl()``), see :mod:`mixtura.families.mclust_prior`.
+        ``prior = priorControl()``), see :mod:`mixtura.priors.mclust`.
         None: maximum likelihood. ``'default'``: mclust's ``defaultPrior``
         computed from the training data (shrinkage 0.01 towards the column
         means, ``n_features + 2`` degrees of freedom, scale ``var(X) /
@@ -146,7 +146,7 @@ class GaussianMixture(BaseMixture):
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Column names, when ``X`` had string column names.
-    prior_ : ConjugatePrior or None
+    prior_ : MclustPrior or None
         The prior the fit used (None without ``prior``).
     noise_volume_ : float
         With ``noise``: the hypervolume ``V`` of the noise component.
@@ -188,7 +188,7 @@ class GaussianMixture(BaseMixture):
         "precisions_init": ["array-like", None],
         "missing": [StrOptions({"error", "em"})],
         "learning_decay": [Interval(Real, 0.0, 1.0, closed="both")],
-        "prior": [None, StrOptions({"default"}), dict, ConjugatePrior],
+        "prior": [None, StrOptions({"default"}), dict, MclustPrior],
         "noise": [None, "boolean", Interval(Real, 0.0, None, closed="neither")],
         "noise_init": ["array-like", None],
     }

@@ -22,7 +22,7 @@ from scipy import linalg
 
 from mixtura.backend import to_numpy
 from mixtura.exceptions import SingularCovarianceError
-from mixtura.families import mclust_prior_rules
+from mixtura.priors import mclust_rules
 
 __all__ = [
     "COVARIANCE_STRUCTURES",
@@ -132,8 +132,8 @@ class CovarianceStructure(ABC):
     #: keeps pooled statistics (gaussian_fused.TiedForm)
     shared_matrix: ClassVar[bool] = False
     #: how the MAP M-step takes a conjugate prior (None: no prior offered), see
-    #: :mod:`mixtura.families.mclust_prior_rules`
-    prior_rule: ClassVar[mclust_prior_rules.PriorRule | None] = None
+    #: :mod:`mixtura.priors.mclust_rules`
+    prior_rule: ClassVar[mclust_rules.PriorRule | None] = None
 
     @abstractmethod
     def shape(self, n_components, n_features):
@@ -385,7 +385,7 @@ class Full(_MatrixStructure):
     """Each component has its own full covariance matrix; shape (K, d, d)."""
 
     name = "full"
-    prior_rule = mclust_prior_rules.VVV_RULE
+    prior_rule = mclust_rules.VVV_RULE
 
     def shape(self, n_components, n_features):
         return (n_components, n_features, n_features)
@@ -437,7 +437,7 @@ class Tied(_MatrixStructure):
     """All components share one full covariance matrix; shape (d, d)."""
 
     name = "tied"
-    prior_rule = mclust_prior_rules.EEE_RULE
+    prior_rule = mclust_rules.EEE_RULE
     shared_matrix = True
 
     def shape(self, n_components, n_features):
@@ -533,7 +533,7 @@ class Diagonal(_DiagonalStructure):
     """Each component has its own diagonal covariance; shape (K, d)."""
 
     name = "diag"
-    prior_rule = mclust_prior_rules.VVI_RULE
+    prior_rule = mclust_rules.VVI_RULE
 
     def shape(self, n_components, n_features):
         return (n_components, n_features)
@@ -570,7 +570,7 @@ class Spherical(_DiagonalStructure):
     """Each component has one variance shared by all features; shape (K,)."""
 
     name = "spherical"
-    prior_rule = mclust_prior_rules.VII_RULE
+    prior_rule = mclust_rules.VII_RULE
 
     def shape(self, n_components, n_features):
         return (n_components,)

@@ -26,7 +26,7 @@ from mixtura.families.gaussian_fused import (
     tied_group_sums,
 )
 from mixtura.families.gaussian_missing import ComponentPrecisions, IncompleteRows
-from mixtura.families.mclust_prior import get_prior_rule
+from mixtura.priors.mclust import get_prior_rule
 from mixtura.stats import MomentStats
 
 __all__ = ["Gaussian"]
@@ -193,9 +193,9 @@ class Gaussian(Family):
         Upper-triangular precision Cholesky factors in the structure's shape. Given
         alone, the covariances are derived from them; given with ``covariances``,
         both are trusted as consistent.
-    prior : ConjugatePrior, optional
+    prior : MclustPrior, optional
         A checked conjugate prior (Fraley & Raftery 2007): :meth:`maximize` then
-        gives MAP estimates, see :mod:`mixtura.families.mclust_prior`. None:
+        gives MAP estimates, see :mod:`mixtura.priors.mclust`. None:
         maximum likelihood.
 
     Notes
@@ -297,7 +297,7 @@ class Gaussian(Family):
         precisions : array-like
             Precisions in the structure's shape.
         reg_covar : float
-        prior : ConjugatePrior, optional
+        prior : MclustPrior, optional
             Conjugate prior of later M-steps.
         """
         structure = get_covariance_structure(covariance_type)
@@ -823,7 +823,7 @@ class Gaussian(Family):
             scatter, counts = stats.scatter, nk
         else:
             # Fraley & Raftery (2007): the structure's M-step on the scatter and
-            # counts the prior enlarges (see mixtura.families.mclust_prior)
+            # counts the prior enlarges (see mixtura.priors.mclust)
             means, scatter, counts = get_prior_rule(self.structure).augment(
                 stats, nk, self.prior, self.structure.full_scatter
             )

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mixtura.families import mclust_prior_rules
+from mixtura.priors import mclust_rules
 from mixtura.families.covariance import (
     CovarianceStructure,
     Diagonal,
@@ -244,7 +244,7 @@ class EII(_SphericalModel):
     """Spherical, equal volume: ``Sigma_k = lambda I``."""
 
     name = "EII"
-    prior_rule = mclust_prior_rules.EII_RULE
+    prior_rule = mclust_rules.EII_RULE
     equal_volume = True
 
 
@@ -252,7 +252,7 @@ class VII(_SphericalModel):
     """Spherical, variable volume: ``Sigma_k = lambda_k I``."""
 
     name = "VII"
-    prior_rule = mclust_prior_rules.VII_RULE
+    prior_rule = mclust_rules.VII_RULE
     equal_volume = False
 
 
@@ -260,7 +260,7 @@ class E(EII):
     """Univariate, equal variance."""
 
     name = "E"
-    prior_rule = mclust_prior_rules.E_RULE
+    prior_rule = mclust_rules.E_RULE
     univariate = True
 
 
@@ -289,7 +289,7 @@ class EEI(_DiagonalModel):
     """Diagonal, equal volume and shape: ``Sigma_k = lambda A`` (closed form)."""
 
     name = "EEI"
-    prior_rule = mclust_prior_rules.EEI_RULE
+    prior_rule = mclust_rules.EEI_RULE
 
     def n_parameters(self, n_components, n_features):
         return n_features
@@ -306,7 +306,7 @@ class VEI(_DiagonalModel):
     """
 
     name = "VEI"
-    prior_rule = mclust_prior_rules.VEI_RULE
+    prior_rule = mclust_rules.VEI_RULE
 
     def n_parameters(self, n_components, n_features):
         return n_components + n_features - 1
@@ -319,7 +319,7 @@ class EVI(_DiagonalModel):
     """Diagonal, equal volume, variable shape: ``lambda A_k`` (closed form)."""
 
     name = "EVI"
-    prior_rule = mclust_prior_rules.EVI_RULE
+    prior_rule = mclust_rules.EVI_RULE
 
     def n_parameters(self, n_components, n_features):
         return 1 + n_components * (n_features - 1)
@@ -332,7 +332,7 @@ class VVI(_DiagonalModel):
     """Diagonal, variable volume and shape: ``lambda_k A_k`` (as ``'diag'``)."""
 
     name = "VVI"
-    prior_rule = mclust_prior_rules.VVI_RULE
+    prior_rule = mclust_rules.VVI_RULE
 
     def n_parameters(self, n_components, n_features):
         return n_components * n_features
@@ -369,7 +369,7 @@ class EEE(_MatrixModel):
     """Ellipsoidal, all equal: ``Sigma_k = lambda D A D^T`` (pooled covariance)."""
 
     name = "EEE"
-    prior_rule = mclust_prior_rules.EEE_RULE
+    prior_rule = mclust_rules.EEE_RULE
 
     def n_parameters(self, n_components, n_features):
         return n_features * (n_features + 1) // 2
@@ -383,7 +383,7 @@ class VVV(_MatrixModel):
     """Ellipsoidal, all variable: ``Sigma_k = W_k / n_k`` (as ``'full'``)."""
 
     name = "VVV"
-    prior_rule = mclust_prior_rules.VVV_RULE
+    prior_rule = mclust_rules.VVV_RULE
 
     def n_parameters(self, n_components, n_features):
         return n_components * n_features * (n_features + 1) // 2
@@ -421,7 +421,7 @@ class EEV(_MatrixModel):
     """
 
     name = "EEV"
-    prior_rule = mclust_prior_rules.EEV_RULE
+    prior_rule = mclust_rules.EEV_RULE
 
     def n_parameters(self, n_components, n_features):
         return n_features + n_components * _n_rotation(n_features)
@@ -440,7 +440,7 @@ class VEV(_MatrixModel):
     """
 
     name = "VEV"
-    prior_rule = mclust_prior_rules.VEV_RULE
+    prior_rule = mclust_rules.VEV_RULE
 
     def n_parameters(self, n_components, n_features):
         return n_components + n_features - 1 + n_components * _n_rotation(n_features)

@@ -32,13 +32,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import issparse
 
-from mixtura.backend import get_namespace, to_namespace
-from mixtura.families.base import Family, split_missing
+from mixtura.families.base import Family
 from mixtura.inference.data import accumulate
 from mixtura.mixture import Mixture
 from mixtura.priors.base import ConjugatePrior
+from mixtura.priors.expectation import ExpectedLogLikelihood
 from mixtura.priors.weights import WeightPrior
 from mixtura.stats import LinearStats
 
@@ -46,128 +45,10 @@ __all__ = [
     "ExpectedLogLikelihood",
     "VariationalMixture",
     "evidence_lower_bound",
+    "scikit_learn_variational_step",
     "sorted_by_mass",
     "variational_step",
 ]
-
-
-class ExpectedLogLikelihood(Family):
-    """``E_q[log p(x_i | theta_k)]`` of every row under every component.
-
-    A family for the E-step only: ``log_prob`` gives the (n, K) expectations, one
-    matrix product of the rows' features with the posterior's expected natural
-    parameters; ``statistics`` and the base measure are the family's own, so
-    :func:`accumulate` works unchanged (and caches the base measure once per
-    fit, as for EM). It has no parameters of its own to maximise, sample or
-    save (those methods raise NotImplementedError): the M-step is the prior's
-    ``update``.
-
-    Parameters
-    ----------
-    posterior : ConjugatePrior
-        A posterior (parameters with a leading K axis).
-    template : Family
-        The family the prior is conjugate to, without parameters.
-    """
-
-    name = "expected_log_likelihood"
-
-    def __init__(self, posterior, template):
-        self.posterior = posterior
-        self.template = template
-        # cached once per iteration, as the families cache their log-parameters
-        self._coefficients, self._constants = posterior.expected_natural_parameters()
-
-    @property
-    def n_components(self):
-        """Number of components K."""
-        return self._constants.shape[0]
-
-    @property
-    def n_features(self):
-        """Number of columns of the data."""
-        return self.posterior.n_features
-
-    def log_kernel(self, X):
-        """``T(x) @ E[eta_k] + c_k``: the expectation less ``log h(x)``, (n, K)."""
-        per_feature = self.posterior.feature_constants()
-        observed = None
-        if per_feature is not None and not issparse(X):
-            X, observed = split_missing(X)  # NaN -> 0, and the observed mask
-        linear = self.template.expected_linear_term(X, self._coefficients)
-        if observed is None:
-            # complete rows, or features that drop a missing entry themselves
-            # (one-hot codes: a NaN code has no level)
-            return linear + to_namespace(self._constants, linear)[None, :]
-        # a missing entry's constant term drops out with it
-        constants = np.ascontiguousarray(per_feature.T)
-        return linear + get_namespace(linear).matmul(
-            observed, to_namespace(constants, linear)
-        )
-
-    def log_base_measure(self, X):
-        """The family's ``log h(x)`` (see :meth:`Family.log_base_measure`)."""
-        return self.template.log_base_measure(X)
-
-    def base_measure_key(self):
-        """The family's key: the data seam's cached base measure is shared."""
-        return self.template.base_measure_key()
-
-    def log_prob(self, X):
-        """Expected log-likelihood of every row under every component.
-
-        Parameters
-        ----------
-        X : array or scipy.sparse matrix of shape (n_samples, n_features)
-            Data.
-
-        Returns
-        -------
-        expected : array of shape (n_samples, n_components)
-            ``E_q[log p(x_i | theta_k)]``.
-        """
-        kernel = self.log_kernel(X)
-        base = self.log_base_measure(X)
-        if base is None:
-            return kernel
-        return kernel + to_namespace(base, kernel)[:, None]
-
-    def chunk_row_values(self, n_features, n_components):
-        """The family's per-row temporaries (see :meth:`Family.chunk_row_values`)."""
-        return self.template.chunk_row_values(n_features, n_components)
-
-    def statistics(self, X, resp, sample_weight=None):
-        """The family's statistics (see :meth:`Family.statistics`).
-
-        Parameters
-        ----------
-        X : array or scipy.sparse matrix of shape (n_samples, n_features)
-            Data.
-        resp : array of shape (n_samples, n_components)
-            Responsibilities.
-        sample_weight : array of shape (n_samples,) or None
-            Weights of the rows.
-
-        Returns
-        -------
-        stats : Stats
-        """
-        return self.template.statistics(X, resp, sample_weight)
-
-    def _not_a_model(self, *args, **kwargs):
-        raise NotImplementedError(
-            "ExpectedLogLikelihood serves the variational E-step only; use the "
-            "posterior's update (M-step) or its mean family (sampling, saving)."
-        )
-
-    maximize = sample = n_parameters = config = arrays = _not_a_model
-    from_arrays = classmethod(_not_a_model)
-
-    def __repr__(self):
-        return (
-            f"ExpectedLogLikelihood({self.template.name}, "
-            f"n_components={self.n_components})"
-        )
 
 
 def sorted_by_mass(stats):
@@ -228,25 +109,27 @@ class VariationalMixture:
     posterior: ConjugatePrior
 
     @classmethod
-    def from_statistics(cls, weight_prior, prior, template, stats):
+    def from_statistics(cls, weight_prior, prior, template, stats, reorder=True):
         """The M-step: posterior = prior + expected statistics.
 
         Parameters
         ----------
         weight_prior : WeightPrior
-        prior : ConjugatePrior
+        prior : ConjugatePrior or NormalWishart
         template : Family
-        stats : LinearStats
+        stats : Stats
             Responsibility-weighted statistics of the family.
+        reorder : bool, default=True
+            Under a weight prior that orders components (the Dirichlet
+            process), put the components in decreasing order of their mass
+            N_k (see :func:`sorted_by_mass`); scikit-learn's convention does
+            not.
 
         Returns
         -------
         VariationalMixture
-            Under a weight prior that orders components (the Dirichlet
-            process), with the components in decreasing order of their mass
-            N_k (see :func:`sorted_by_mass`).
         """
-        if weight_prior.orders_components:
+        if reorder and weight_prior.orders_components:
             stats = sorted_by_mass(stats)
         return cls(
             weight_prior=weight_prior,
@@ -256,10 +139,10 @@ class VariationalMixture:
             posterior=prior.update(stats),
         )
 
-    def update(self, stats):
+    def update(self, stats, reorder=True):
         """The M-step from new statistics, under the same priors."""
         return VariationalMixture.from_statistics(
-            self.weight_prior, self.prior, self.template, stats
+            self.weight_prior, self.prior, self.template, stats, reorder
         )
 
     @property
@@ -277,14 +160,13 @@ class VariationalMixture:
         Returns
         -------
         Mixture
-            Unnormalised log weights over an :class:`ExpectedLogLikelihood`; its
-            log densities are the bound's per-row terms.
+            Unnormalised log weights (``E[log pi_k]`` plus the posterior's
+            per-component constants) over the E-step's family (see
+            ``posterior.expected_log_likelihood``); its log densities are the
+            bound's per-row terms.
         """
-        return Mixture(
-            self.expected_log_weights(),
-            ExpectedLogLikelihood(self.posterior, self.template),
-            normalize=False,
-        )
+        family, constants = self.posterior.expected_log_likelihood(self.template)
+        return Mixture(self.expected_log_weights() + constants, family, normalize=False)
 
     def kl_divergence(self):
         """KL(q(pi) || p(pi)) + sum_k KL(q(theta_k) || p(theta_k)), a float."""
@@ -359,3 +241,46 @@ def variational_step(state, data):
     stats, mean_log_norm = accumulate(data, state.expected_mixture())
     bound = mean_log_norm - state.kl_divergence() / data.total_weight
     return state.update(stats), bound
+
+
+def scikit_learn_variational_step(state, data):
+    """One variational step under scikit-learn's bound convention.
+
+    The same E-step and M-step as :func:`variational_step`, without reordering
+    the components, and the bound ``BayesianGaussianMixture`` reports: the
+    entropy of the E-step's q(Z) plus the new posterior's parameter terms, with
+    constants dropped (a total, not per sample). It serves the parity of
+    :class:`~mixtura.BayesianGaussianMixture` with scikit-learn and needs a
+    posterior with ``log_likelihood_from_statistics`` and
+    ``scikit_learn_bound_terms`` (the Gaussian's
+    :class:`~mixtura.priors.normal_wishart.NormalWishart`).
+
+    Parameters
+    ----------
+    state : VariationalMixture
+        The current posterior.
+    data : ArrayData or another type ``accumulate`` supports
+
+    Returns
+    -------
+    new_state : VariationalMixture
+        The posterior after the M-step.
+    lower_bound : float
+        scikit-learn's lower bound of the new posterior with the E-step's
+        responsibilities; it never decreases.
+    """
+    mixture = state.expected_mixture()
+    stats, mean_log_norm = accumulate(data, mixture)
+    # entropy of the responsibilities, -sum_i r_ik log r_ik, from the statistics:
+    # sum_i log-normaliser_i - sum_ik r_ik (log weight_k + log p(x_i | k))
+    joint = float(
+        np.sum(stats.resp_sum * mixture.log_weights)
+    ) + state.posterior.log_likelihood_from_statistics(stats)
+    entropy = mean_log_norm * data.total_weight - joint
+    new_state = state.update(stats, reorder=False)
+    bound = (
+        entropy
+        + new_state.posterior.scikit_learn_bound_terms()
+        - new_state.weight_prior.log_norm(new_state.weight_concentration)
+    )
+    return new_state, bound

@@ -281,6 +281,30 @@ class ConjugatePrior(ABC):
         """
         return None
 
+    def expected_log_likelihood(self, template):
+        """The variational E-step's family and per-component constants.
+
+        Parameters
+        ----------
+        template : Family
+            The family the prior is conjugate to, without parameters.
+
+        Returns
+        -------
+        family : Family
+            Its ``log_prob`` gives ``E_q[log p(x_i | theta_k)]`` less the
+            constants: here the linear form
+            (:class:`~mixtura.priors.expectation.ExpectedLogLikelihood`), whose
+            constants are already inside.
+        constants : ndarray of shape (n_components,)
+            Added to the log weights (zeros here).
+        """
+        # deferred: the expectation is a family, and families import the priors
+        from mixtura.priors.expectation import ExpectedLogLikelihood
+
+        family = ExpectedLogLikelihood(self, template)
+        return family, np.zeros(family.n_components)
+
     @abstractmethod
     def kl_divergence(self, prior):
         """KL(q(theta_k) || p(theta_k)) of every component, in closed form.

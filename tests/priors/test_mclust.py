@@ -16,7 +16,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from mixtura import GaussianMixture, load, save
 from mixtura.datasets import load_faithful
 from mixtura.families import Gaussian, get_covariance_structure
-from mixtura.families.mclust_prior import ConjugatePrior, log_prior, resolve_prior
+from mixtura.priors.mclust import MclustPrior, log_prior, resolve_prior
 from mixtura.inference import ArrayData, em_step
 from mixtura.mixture import Mixture
 from mixtura.selection import SelectionTable, select
@@ -114,7 +114,7 @@ def _default_rows():
 def test_default_prior_equals_mclusts_defaultPrior(faithful, key, expected):
     data, model, k = key
     X = faithful[:, 1:2] if data == "waiting" else faithful
-    prior = ConjugatePrior.default(X, k, model)
+    prior = MclustPrior.default(X, k, model)
     assert prior.shrinkage == expected["shrinkage"][0]
     assert prior.dof == expected["dof"][0]
     np.testing.assert_allclose(prior.mean, expected["mean"], rtol=1e-13)
@@ -328,7 +328,7 @@ def test_select_passes_the_prior_to_every_cell(faithful):
         for model in ("VVV", "EII"):
             estimator = table.estimator(model, k)
             assert estimator.prior == "default"
-            assert isinstance(estimator.prior_, ConjugatePrior)
+            assert isinstance(estimator.prior_, MclustPrior)
         assert "no conjugate prior" in table.missing()[("VEE", k)]
 
 
@@ -346,7 +346,7 @@ def test_dict_overrides_the_default(faithful):
     fitted = GaussianMixture(
         2, covariance_type="VVV", prior={"shrinkage": 0.5, "dof": 7}, random_state=0
     ).fit(faithful)
-    default = ConjugatePrior.default(faithful, 2, "VVV")
+    default = MclustPrior.default(faithful, 2, "VVV")
     assert fitted.prior_.shrinkage == 0.5
     assert fitted.prior_.dof == 7
     np.testing.assert_array_equal(fitted.prior_.scale, default.scale)
@@ -382,7 +382,7 @@ def test_a_prior_of_the_wrong_type_is_refused(faithful):
 
 
 def test_a_family_refuses_a_prior_for_a_model_without_one(faithful):
-    prior = ConjugatePrior.default(faithful, 2, "VVV")
+    prior = MclustPrior.default(faithful, 2, "VVV")
     with pytest.raises(ValueError, match="no conjugate prior"):
         Gaussian("EVE", prior=prior)
 

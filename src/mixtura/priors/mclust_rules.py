@@ -3,7 +3,7 @@
 Fraley & Raftery (2007) and mclust 6.0's ``meXXX`` routines with a prior: the rules
 are small values that the covariance structures hold (``prior_rule``), so this
 module imports nothing from the structures and the structures nothing from the
-prior (:mod:`mixtura.families.mclust_prior`), which uses both.
+prior (:mod:`mixtura.priors.mclust`), which uses both.
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ class PriorRule:
             Weighted counts, means ``xbar_k`` (K, d) and scatter ``W_k``.
         nk : ndarray of shape (K,)
             The counts the M-step divides by (never zero).
-        prior : ConjugatePrior
+        prior : MclustPrior
         full_scatter : bool
             Whether the scatter holds (K, d, d) matrices or (K, d) diagonals.
 

@@ -57,11 +57,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from mixtura.families.covariance import get_covariance_structure
-from mixtura.families.mclust_prior_rules import PriorRule
+from mixtura.priors.mclust_rules import PriorRule
 
 __all__ = [
     "PRIOR_KEYS",
-    "ConjugatePrior",
+    "MclustPrior",
     "PriorRule",
     "get_prior_rule",
     "log_prior",
@@ -76,7 +76,7 @@ DEFAULT_SHRINKAGE = 0.01
 
 
 @dataclass(frozen=True)
-class ConjugatePrior:
+class MclustPrior:
     """Conjugate prior hyperparameters, mclust's ``defaultPrior`` list.
 
     Attributes
@@ -119,7 +119,7 @@ class ConjugatePrior:
 
         Returns
         -------
-        prior : ConjugatePrior
+        prior : MclustPrior
         """
         structure = get_covariance_structure(model)
         get_prior_rule(structure)
@@ -146,7 +146,7 @@ class ConjugatePrior:
 
         Returns
         -------
-        prior : ConjugatePrior
+        prior : MclustPrior
             With float64 arrays.
 
         Raises
@@ -173,7 +173,7 @@ class ConjugatePrior:
                 f"(mclust's default is n_features + 2 = {n_features + 2})."
             )
         scale = _checked_scale(self.scale, structure, n_features)
-        return ConjugatePrior(shrinkage, mean, dof, scale)
+        return MclustPrior(shrinkage, mean, dof, scale)
 
 
 def _finite_number(value, name):
@@ -243,7 +243,7 @@ def resolve_prior(spec, X, n_components, structure):
 
     Parameters
     ----------
-    spec : None, 'default', dict or ConjugatePrior
+    spec : None, 'default', dict or MclustPrior
         None: maximum likelihood. ``'default'``: mclust's ``defaultPrior``. A
         dict: the default with some of ``shrinkage``, ``mean``, ``dof``,
         ``scale`` replaced (mclust's ``priorControl(...)`` arguments).
@@ -254,7 +254,7 @@ def resolve_prior(spec, X, n_components, structure):
 
     Returns
     -------
-    prior : ConjugatePrior or None
+    prior : MclustPrior or None
 
     Raises
     ------
@@ -264,7 +264,7 @@ def resolve_prior(spec, X, n_components, structure):
     if spec is None:
         return None
     n_features = np.shape(X)[1] if np.ndim(X) == 2 else 1
-    if isinstance(spec, ConjugatePrior):
+    if isinstance(spec, MclustPrior):
         get_prior_rule(structure)
         return spec.checked(structure, n_features)
     if isinstance(spec, str) and spec == "default":
@@ -272,14 +272,14 @@ def resolve_prior(spec, X, n_components, structure):
     if not isinstance(spec, dict):
         raise ValueError(
             f"prior must be None, 'default', a dict of {list(PRIOR_KEYS)} or a "
-            f"ConjugatePrior; got {spec!r}."
+            f"MclustPrior; got {spec!r}."
         )
     unknown = sorted(set(spec) - set(PRIOR_KEYS))
     if unknown:
         raise ValueError(
             f"unknown prior entries {unknown}; valid ones are {list(PRIOR_KEYS)}."
         )
-    default = ConjugatePrior.default(X, n_components, structure)
+    default = MclustPrior.default(X, n_components, structure)
     return replace(default, **spec).checked(structure, n_features)
 
 
@@ -297,7 +297,7 @@ def log_prior(family, prior):
     ----------
     family : Gaussian
         A Gaussian family with parameters.
-    prior : ConjugatePrior
+    prior : MclustPrior
 
     Returns
     -------
