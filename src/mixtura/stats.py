@@ -34,6 +34,18 @@ class Stats(ABC):
     def scale(self, factor: float) -> Stats:
         """Statistics with every sample's weight multiplied by ``factor``."""
 
+    def permuted(self, order) -> Stats:
+        """The same statistics with the components in ``order`` (relabelled).
+
+        Parameters
+        ----------
+        order : ndarray of int, shape (n_components,)
+            A permutation: component ``j`` of the result is ``order[j]``.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} cannot relabel its components"
+        )
+
     def __radd__(self, other):
         # lets sum(list_of_stats) start from the integer 0
         if isinstance(other, int) and other == 0:
@@ -121,6 +133,11 @@ class MomentStats(Stats):
             self.resp_sum * factor, self.mean, self.scatter * factor, self.pooled
         )
 
+    def permuted(self, order):
+        # pooled scatter is a sum over the components: the order leaves it
+        scatter = self.scatter if self.pooled else self.scatter[order]
+        return MomentStats(self.resp_sum[order], self.mean[order], scatter, self.pooled)
+
     def __repr__(self):
         return (
             f"MomentStats(n_components={self.resp_sum.shape[0]}, "
@@ -195,6 +212,12 @@ class LinearStats(Stats):
         return LinearStats(
             self.resp_sum * factor,
             **{name: value * factor for name, value in self.sums.items()},
+        )
+
+    def permuted(self, order):
+        return LinearStats(
+            self.resp_sum[order],
+            **{name: value[order] for name, value in self.sums.items()},
         )
 
     def __repr__(self):

@@ -16,9 +16,9 @@ from sklearn.utils._param_validation import InvalidParameterError
 from mixtura import GaussianMixture, load, save
 from mixtura.datasets import load_faithful
 from mixtura.families import Gaussian, get_covariance_structure
-from mixtura.priors.mclust import MclustPrior, log_prior, resolve_prior
 from mixtura.inference import ArrayData, em_step
 from mixtura.mixture import Mixture
+from mixtura.priors.mclust import MclustPrior, log_prior, resolve_prior
 from mixtura.selection import SelectionTable, select
 
 REFERENCE = Path(__file__).parents[1] / "reference"

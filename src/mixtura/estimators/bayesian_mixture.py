@@ -14,13 +14,22 @@ from mixtura.estimators.discrete import (
     CategoricalMixture,
     PoissonMixture,
 )
+from mixtura.estimators.gaussian import GaussianMixture
 from mixtura.estimators.mixture_model import MixtureModel
 from mixtura.estimators.text import MultinomialMixture
-from mixtura.families import FAMILIES, Bernoulli, Categorical, Multinomial, Poisson
+from mixtura.families import (
+    FAMILIES,
+    Bernoulli,
+    Categorical,
+    Gaussian,
+    Multinomial,
+    Poisson,
+)
 from mixtura.inference.data import chunked_statistics
 from mixtura.inference.variational import VariationalMixture, variational_step
 from mixtura.mixture import Mixture
 from mixtura.priors.base import ConjugatePrior
+from mixtura.priors.normal_wishart import NormalWishart
 from mixtura.priors.weights import WEIGHT_PRIORS, weight_prior
 
 __all__ = ["BayesianMixture", "resolve_prior"]
@@ -33,6 +42,7 @@ _EM_ESTIMATORS = {
     Poisson: PoissonMixture,
     Categorical: CategoricalMixture,
     Multinomial: MultinomialMixture,
+    Gaussian: GaussianMixture,
 }
 
 _POSITIVE = Interval(Real, 0.0, None, closed="neither")
@@ -70,15 +80,9 @@ def conjugate_template(family, estimator_name, also=(), **settings):
             if cls is None
             else "the family declares no conjugate prior (Family.conjugate_prior)"
         )
-        hint = (
-            ""
-            if "gaussian" in also
-            else "; Gaussian components: use BayesianGaussianMixture"
-        )
         raise ValueError(
             f"{estimator_name} cannot fit family={family!r}: {reason}. The "
-            f"supported families are {sorted([*also, *conjugate_families()])}"
-            f"{hint}."
+            f"supported families are {sorted({*also, *conjugate_families()})}."
         )
     return cls(**settings)
 
@@ -149,8 +153,14 @@ class BayesianMixture(PruningMixin, BaseMixture):
         Number of components (the truncation level for the Dirichlet process).
     family : str, default='poisson'
         A registered family with a conjugate prior ('bernoulli', 'poisson',
-        'categorical', 'multinomial', ...). Gaussian components: use
-        :class:`~mixtura.BayesianGaussianMixture`.
+        'categorical', 'multinomial', 'gaussian', ...). For Gaussian
+        components with scikit-learn's API and numbers, see
+        :class:`~mixtura.BayesianGaussianMixture`; here the Gaussian's bound
+        is exact for every covariance structure (see
+        :mod:`mixtura.priors.normal_wishart`).
+    family_params : dict, default=None
+        Keyword arguments of the family (e.g. ``{'covariance_type': 'diag',
+        'reg_covar': 1e-6}`` for 'gaussian').
     prior : dict or ConjugatePrior, default=None
         The components' prior: None for the family's default
         (``Family.default_prior(X)``: uniform Beta and Dirichlet priors, and
@@ -284,7 +294,8 @@ class BayesianMixture(PruningMixin, BaseMixture):
     _parameter_constraints: dict = {
         **BaseMixture._parameter_constraints,
         "family": [str],
-        "prior": [None, dict, ConjugatePrior],
+        "family_params": [None, dict],
+        "prior": [None, dict, ConjugatePrior, NormalWishart],
         "weight_concentration_prior_type": [StrOptions(set(WEIGHT_PRIORS))],
         "weight_concentration_prior": [None, _POSITIVE],
         "missing": [StrOptions({"error", "em"})],
@@ -295,6 +306,7 @@ class BayesianMixture(PruningMixin, BaseMixture):
         n_components=1,
         *,
         family="poisson",
+        family_params=None,
         prior=None,
         tol=1e-5,
         max_iter=100,
@@ -324,6 +336,7 @@ class BayesianMixture(PruningMixin, BaseMixture):
             chunk_size=chunk_size,
         )
         self.family = family
+        self.family_params = family_params
         self.prior = prior
         self.weight_concentration_prior_type = weight_concentration_prior_type
         self.weight_concentration_prior = weight_concentration_prior
@@ -343,7 +356,7 @@ class BayesianMixture(PruningMixin, BaseMixture):
         return tags
 
     def _family_template(self):
-        settings = {}
+        settings = dict(self.family_params or {})
         if FAMILIES.get(self.family) is Categorical:
             # the codes' levels, known once the table is encoded
             settings["n_levels"] = getattr(self, "_encoding_levels", None)
@@ -358,6 +371,16 @@ class BayesianMixture(PruningMixin, BaseMixture):
                 self, X, reset=reset, ensure_min_samples=ensure_min_samples
             )
         return super()._check_X(X, reset=reset, ensure_min_samples=ensure_min_samples)
+
+    def _check_missing_supported(self, template):
+        super()._check_missing_supported(template)
+        if self._missing_em() and not template.conjugate_prior.supports_missing:
+            raise ValueError(
+                f"missing='em' is not available for family={self.family!r} in "
+                f"{type(self).__name__}: the variational E-step of its "
+                f"{template.conjugate_prior.__name__} prior needs complete rows. "
+                "Drop or impute rows with missing values."
+            )
 
     def _check_initial_parameters(self, X):
         # the priors are resolved from the data here, once per fit
@@ -430,6 +453,10 @@ class BayesianMixture(PruningMixin, BaseMixture):
         em_class = self._em_estimator_class()
         if em_class is MixtureModel:
             options["family"] = self.family
+            options["family_params"] = self.family_params
+        else:
+            # the EM estimators take their family's settings as keywords
+            options.update(self.family_params or {})
         return em_class(n_components, **options)
 
     def _copy_encoding(self, pruned):

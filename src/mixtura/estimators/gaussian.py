@@ -18,12 +18,12 @@ from mixtura.families.gaussian_missing import (
     conditional_completions,
     missingness_patterns,
 )
-from mixtura.priors.mclust import MclustPrior, resolve_prior
 from mixtura.families.noise import WithNoise, data_region
 from mixtura.inference import initial_responsibilities
 from mixtura.inference.dask_data import is_dask_array
 from mixtura.inference.data import chunked_statistics
 from mixtura.mixture import Mixture
+from mixtura.priors.mclust import MclustPrior, resolve_prior
 
 __all__ = ["GaussianMixture"]
 

@@ -27,6 +27,7 @@ from mixtura.families.gaussian_fused import (
 )
 from mixtura.families.gaussian_missing import ComponentPrecisions, IncompleteRows
 from mixtura.priors.mclust import get_prior_rule
+from mixtura.priors.normal_wishart import NormalWishart
 from mixtura.stats import MomentStats
 
 __all__ = ["Gaussian"]
@@ -209,6 +210,18 @@ class Gaussian(Family):
 
     name = "gaussian"
     supports_missing = True
+
+    #: Normal-Wishart on the means and precisions, for variational Bayes
+    #: (:mod:`mixtura.priors.normal_wishart`; full, tied, diag, spherical)
+    conjugate_prior = NormalWishart
+
+    def default_prior(self, X):
+        """scikit-learn's Normal-Wishart: m the column means, beta 1, nu d.
+
+        See :meth:`Family.default_prior` and
+        :meth:`~mixtura.priors.normal_wishart.NormalWishart.default`.
+        """
+        return NormalWishart.default(self.structure, X, self.reg_covar)
 
     def __init__(
         self,

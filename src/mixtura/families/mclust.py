@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from mixtura.priors import mclust_rules
 from mixtura.families.covariance import (
     CovarianceStructure,
     Diagonal,
@@ -51,6 +50,7 @@ from mixtura.families.covariance import (
     Spherical,
     _singular,
 )
+from mixtura.priors import mclust_rules
 
 __all__ = [
     "MCLUST_MODELS",

@@ -39,7 +39,6 @@ from mixtura.mixture import Mixture
 from mixtura.priors.base import ConjugatePrior
 from mixtura.priors.expectation import ExpectedLogLikelihood
 from mixtura.priors.weights import WeightPrior
-from mixtura.stats import LinearStats
 
 __all__ = [
     "ExpectedLogLikelihood",
@@ -67,21 +66,18 @@ def sorted_by_mass(stats):
 
     Parameters
     ----------
-    stats : LinearStats
-        Statistics whose sums all have n_components on the leading axis.
+    stats : Stats
+        Statistics that can relabel their components (``Stats.permuted``).
 
     Returns
     -------
-    stats : LinearStats
+    stats : Stats
         The same statistics, components reordered (a stable sort).
     """
     order = np.argsort(-stats.resp_sum, kind="stable")
     if np.array_equal(order, np.arange(order.size)):
         return stats
-    return LinearStats(
-        stats.resp_sum[order],
-        **{name: value[order] for name, value in stats.sums.items()},
-    )
+    return stats.permuted(order)
 
 
 @dataclass(frozen=True, eq=False)

@@ -138,6 +138,9 @@ class ConjugatePrior(ABC):
     #: the names of the parameter arrays (fields), prior and posterior alike
     parameter_names: ClassVar[tuple]
 
+    #: whether the variational E-step drops missing entries (NaN) of a row
+    supports_missing: ClassVar[bool] = True
+
     @property
     def n_components(self):
         """Number of components (posterior) or 1 (prior)."""

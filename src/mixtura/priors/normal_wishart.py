@@ -463,6 +463,9 @@ class NormalWishart:
 
     parameter_names = ("mean_precision", "mean", "degrees_of_freedom", "covariance")
 
+    #: the E-step's constants assume complete rows
+    supports_missing = False
+
     @classmethod
     def default(cls, covariance_type, X, reg_covar=0.0, scikit_learn_terms=False):
         """scikit-learn's data-dependent prior: m the column means, beta 1, nu d.
@@ -489,6 +492,65 @@ class NormalWishart:
             covariance=scale_rule(structure).default_covariance(X),
             reg_covar=float(reg_covar),
             scikit_learn_terms=scikit_learn_terms,
+        )
+
+    def replaced(self, values):
+        """This prior with some parameters replaced, each checked.
+
+        Parameters
+        ----------
+        values : dict of str to float or array-like
+            New values of some of ``parameter_names``.
+
+        Returns
+        -------
+        NormalWishart
+        """
+        unknown = sorted(set(values) - set(self.parameter_names))
+        if unknown:
+            raise ValueError(
+                f"NormalWishart has no parameter {unknown[0]!r}; its parameters "
+                f"are {list(self.parameter_names)}."
+            )
+        return replace(self, **values).checked_against(self)
+
+    def checked_against(self, default):
+        """This prior with every parameter checked against ``default``'s shapes.
+
+        Parameters
+        ----------
+        default : NormalWishart
+            A prior whose structure and shapes are right for the data.
+
+        Returns
+        -------
+        NormalWishart
+            With float64 arrays and ``default``'s structure, ``reg_covar`` and
+            convention.
+
+        Raises
+        ------
+        ValueError
+            Naming the parameter that has the wrong shape or value.
+        """
+        n_features = default.n_features
+        mean = _checked_array(self.mean, (n_features,), "mean")
+        mean_precision = _checked_positive(self.mean_precision, "mean_precision")
+        dof = _checked_positive(self.degrees_of_freedom, "degrees_of_freedom")
+        if dof <= n_features - 1:
+            raise ValueError(
+                f"degrees_of_freedom must exceed n_features - 1 = {n_features - 1}; "
+                f"got {dof}."
+            )
+        shape = default.rule.covariance_shape(n_features)
+        covariance = _checked_array(self.covariance, shape, "covariance")
+        _check_positive_definite(covariance)
+        return replace(
+            default,
+            mean_precision=mean_precision,
+            mean=mean,
+            degrees_of_freedom=dof,
+            covariance=float(covariance) if covariance.ndim == 0 else covariance,
         )
 
     @property
@@ -703,6 +765,33 @@ class NormalWishart:
         return -log_wishart - 0.5 * n_features * float(
             np.sum(np.log(self.mean_precision))
         )
+
+
+def _checked_array(value, shape, name):
+    array = np.asarray(value, dtype=np.float64)
+    if array.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}; got {array.shape}.")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} contains NaN or infinity.")
+    return array
+
+
+def _checked_positive(value, name):
+    number = float(_checked_array(value, (), name))
+    if number <= 0:
+        raise ValueError(f"{name} must be positive; got {number}.")
+    return number
+
+
+def _check_positive_definite(covariance):
+    if covariance.ndim == 2:
+        symmetric = np.allclose(covariance, covariance.T)
+        if not symmetric or np.linalg.eigvalsh(covariance)[0] <= 0:
+            raise ValueError(
+                "covariance must be a symmetric, positive-definite matrix."
+            )
+    elif np.any(covariance <= 0):
+        raise ValueError("covariance must be positive.")
 
 
 def _structure(covariance_type):
