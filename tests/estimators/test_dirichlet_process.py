@@ -118,10 +118,10 @@ def test_progress_bar_goes_to_stderr(capsys):
         ({"alpha": -1.0}, "alpha"),
         ({"alpha_prior": (1.0, 0.0)}, "alpha_prior"),
         ({"alpha_prior": (1.0,)}, "alpha_prior"),
-        ({"covariance_prior": np.eye(3)}, "shape"),
-        ({"covariance_prior": [[1.0, 2.0], [2.0, 1.0]]}, "positive definite"),
-        ({"mean_prior": [0.0, 0.0, 0.0]}, "mean_prior"),
-        ({"degrees_of_freedom_prior": 0.5}, "greater than 1"),
+        ({"prior": {"covariance": np.eye(3)}}, "shape"),
+        ({"prior": {"covariance": [[1.0, 2.0], [2.0, 1.0]]}}, "positive definite"),
+        ({"prior": {"mean": [0.0, 0.0, 0.0]}}, "mean must have shape"),
+        ({"prior": {"degrees_of_freedom": 0.5}}, "exceed n_features - 1 = 1"),
         ({"burn_in": 5, "n_iter": 5}, "burn_in"),
     ],
 )
@@ -286,8 +286,8 @@ def test_discrete_family_same_seed_same_chain():
             [[0], [1]],
             "n_levels",
         ),
-        ({"family": "bernoulli", "mean_prior": [0.0]}, [[0], [1]], "gaussian"),
-        ({"prior": {"shape": 1.0}}, [[0.0], [1.0]], "mixtura.priors"),
+        ({"family": "bernoulli", "prior": {"mean": [0.0]}}, [[0], [1]], "no parameter"),
+        ({"prior": {"shape": 1.0}}, [[0.0], [1.0]], "no parameter 'shape'"),
     ],
 )
 def test_discrete_families_refuse_bad_data_and_hyperparameters(params, X, message):

@@ -344,7 +344,7 @@ class BayesianGaussianMixture(PruningMixin, BaseMixture):
     def _resolve_covariance_prior(self, X):
         rule = scale_rule(self._family_template().structure)
         if self.covariance_prior is None:
-            return rule.default_covariance(X)
+            return rule.scikit_learn_covariance(X)
         shape = rule.covariance_shape(X.shape[1])
         prior = _check_shape(self.covariance_prior, shape, "covariance_prior")
         if prior.ndim == 2:

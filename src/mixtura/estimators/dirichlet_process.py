@@ -16,7 +16,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from mixtura._validation import check_data
 from mixtura.estimators.bayesian_mixture import conjugate_template, resolve_prior
-from mixtura.families.base import fill_column_means
 from mixtura.inference.gibbs import (
     collapsed_gibbs,
     least_squares_clustering,
@@ -24,18 +23,9 @@ from mixtura.inference.gibbs import (
     posterior_similarity,
 )
 from mixtura.priors.base import ConjugatePrior
-from mixtura.priors.normal_inverse_wishart import NormalInverseWishart
+from mixtura.priors.normal_wishart import NormalWishart
 
 __all__ = ["DirichletProcessMixture"]
-
-#: the Gaussian cluster's hyperparameters (scikit-learn's names, as in
-#: BayesianGaussianMixture); every other family takes ``prior=``
-_GAUSSIAN_PARAMETERS = (
-    "mean_prior",
-    "mean_precision_prior",
-    "degrees_of_freedom_prior",
-    "covariance_prior",
-)
 
 
 class DirichletProcessMixture(DensityMixin, BaseEstimator):
@@ -65,9 +55,7 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
         The clusters' distribution: 'gaussian', or a registered family with a
         conjugate prior ('bernoulli' for 0/1 data, 'poisson' for non-negative
         integer counts, 'categorical' for integer codes ``0 .. L_j - 1`` per
-        column, 'multinomial' for documents of term counts). 'gaussian' reads
-        ``mean_prior``, ``mean_precision_prior``, ``degrees_of_freedom_prior``
-        and ``covariance_prior``; every other family reads ``prior``.
+        column, 'multinomial' for documents of term counts).
     n_iter : int, default=100
         Number of sweeps (each: one Gibbs sweep, then ``split_merge`` proposals,
         then an alpha update when ``alpha_prior`` is set).
@@ -81,31 +69,24 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
     alpha_prior : tuple of (float, float), default=None
         ``(shape, rate)`` of a Gamma hyper-prior on alpha, both > 0; None keeps
         alpha fixed.
-    mean_prior : array-like of shape (n_features,), default=None
-        m_0, the prior mean of cluster means (None: the data's mean).
-    mean_precision_prior : float, default=None
-        kappa_0 > 0, the prior's pseudo-count for the means: a cluster mean is
-        ``N(m_0, Sigma / kappa_0)`` (None: 0.01, a vague prior that lets means lie
-        anywhere within about ten cluster widths of ``m_0``).
-    degrees_of_freedom_prior : float, default=None
-        nu_0 > n_features - 1 of the inverse-Wishart prior on covariances
-        (None: ``n_features + 2``, the smallest integer with a finite prior mean
-        of Sigma).
-    covariance_prior : array-like of shape (n_features, n_features), default=None
-        The inverse-Wishart scale Psi_0, symmetric positive definite; the prior
-        mean of a cluster covariance is ``Psi_0 / (nu_0 - n_features - 1)``
-        (None: the data's covariance, so that with the default nu_0 the prior
-        mean of each cluster's covariance is the data's covariance, as in
-        scikit-learn's BayesianGaussianMixture).
-    prior : dict or ConjugatePrior, default=None
-        The clusters' prior for a family other than 'gaussian', as in
-        :class:`~mixtura.BayesianMixture`: None for the family's default
-        (``Family.default_prior(X)``: uniform Beta and Dirichlet priors, Gamma
-        priors whose mean is each feature's mean count), a dict of some of its
-        parameters (``{'alpha': a, 'beta': b}`` for 'bernoulli', ``{'shape':
-        s, 'rate': r}`` for 'poisson', ``{'concentration': c, 'n_levels':
-        L}`` for 'categorical', where ``L`` bounds the codes of new data passed
-        to :meth:`score_samples`), or a prior object of :mod:`mixtura.priors`.
+    prior : dict, NormalWishart or ConjugatePrior, default=None
+        The clusters' prior, as in :class:`~mixtura.BayesianMixture`: None for
+        the family's default (``Family.default_prior(X)``: for 'gaussian' a
+        Normal-Wishart with ``mean`` the data's mean, ``mean_precision``
+        kappa_0 = 0.01 (a cluster mean is ``N(m_0, Sigma / kappa_0)``, a vague
+        prior that lets means lie anywhere within about ten cluster widths of
+        m_0), ``degrees_of_freedom`` nu_0 = n_features + 2 (the smallest
+        integer with a finite prior mean of Sigma) and ``covariance`` Psi_0
+        the data's covariance, so that the prior mean of each cluster's
+        covariance, ``Psi_0 / (nu_0 - n_features - 1)``, is the data's;
+        uniform Beta and Dirichlet priors; Gamma priors whose mean is each
+        feature's mean count), a dict of some of its parameters
+        (``{'mean_precision': k, 'degrees_of_freedom': nu, 'covariance':
+        Psi, 'mean': m}`` for 'gaussian', ``{'alpha': a, 'beta': b}`` for
+        'bernoulli', ``{'shape': s, 'rate': r}`` for 'poisson',
+        ``{'concentration': c, 'n_levels': L}`` for 'categorical', where
+        ``L`` bounds the codes of new data passed to :meth:`score_samples`), or
+        a prior object of :mod:`mixtura.priors`.
     split_merge : int, default=1
         Split-merge proposals after each Gibbs sweep (0: plain Gibbs).
     n_launch_scans : int, default=3
@@ -165,20 +146,15 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
     split_merge_counts_ : dict
         ``split_proposed``, ``split_accepted``, ``merge_proposed``,
         ``merge_accepted``.
-    prior_ : NormalInverseWishart or ConjugatePrior
-        The conjugate prior used (:mod:`mixtura.priors.normal_inverse_wishart`
-        for 'gaussian', :mod:`mixtura.priors` for the others).
-    mean_prior_ : ndarray of shape (n_features,)
-        m_0 used ('gaussian' only).
-    mean_precision_prior_ : float
-        kappa_0 used ('gaussian' only).
-    degrees_of_freedom_prior_ : float
-        nu_0 used ('gaussian' only).
-    covariance_prior_ : ndarray of shape (n_features, n_features)
-        Psi_0 used ('gaussian' only).
+    prior_ : NormalWishart or ConjugatePrior
+        The conjugate prior used (:mod:`mixtura.priors`); for 'gaussian' the
+        sampler integrates out the same distribution as a
+        Normal-inverse-Wishart (``prior_.collapsed_prior()``).
     <name>_prior_ : ndarray
-        Each parameter of a :mod:`mixtura.priors` prior by its name
-        (``alpha_prior_`` and ``beta_prior_`` for 'bernoulli',
+        Each parameter of the prior by its name (``mean_prior_``,
+        ``mean_precision_prior_``, ``degrees_of_freedom_prior_`` and
+        ``covariance_prior_`` (Psi_0) for 'gaussian';
+        ``alpha_prior_`` and ``beta_prior_`` for 'bernoulli',
         ``shape_prior_`` and ``rate_prior_`` for 'poisson',
         ``concentration_prior_`` for the Dirichlets).
     n_levels_ : ndarray of shape (n_features,)
@@ -210,11 +186,7 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
         "thin": [Interval(Integral, 1, None, closed="left")],
         "alpha": [Interval(Real, 0.0, None, closed="neither")],
         "alpha_prior": [tuple, list, None],
-        "mean_prior": ["array-like", None],
-        "mean_precision_prior": [Interval(Real, 0.0, None, closed="neither"), None],
-        "degrees_of_freedom_prior": [Interval(Real, 0.0, None, closed="neither"), None],
-        "covariance_prior": ["array-like", None],
-        "prior": [None, dict, ConjugatePrior],
+        "prior": [None, dict, ConjugatePrior, NormalWishart],
         "split_merge": [Interval(Integral, 0, None, closed="left")],
         "n_launch_scans": [Interval(Integral, 0, None, closed="left")],
         "missing": [StrOptions({"error", "em"})],
@@ -231,10 +203,6 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
         thin=1,
         alpha=1.0,
         alpha_prior=None,
-        mean_prior=None,
-        mean_precision_prior=None,
-        degrees_of_freedom_prior=None,
-        covariance_prior=None,
         prior=None,
         split_merge=1,
         n_launch_scans=3,
@@ -248,10 +216,6 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
         self.thin = thin
         self.alpha = alpha
         self.alpha_prior = alpha_prior
-        self.mean_prior = mean_prior
-        self.mean_precision_prior = mean_precision_prior
-        self.degrees_of_freedom_prior = degrees_of_freedom_prior
-        self.covariance_prior = covariance_prior
         self.prior = prior
         self.split_merge = split_merge
         self.n_launch_scans = n_launch_scans
@@ -279,7 +243,6 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
             The fitted estimator.
         """
         self._validate_params()
-        self._check_family_parameters()
         X = check_data(
             self, X, reset=True, ensure_min_samples=2, allow_nan=self.missing == "em"
         )
@@ -289,7 +252,7 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
         burn_in = self._burn_in()
         result = collapsed_gibbs(
             X,
-            prior,
+            prior.collapsed_prior(),
             n_iter=self.n_iter,
             burn_in=burn_in,
             thin=self.thin,
@@ -342,71 +305,21 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
             )
         return tuple(float(v) for v in values)
 
-    def _check_family_parameters(self):
-        """Refuse hyperparameters that belong to another family."""
-        gaussian = [n for n in _GAUSSIAN_PARAMETERS if getattr(self, n) is not None]
-        if self.family != "gaussian" and gaussian:
-            raise ValueError(
-                f"{', '.join(gaussian)} apply to family='gaussian' only, but "
-                f"family='{self.family}'; pass prior= (a dict of its prior's "
-                "parameters or a prior object of mixtura.priors) instead."
-            )
-        if self.family == "gaussian" and self.prior is not None:
-            raise ValueError(
-                "prior= applies to the families of mixtura.priors; "
-                "family='gaussian' reads mean_prior, mean_precision_prior, "
-                "degrees_of_freedom_prior and covariance_prior."
-            )
-
     def _cluster_prior(self, X):
         """The clusters' conjugate prior, defaults filled in from the data."""
-        # the Gaussian's Normal-inverse-Wishart is not yet in mixtura.priors
-        if self.family == "gaussian":
-            return self._gaussian_prior(X)
-        template = conjugate_template(
-            self.family, type(self).__name__, also=("gaussian",)
-        )
+        template = conjugate_template(self.family, type(self).__name__)
         template.check_data(X)  # a default from data outside the support is none
         prior = resolve_prior(self.prior, template, X)
         prior.check_data(X)
         return prior
 
-    def _gaussian_prior(self, X):
-        """The Normal-inverse-Wishart prior, data-driven where not given."""
-        X = np.asarray(X, dtype=np.float64)
-        n_features = X.shape[1]
-        mean = _column_means(X) if self.mean_prior is None else self.mean_prior
-        if np.shape(mean) != (n_features,):
-            raise ValueError(
-                f"mean_prior must have shape ({n_features},); got {np.shape(mean)}."
-            )
-        scale = self.covariance_prior
-        if scale is None:
-            scale = _default_scale(X)
-        return NormalInverseWishart.checked(
-            mean,
-            0.01 if self.mean_precision_prior is None else self.mean_precision_prior,
-            (
-                n_features + 2.0
-                if self.degrees_of_freedom_prior is None
-                else self.degrees_of_freedom_prior
-            ),
-            scale,
-        )
-
     def _set_fitted(self, result, prior):
         self._gibbs = result
         self.prior_ = prior
-        if self.family == "gaussian":
-            self.mean_prior_ = prior.mean
-            self.mean_precision_prior_ = prior.mean_precision
-            self.degrees_of_freedom_prior_ = prior.degrees_of_freedom
-            self.covariance_prior_ = prior.scale
-        else:
-            for name, value in prior.parameters().items():
-                setattr(self, f"{name}_prior_", value)
-            if hasattr(prior, "n_levels"):
-                self.n_levels_ = prior.n_levels
+        for name, value in prior.parameters().items():
+            setattr(self, f"{name}_prior_", value)
+        if hasattr(prior, "n_levels"):
+            self.n_levels_ = prior.n_levels
         self.partitions_ = result.partitions
         self.alpha_samples_ = result.alphas
         self.log_joint_trace_ = result.log_joint
@@ -502,34 +415,6 @@ class DirichletProcessMixture(DensityMixin, BaseEstimator):
             Average of :meth:`score_samples`.
         """
         return float(np.mean(self.score_samples(X)))
-
-
-def _column_means(X):
-    """Means of the columns' observed entries."""
-    return np.nanmean(X, axis=0) if np.isnan(X).any() else X.mean(axis=0)
-
-
-def _default_scale(X):
-    """The data's covariance, with a floor so that it is positive definite.
-
-    With missing entries: the covariance of the data with each missing entry
-    at its column's mean, its diagonal raised to the observed entries'
-    variances (filling shrinks them; raising a diagonal keeps the matrix
-    positive definite).
-    """
-    n_features = X.shape[1]
-    if np.isnan(X).any():
-        filled = fill_column_means(X)
-        cov = np.atleast_2d(np.cov(filled.T))
-        n_observed = (~np.isnan(X)).sum(axis=0)
-        squares = ((filled - filled.mean(axis=0)) ** 2).sum(axis=0)
-        observed_variance = squares / np.maximum(n_observed - 1, 1)
-        cov[np.diag_indices(n_features)] = np.maximum(observed_variance, np.diag(cov))
-    else:
-        cov = np.atleast_2d(np.cov(X.T)) if len(X) > 1 else np.eye(n_features)
-    level = float(np.trace(cov)) / n_features
-    floor = 1e-6 * level if level > 0 else 1e-6
-    return cov + floor * np.eye(n_features)
 
 
 def _rate(counters, kind):

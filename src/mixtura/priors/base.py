@@ -338,6 +338,10 @@ class ConjugatePrior(ABC):
         check_width(X, self.n_features)
         return X
 
+    def collapsed_prior(self):
+        """The prior the collapsed Gibbs sampler integrates out: this one."""
+        return self
+
     @abstractmethod
     def cluster_features(self, X):
         """Per-point sufficient statistics whose sums summarise a cluster.

@@ -62,12 +62,15 @@ from mixtura.families.covariance import (
     Tied,
     get_covariance_structure,
 )
+from mixtura.priors.base import check_width
 from mixtura.priors.divergences import kl_gamma
+from mixtura.priors.normal_inverse_wishart import NormalInverseWishart
 
 __all__ = [
     "COVARIANCE_TYPES",
     "NormalWishart",
     "ScaleRule",
+    "data_covariance",
     "expected_log_det_wishart",
     "scale_rule",
 ]
@@ -193,8 +196,33 @@ class ScaleRule(ABC):
     shared = False
 
     @abstractmethod
-    def default_covariance(self, X):
-        """C_0 from the data (scikit-learn's default): ndarray or float."""
+    def scikit_learn_covariance(self, X):
+        """scikit-learn's default C_0: the data's covariance in the prior shape.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Complete data.
+
+        Returns
+        -------
+        ndarray or float
+        """
+
+    @abstractmethod
+    def project(self, covariance):
+        """A (d, d) covariance matrix in this structure's prior shape.
+
+        Parameters
+        ----------
+        covariance : ndarray of shape (n_features, n_features)
+
+        Returns
+        -------
+        ndarray or float
+            The matrix (full, tied), its diagonal (diag) or the diagonal's
+            mean (spherical).
+        """
 
     @abstractmethod
     def covariance_shape(self, n_features):
@@ -245,8 +273,11 @@ def _shrinkage(prior, nk):
 class FullScale(ScaleRule):
     """Each component its own Wishart over a full precision matrix."""
 
-    def default_covariance(self, X):
+    def scikit_learn_covariance(self, X):
         return np.atleast_2d(np.cov(X.T))
+
+    def project(self, covariance):
+        return covariance
 
     def covariance_shape(self, n_features):
         return (n_features, n_features)
@@ -325,8 +356,11 @@ class TiedScale(FullScale):
 class DiagonalScale(ScaleRule):
     """Independent Gamma priors on each feature's precision, per component."""
 
-    def default_covariance(self, X):
+    def scikit_learn_covariance(self, X):
         return np.var(X, axis=0, ddof=1)
+
+    def project(self, covariance):
+        return np.diag(covariance).copy()
 
     def covariance_shape(self, n_features):
         return (n_features,)
@@ -359,8 +393,11 @@ class DiagonalScale(ScaleRule):
 class SphericalScale(DiagonalScale):
     """One Gamma prior on each component's single precision."""
 
-    def default_covariance(self, X):
+    def scikit_learn_covariance(self, X):
         return float(np.var(X, axis=0, ddof=1).mean())
+
+    def project(self, covariance):
+        return float(np.mean(np.diag(covariance)))
 
     def covariance_shape(self, n_features):
         return ()
@@ -467,16 +504,25 @@ class NormalWishart:
     supports_missing = False
 
     @classmethod
-    def default(cls, covariance_type, X, reg_covar=0.0, scikit_learn_terms=False):
-        """scikit-learn's data-dependent prior: m the column means, beta 1, nu d.
+    def default(cls, covariance_type, X, reg_covar=0.0):
+        """The data-dependent default prior of the Bayesian estimators.
+
+        ``m`` the columns' (observed) means; ``beta = 0.01``, a vague prior
+        that lets a component's mean lie anywhere within about ten component
+        widths of m; ``nu = d + 2``, the smallest integer with a finite prior
+        mean of the covariance; C_0 the data's covariance (:func:`data_covariance`)
+        in the structure's shape, so that the prior mean of each component's
+        covariance, ``C_0 / (nu - d - 1)``, is the data's. (scikit-learn's
+        defaults, which ``BayesianGaussianMixture`` keeps, are ``beta = 1`` and
+        ``nu = d``.)
 
         Parameters
         ----------
         covariance_type : str or CovarianceStructure
         X : ndarray of shape (n_samples, n_features)
-            Complete (no NaN) training data.
+            Training data, NaN where missing.
         reg_covar : float, default=0.0
-        scikit_learn_terms : bool, default=False
+            Of the M-step (see the class).
 
         Returns
         -------
@@ -484,14 +530,52 @@ class NormalWishart:
         """
         structure = _structure(covariance_type)
         X = np.asarray(X, dtype=np.float64)
+        n_features = X.shape[1]
+        mean = np.nanmean(X, axis=0) if np.isnan(X).any() else X.mean(axis=0)
         return cls(
             structure=structure,
-            mean_precision=1.0,
-            mean=X.mean(axis=0),
-            degrees_of_freedom=float(X.shape[1]),
-            covariance=scale_rule(structure).default_covariance(X),
+            mean_precision=0.01,
+            mean=mean,
+            degrees_of_freedom=n_features + 2.0,
+            covariance=scale_rule(structure).project(data_covariance(X)),
             reg_covar=float(reg_covar),
-            scikit_learn_terms=scikit_learn_terms,
+        )
+
+    def check_data(self, X):
+        """Refuse data of another width; return X (any real values, NaN too).
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+
+        Returns
+        -------
+        X : ndarray
+        """
+        check_width(X, self.n_features)
+        return X
+
+    def collapsed_prior(self):
+        """The prior the collapsed Gibbs sampler integrates out.
+
+        Returns
+        -------
+        NormalInverseWishart
+            The same distribution for full covariances (``Sigma = Lambda^-1``,
+            ``Psi = C_0``).
+
+        Raises
+        ------
+        ValueError
+            For the other structures, which the sampler does not have.
+        """
+        if type(self.structure) is not Full:
+            raise ValueError(
+                "collapsed Gibbs samples Gaussian clusters with full covariances "
+                f"only; got covariance_type={self.structure.name!r}."
+            )
+        return NormalInverseWishart.checked(
+            self.mean, self.mean_precision, self.degrees_of_freedom, self.covariance
         )
 
     def replaced(self, values):
@@ -767,6 +851,38 @@ class NormalWishart:
         )
 
 
+def data_covariance(X):
+    """The data's covariance, with a floor so that it is positive definite.
+
+    With missing entries (NaN): the covariance of the data with each missing
+    entry at its column's mean, its diagonal raised to the observed entries'
+    variances (filling shrinks them; raising a diagonal keeps the matrix
+    positive definite). One row gives the identity.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+
+    Returns
+    -------
+    ndarray of shape (n_features, n_features)
+    """
+    n_features = X.shape[1]
+    if np.isnan(X).any():
+        observed = ~np.isnan(X)
+        means = np.nanmean(X, axis=0)
+        filled = np.where(observed, X, means)
+        cov = np.atleast_2d(np.cov(filled.T))
+        squares = ((filled - filled.mean(axis=0)) ** 2).sum(axis=0)
+        observed_variance = squares / np.maximum(observed.sum(axis=0) - 1, 1)
+        cov[np.diag_indices(n_features)] = np.maximum(observed_variance, np.diag(cov))
+    else:
+        cov = np.atleast_2d(np.cov(X.T)) if len(X) > 1 else np.eye(n_features)
+    level = float(np.trace(cov)) / n_features
+    floor = 1e-6 * level if level > 0 else 1e-6
+    return cov + floor * np.eye(n_features)
+
+
 def _checked_array(value, shape, name):
     array = np.asarray(value, dtype=np.float64)
     if array.shape != shape:
@@ -788,7 +904,7 @@ def _check_positive_definite(covariance):
         symmetric = np.allclose(covariance, covariance.T)
         if not symmetric or np.linalg.eigvalsh(covariance)[0] <= 0:
             raise ValueError(
-                "covariance must be a symmetric, positive-definite matrix."
+                "covariance must be a symmetric, positive definite matrix."
             )
     elif np.any(covariance <= 0):
         raise ValueError("covariance must be positive.")
