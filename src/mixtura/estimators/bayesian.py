@@ -7,6 +7,7 @@ from numbers import Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from mixtura.estimators._docstrings import shared_docstring
 from mixtura.estimators._pruning import PruningMixin
 from mixtura.estimators.base import BaseMixture
 from mixtura.estimators.gaussian import GaussianMixture
@@ -23,6 +24,7 @@ from mixtura.priors.weights import WEIGHT_PRIORS, weight_prior
 __all__ = ["BayesianGaussianMixture"]
 
 
+@shared_docstring
 class BayesianGaussianMixture(PruningMixin, BaseMixture):
     """Variational Bayesian Gaussian mixture (finite Dirichlet or Dirichlet process).
 
@@ -53,9 +55,7 @@ class BayesianGaussianMixture(PruningMixin, BaseMixture):
     init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'} or \
             array-like of shape (n_samples,), default='kmeans'
         How initial responsibilities are made, or integer labels of the rows.
-    weight_concentration_prior_type : {'dirichlet_process', \
-            'dirichlet_distribution'}, default='dirichlet_process'
-        Prior of the weights.
+    {{shared: weight_concentration_prior_type}}
     weight_concentration_prior : float, default=None
         Concentration gamma_0 (None: 1 / n_components).
     mean_precision_prior : float, default=None
@@ -76,19 +76,10 @@ class BayesianGaussianMixture(PruningMixin, BaseMixture):
         expected completed statistics; the bound includes q(x_m)'s entropy.
         Data-based prior defaults then use the column means of the observed
         entries (and the covariance of the mean-filled data).
-    random_state : int, RandomState instance or None, default=None
-        Seed of initialisation and sampling.
+    {{shared: random_state}}
     warm_start : bool, default=False
         Continue from the fitted posterior on the next ``fit``.
-    verbose : int, default=0
-        Print progress.
-    verbose_interval : int, default=10
-        Iterations between progress messages.
-    callback : callable, default=None
-        Called after each iteration with an
-        :class:`~mixtura.inference.IterationInfo`.
-    chunk_size : int, default=None
-        Rows processed at a time.
+    {{shared: verbose verbose_interval callback chunk_size}}
 
     Attributes
     ----------

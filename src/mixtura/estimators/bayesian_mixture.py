@@ -7,6 +7,7 @@ from numbers import Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from mixtura.estimators._docstrings import shared_docstring
 from mixtura.estimators._pruning import PruningMixin
 from mixtura.estimators.base import BaseMixture
 from mixtura.estimators.discrete import (
@@ -119,6 +120,7 @@ def resolve_prior(prior, template, X):
     return prior.checked_against(default)
 
 
+@shared_docstring
 class BayesianMixture(PruningMixin, BaseMixture):
     """Variational Bayesian mixture of any family with a conjugate prior.
 
@@ -180,9 +182,7 @@ class BayesianMixture(PruningMixin, BaseMixture):
             array-like of shape (n_samples,), default='kmeans'
         How initial responsibilities are made (k-means clusters the family's
         initialisation features), or integer labels of the rows.
-    weight_concentration_prior_type : {'dirichlet_process', \
-            'dirichlet_distribution'}, default='dirichlet_process'
-        Prior of the weights.
+    {{shared: weight_concentration_prior_type}}
     weight_concentration_prior : float, default=None
         Concentration gamma_0 > 0 (None: 1 / n_components).
     missing : {'error', 'em'}, default='error'
@@ -190,19 +190,10 @@ class BayesianMixture(PruningMixin, BaseMixture):
         their row's expected log-likelihood and of the statistics
         (``'bernoulli'``, ``'poisson'`` and ``'categorical'``; a multinomial
         row's counts cannot lose one entry).
-    random_state : int, RandomState instance or None, default=None
-        Seed of initialisation and sampling.
+    {{shared: random_state}}
     warm_start : bool, default=False
         Continue from the fitted posterior on the next ``fit``.
-    verbose : int, default=0
-        Print progress.
-    verbose_interval : int, default=10
-        Iterations between progress messages.
-    callback : callable, default=None
-        Called after each iteration with an
-        :class:`~mixtura.inference.IterationInfo`.
-    chunk_size : int, default=None
-        Rows processed at a time.
+    {{shared: verbose verbose_interval callback chunk_size}}
 
     Attributes
     ----------

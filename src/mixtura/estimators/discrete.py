@@ -14,6 +14,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
+from mixtura.estimators._docstrings import fill_shared_parameters
 from mixtura.estimators.base import BaseMixture
 from mixtura.exceptions import DataValidationError
 from mixtura.families import Bernoulli, Categorical, Poisson
@@ -21,7 +22,8 @@ from mixtura.mixture import Mixture
 
 __all__ = ["BernoulliMixture", "CategoricalMixture", "PoissonMixture"]
 
-_SHARED_DOC = """
+_SHARED_DOC = fill_shared_parameters(
+    """
     missing : {'error', 'em'}, default='error'
         What NaN entries mean: an error (which says what to do), or missing
         values. With ``'em'`` a missing entry drops out of its row's likelihood
@@ -29,30 +31,9 @@ _SHARED_DOC = """
         the observed ones keep their exact marginal density); ``predict`` and
         ``score_samples`` use a row's observed entries, and a row with nothing
         observed gets the mixing weights (with a warning).
-    tol : float, default=1e-3
-        EM stops when the mean per-sample log-likelihood changes by less than this.
-    max_iter : int, default=100
-        Number of EM iterations per initialisation.
-    n_init : int, default=1
-        Number of initialisations; the best log-likelihood is kept.
-    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'} or \
-            array-like of shape (n_samples,), default='kmeans'
-        How initial responsibilities are made (k-means methods cluster the
-        family's :meth:`~mixtura.families.base.Family.init_features`), or integer
-        labels of the training rows.
-    random_state : int, RandomState instance or None, default=None
-        Seed of initialisation and sampling.
-    warm_start : bool, default=False
-        Continue from the fitted parameters on the next ``fit``.
-    verbose : int, default=0
-        Print progress.
-    verbose_interval : int, default=10
-        Iterations between progress messages.
-    callback : callable, default=None
-        Called after each iteration with an
-        :class:`~mixtura.inference.IterationInfo`.
-    chunk_size : int, default=None
-        Rows processed at a time."""
+    {{shared: tol max_iter n_init init_params random_state warm_start verbose}}
+    {{shared: verbose_interval callback chunk_size}}"""
+)
 
 _FIT_INFO_DOC = """
     converged_ : bool

@@ -6,6 +6,7 @@ from numbers import Real
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from mixtura.estimators._docstrings import shared_docstring
 from mixtura.estimators.base import BaseMixture
 from mixtura.families import Family, get_family
 from mixtura.mixture import Mixture
@@ -13,6 +14,7 @@ from mixtura.mixture import Mixture
 __all__ = ["MixtureModel"]
 
 
+@shared_docstring
 class MixtureModel(BaseMixture):
     """Mixture of any component family, fitted by EM.
 
@@ -25,39 +27,14 @@ class MixtureModel(BaseMixture):
     family_params : dict, default=None
         Keyword arguments of the family, e.g. ``{"covariance_type": "diag"}``
         for ``'gaussian'``.
-    tol : float, default=1e-3
-        EM stops when the mean per-sample log-likelihood changes by less than this.
-    max_iter : int, default=100
-        Number of EM iterations per initialisation.
-    n_init : int, default=1
-        Number of initialisations; the best log-likelihood is kept.
-    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'} or \
-            array-like of shape (n_samples,), default='kmeans'
-        How initial responsibilities are made (k-means methods cluster the
-        family's :meth:`~mixtura.families.base.Family.init_features`), or integer
-        labels of the training rows.
-    random_state : int, RandomState instance or None, default=None
-        Seed of initialisation and sampling.
-    warm_start : bool, default=False
-        Continue from the fitted parameters on the next ``fit``.
-    verbose : int, default=0
-        Print progress.
-    verbose_interval : int, default=10
-        Iterations between progress messages.
-    callback : callable, default=None
-        Called after each iteration with an
-        :class:`~mixtura.inference.IterationInfo`.
-    chunk_size : int, default=None
-        Rows processed at a time.
+    {{shared: tol max_iter n_init init_params random_state warm_start verbose}}
+    {{shared: verbose_interval callback chunk_size}}
     missing : {'error', 'em'}, default='error'
         What NaN entries mean: an error (say what to do), or missing values
         that EM integrates out (the E-step uses the density of each row's
         observed coordinates, the M-step their conditional expectations;
         Ghahramani & Jordan 1994). Infinity is always an error.
-    learning_decay : float, default=0.7
-        Step-size exponent of :meth:`partial_fit` (online EM): batch t moves the
-        running statistics by ``(t + 2) ** -learning_decay``; values in (0.5, 1]
-        guarantee convergence, 0 makes each batch a plain EM step.
+    {{shared: learning_decay}}
 
     Attributes
     ----------

@@ -19,6 +19,7 @@ from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from mixtura._validation import check_finite
+from mixtura.estimators._docstrings import shared_docstring
 from mixtura.estimators.base import BaseMixture
 from mixtura.estimators.discrete import (
     _check_missing,
@@ -104,6 +105,7 @@ def _infer_family(series):
     return "categorical"
 
 
+@shared_docstring
 class TabularMixture(BaseMixture):
     """Mixture over a table whose columns have different types.
 
@@ -132,30 +134,13 @@ class TabularMixture(BaseMixture):
         inferred from its dtype, so an integer column holding NaN (pandas makes
         it float) is Gaussian unless ``column_families`` says ``'poisson'`` or
         it has a nullable dtype (``'Int64'``).
-    tol : float, default=1e-3
-        EM stops when the mean per-sample log-likelihood changes by less than this.
-    max_iter : int, default=100
-        Number of EM iterations per initialisation.
-    n_init : int, default=1
-        Number of initialisations; the best log-likelihood is kept.
+    {{shared: tol max_iter n_init}}
     init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'} or \
             array-like of shape (n_samples,), default='kmeans'
         How initial responsibilities are made; k-means methods cluster the parts'
         features side by side, each scaled to unit variance (one-hot categories,
         log counts, flags, measurements).
-    random_state : int, RandomState instance or None, default=None
-        Seed of initialisation and sampling.
-    warm_start : bool, default=False
-        Continue from the fitted parameters on the next ``fit``.
-    verbose : int, default=0
-        Print progress.
-    verbose_interval : int, default=10
-        Iterations between progress messages.
-    callback : callable, default=None
-        Called after each iteration with an
-        :class:`~mixtura.inference.IterationInfo`.
-    chunk_size : int, default=None
-        Rows processed at a time.
+    {{shared: random_state warm_start verbose verbose_interval callback chunk_size}}
 
     Attributes
     ----------

@@ -10,6 +10,7 @@ from numbers import Real
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from mixtura.estimators._docstrings import fill_shared_parameters
 from mixtura.estimators.base import BaseMixture
 from mixtura.families.dirichlet_multinomial import DirichletMultinomial
 from mixtura.families.multinomial import Multinomial
@@ -17,7 +18,8 @@ from mixtura.mixture import Mixture
 
 __all__ = ["DirichletMultinomialMixture", "MultinomialMixture"]
 
-_SHARED_PARAMETERS_DOC = """
+_SHARED_PARAMETERS_DOC = fill_shared_parameters(
+    """
     missing : {'error', 'em'}, default='error'
         NaN counts are an error either way: a row is one document's counts, so
         a missing count leaves the document's length unknown, and the
@@ -27,29 +29,20 @@ _SHARED_PARAMETERS_DOC = """
     tol : float, default=1e-3
         EM stops when the mean per-document log-likelihood changes by less than
         this.
-    max_iter : int, default=100
-        Number of EM iterations per initialisation.
-    n_init : int, default=1
-        Number of initialisations; the best log-likelihood is kept.
+    {{shared: max_iter n_init}}
     init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'} or \
             array-like of shape (n_samples,), default='kmeans'
         How initial responsibilities are made: the k-means methods cluster the
         L2-normalised rows (cosine similarity; sparse stays sparse), or integer
         labels of the training rows.
-    random_state : int, RandomState instance or None, default=None
-        Seed of initialisation and sampling.
-    warm_start : bool, default=False
-        Continue from the fitted parameters on the next ``fit``.
+    {{shared: random_state warm_start}}
     verbose : int, default=0
         Print progress (1: iterations, 2: also the bound and its change).
-    verbose_interval : int, default=10
-        Iterations between progress messages.
-    callback : callable, default=None
-        Called after each iteration with an
-        :class:`~mixtura.inference.IterationInfo`.
+    {{shared: verbose_interval callback}}
     chunk_size : int, default=None
         Rows processed at a time; None sizes chunks by the stored entries per row.
 """
+)
 
 
 class _CountMixture(BaseMixture):
