@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mixtura.families import COVARIANCE_STRUCTURES, Gaussian
-from mixtura.families.gaussian import (
+from mixtura.families.gaussian_kernel import (
     cancellation_limit,
     expanded_form_error,
     log_density_error,
@@ -127,7 +127,7 @@ def _e_step_statistics(family, X, log_weights):
     """The statistics of one E-step, fused where the family offers it."""
     result = family.fused_statistics(X, log_weights)
     if result is None:  # the mixture would compose log_prob and statistics
-        result = family._composed_e_step(X, log_weights, None)
+        result = family.kernels.kernel(X).composed_step(X, log_weights, None)
     return result[0]
 
 
@@ -155,10 +155,12 @@ def test_float32_fused_step_meets_the_bound_or_falls_back(name, offset_sd):
             for stats in (stats32, stats64)
         )
         error = np.abs(fit32 - fit64).max() / np.abs(fit64).max()
-        bound = expanded_form_error(_offset_ratio(stats64, family._reference), eps32)
+        bound = expanded_form_error(
+            _offset_ratio(stats64, family.kernels.reference), eps32
+        )
         # the E-step's own error (log_density_error, under the limit here) moves
         # responsibilities by as much, relative; float32 responsibilities by eps32
-        e_step = log_density_error(family._mean_offset, 3, eps32) + 4 * eps32
+        e_step = log_density_error(family.kernels.mean_offset, 3, eps32) + 4 * eps32
         if bound < cancellation_limit(eps32):
             assert error <= bound + e_step, (label, error, bound)
         else:

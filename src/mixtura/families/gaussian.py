@@ -4,145 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from mixtura.backend import (
-    LOG_2PI,
-    get_namespace,
-    posterior_in_place,
-    to_namespace,
-    to_numpy,
-)
+from mixtura.backend import get_namespace, posterior_in_place, to_numpy
 from mixtura.exceptions import ModelFileError
 from mixtura.families.base import Family
 from mixtura.families.covariance import get_covariance_structure
-from mixtura.families.gaussian_fused import (
-    SUM_BLOCK_ROWS,
-    PairForm,
-    TiedForm,
-    fused_e_step,
-    fused_group_sums,
-    fused_pairs_pay_off,
-    quadratic_moments,
-    split_sums,
-    tied_group_sums,
-)
-from mixtura.families.gaussian_missing import ComponentPrecisions, IncompleteRows
+from mixtura.families.gaussian_fused import fused_pairs_pay_off
+from mixtura.families.gaussian_kernel import GaussianKernels, weighted_statistics
+from mixtura.families.gaussian_missing import IncompleteRows
 from mixtura.priors.mclust import get_prior_rule
 from mixtura.priors.normal_wishart import NormalWishart
-from mixtura.stats import MomentStats
 
 __all__ = ["Gaussian"]
 
 # Added to each component's weighted count in the M-step (as scikit-learn does), so
 # that an empty component gets a finite mean and the regularised covariance.
 _EMPTY_COMPONENT_GUARD = 10 * np.finfo(np.float64).eps
-
-# The fast forms expand squares about the reference point r (the mean of the
-# component means), (x - m)^2 = x^2 - 2xm + m^2, and add the products in the data's
-# dtype. Their rounding errors, for any order a BLAS kernel adds in (bounds of
-# the random-rounding model, lambda sqrt(n) eps / 2 times the sum of |terms|,
-# Higham & Mary 2019, SIAM J. Sci. Comput. 41, A2815, with lambda = 2):
-#
-# - M-step: the raw moments are summed over at most B = SUM_BLOCK_ROWS rows in
-#   the data's dtype (float64 beyond), and n m^2 subtracted afterwards, so a
-#   component's scatter S = n var carries a relative error of at most
-#       expanded_form_error = 2 sqrt(B) eps (1 + rho),
-#       rho = max_j (m_j - r_j)^2 / var_j
-#   (its mean's squared offset from r, per feature, in its standard deviations;
-#   the summands total n var (1 + rho); one such error for the sums of squares
-#   and one for the subtracted mean).
-# - E-step: a log density is one sum of the n_terms pair features times their
-#   coefficients, whose absolute values add up to about (d + rho_M) / 2 (rho_M
-#   the farthest mean's squared Mahalanobis distance from r), so its absolute
-#   error is at most log_density_error = sqrt(n_terms) eps (d + rho_M) nats.
-#
-# Each fast form is used while its bound stays under the dtype's limit,
-# cancellation_limit(eps) (a relative error of the scatter, an absolute error in
-# nats): 1e-2 for float32, which keeps its fast forms (and its speed) for means
-# within about 25 standard deviations of r per feature (rho <= 650) and up to
-# 1e3-1e4 squared Mahalanobis units (d = 16 to 2); 1e-6 for float64, i.e. means
-# within ~6e3 standard deviations. The bounds are those of random rounding; data
-# whose rows nearly repeat far from r (rho ~ 1e11) round alike and were seen to
-# exceed them by 2x, which the limits leave room for. Beyond, float32 chunks are
-# widened to float64 for the same fast forms, and components whose scatter may
-# still have cancelled are recomputed from explicit deviations in float64, which
-# cannot cancel: exact to float64 rounding of the data (float32 variances stay
-# positive).
-_CANCELLATION_LIMITS = {"float32": 1e-2, "float64": 1e-6}
-
-
-def cancellation_limit(eps):
-    """The largest bounded error the fast forms may carry, for a dtype's eps.
-
-    Parameters
-    ----------
-    eps : float
-        Machine epsilon of the data's dtype.
-
-    Returns
-    -------
-    limit : float
-        1e-2 for float32 (and narrower), 1e-6 for float64.
-    """
-    if eps >= np.finfo(np.float32).eps:
-        return _CANCELLATION_LIMITS["float32"]
-    return _CANCELLATION_LIMITS["float64"]
-
-
-def expanded_form_error(ratio, eps):
-    """Bound on the relative error of an expanded scatter (see above).
-
-    Parameters
-    ----------
-    ratio : float or ndarray
-        ``rho``, squared offset of a mean from the reference point over the
-        variance (per feature).
-    eps : float
-        Machine epsilon of the dtype the products are added in.
-
-    Returns
-    -------
-    bound : float or ndarray
-    """
-    return 2.0 * np.sqrt(SUM_BLOCK_ROWS) * eps * (1.0 + ratio)
-
-
-def log_density_error(mahalanobis, n_features, eps):
-    """Bound on the absolute error (nats) of an expanded log density (see above).
-
-    Parameters
-    ----------
-    mahalanobis : float
-        Squared Mahalanobis distance of the farthest mean from the reference.
-    n_features : int
-    eps : float
-
-    Returns
-    -------
-    bound : float
-    """
-    n_terms = n_features * (n_features + 1) // 2 + n_features + 1
-    return float(np.sqrt(n_terms) * eps * (n_features + mahalanobis))
-
-
-def _expanded_scatter(second, means, resp_sum):
-    """Scatter about the means from raw second moments: ``S - n_k m m^T``.
-
-    Parameters
-    ----------
-    second : ndarray of shape (K, d, d) or (K, d)
-        ``sum_i r_ik x_i x_i^T`` (or its diagonal), float64.
-    means : ndarray of shape (K, d), float64
-    resp_sum : ndarray of shape (K,), float64
-
-    Returns
-    -------
-    scatter : ndarray of the shape of ``second``
-    """
-    if second.ndim == 3:
-        return second - resp_sum[:, None, None] * (
-            means[:, :, None] * means[:, None, :]
-        )
-    return second - resp_sum[:, None] * (means * means)
 
 
 def _incomplete_rows(X):
@@ -157,24 +33,6 @@ def _incomplete_rows(X):
     # takes the missing-data path, as harmless as inf anywhere)
     rows = np.isnan(X @ np.ones(X.shape[1], dtype=X.dtype))
     return rows if rows.any() else None
-
-
-def _cancels(ratio, eps):
-    """Whether an expanded scatter of relative size ``ratio`` loses too much."""
-    return expanded_form_error(ratio, eps) > cancellation_limit(eps)
-
-
-class _WidenedChunks:
-    """Chunks of (rows, weights) handed out as float64 rows, one at a time."""
-
-    def __init__(self, chunks):
-        self._chunks = chunks
-        self.first = chunks[0][0].astype(np.float64)
-
-    def __iter__(self):
-        for index, (X, sample_weight) in enumerate(self._chunks):
-            rows = self.first if index == 0 else X.astype(np.float64)
-            yield rows, sample_weight
 
 
 class Gaussian(Family):
@@ -199,10 +57,18 @@ class Gaussian(Family):
         gives MAP estimates, see :mod:`mixtura.priors.mclust`. None:
         maximum likelihood.
 
+    Attributes
+    ----------
+    kernels : GaussianKernels or None
+        The E-step's derived quantities and its kernel per dtype
+        (:mod:`mixtura.families.gaussian_kernel`); None for a template.
+
     Notes
     -----
     Derived quantities (precision factors, their log-determinants, the reference
-    point) are computed once at construction, so the E-step never recomputes them.
+    point) are computed once at construction, in :attr:`kernels`
+    (:class:`~mixtura.families.gaussian_kernel.GaussianKernels`), which also
+    chooses the E-step's form for each dtype; the E-step never recomputes them.
     Data are centred on a reference point (the average of the component means)
     before the quadratic forms, which keeps float32 accurate for data far from the
     origin.
@@ -241,6 +107,7 @@ class Gaussian(Family):
         self.means = None
         self.covariances = None
         self.precisions_cholesky = None
+        self.kernels = None
         if means is None:
             return
         self.means = np.asarray(means, dtype=np.float64)
@@ -281,20 +148,10 @@ class Gaussian(Family):
                 if covariances is None
                 else np.asarray(covariances, dtype=np.float64)
             )
-        self._log_det = self.structure.log_det_cholesky(
-            self.precisions_cholesky, self.n_features
-        )
-        self._reference = self.means.mean(axis=0)
-        # squared whitened distance of the farthest mean from the reference point
-        self._mean_offset = float(
-            np.max(
-                self.structure.squared_mahalanobis(
-                    np.zeros((1, self.n_features)),
-                    self.means - self._reference,
-                    self.precisions_cholesky,
-                    np,
-                )
-            )
+        # the E-step's derived quantities and its kernel per dtype, made once:
+        # the family is a value (the M-step returns a new one)
+        self.kernels = GaussianKernels(
+            self.structure, self.means, self.precisions_cholesky, self.covariances
         )
 
     @classmethod
@@ -408,54 +265,23 @@ class Gaussian(Family):
         )
 
     # -- E-step -----------------------------------------------------------------
+    # Which form an E-step takes (pairs, tied, widened, composed) depends on the
+    # parameters and the dtype only: self.kernels chooses it once per dtype
+    # (mixtura.families.gaussian_kernel); the family splits off rows with holes.
     def log_prob(self, X):
         self._require_parameters()
         incomplete = _incomplete_rows(X)
         if incomplete is None:
-            return self._complete_log_prob(X)
+            return self.kernels.kernel(X).log_prob(X)
         # rows with NaN: the marginal density of their observed coordinates
         log_prob = np.empty((X.shape[0], self.n_components), dtype=X.dtype)
         if not incomplete.all():
-            log_prob[~incomplete] = self._complete_log_prob(X[~incomplete])
+            complete = X[~incomplete]
+            log_prob[~incomplete] = self.kernels.kernel(complete).log_prob(complete)
         log_prob[incomplete] = IncompleteRows(
-            X[incomplete], self._missing_precisions()
+            X[incomplete], self.kernels.missing_precisions()
         ).log_prob()
         return log_prob
-
-    def _missing_precisions(self):
-        """Full precisions for rows with holes, built once per family.
-
-        The family is a value (the M-step returns a new one), so the cache is
-        never stale; chunk threads may race to build it, with equal results.
-        """
-        precisions = getattr(self, "_missing_cache", None)
-        if precisions is None:
-            precisions = ComponentPrecisions(self.means, self._covariance_matrices())
-            self._missing_cache = precisions
-        return precisions
-
-    def _complete_log_prob(self, X):
-        xp = get_namespace(X)
-        reference = to_namespace(self._reference, X)
-        distance = (
-            self.structure.squared_mahalanobis_centred
-            if self._e_step_cancels(xp.finfo(X.dtype).eps)
-            else self.structure.squared_mahalanobis
-        )
-        distances = distance(
-            X - reference,
-            to_namespace(self.means - self._reference, X),
-            to_namespace(self.precisions_cholesky, X),
-            xp,
-        )
-        constant = to_namespace(
-            np.broadcast_to(
-                self._log_det - 0.5 * self.n_features * LOG_2PI,
-                (self.n_components,),
-            ),
-            X,
-        )
-        return constant[None, :] - 0.5 * distances
 
     def statistics(self, X, resp, sample_weight=None):
         incomplete = _incomplete_rows(X)
@@ -473,93 +299,35 @@ class Gaussian(Family):
             filled = self.init_features(X)[incomplete]
             parts.append(self._complete_statistics(filled, weighted[incomplete]))
         else:
-            rows = IncompleteRows(X[incomplete], self._missing_precisions())
+            rows = IncompleteRows(X[incomplete], self.kernels.missing_precisions())
             parts.append(
                 rows.statistics(weighted[incomplete], self.structure.full_scatter)
             )
         return sum(parts)
 
     def _complete_statistics(self, X, resp, sample_weight=None):
+        """Statistics of complete rows about the reference point (see above).
+
+        A template has no reference point yet: its moments are taken about the
+        rows' mean.
+        """
         xp = get_namespace(X, resp)
         weighted = resp if sample_weight is None else resp * sample_weight[:, None]
         if self.means is None:
             reference = to_numpy(xp.mean(X, axis=0)).astype(np.float64)
         else:
-            reference = self._reference
-        if isinstance(X, np.ndarray) and (
-            not self.structure.full_scatter
-            or fused_pairs_pay_off(weighted.shape[1], X.shape[1])
-        ):
-            centred, resp_sum, second, first = quadratic_moments(
-                X, reference, weighted, self.structure.full_scatter
-            )
-            return self._moment_stats(
-                X, weighted, reference, centred, second, first, resp_sum
-            )
-        return self._moment_stats(X, weighted, reference)
-
-    def _moment_stats(
-        self,
-        X,
-        weighted,
-        reference,
-        centred=None,
-        second=None,
-        first=None,
-        resp_sum=None,
-    ):
-        """Moments of rows about a reference point, given their raw moments.
-
-        ``centred`` (``X - reference`` in X's dtype), ``second``, ``first`` and
-        ``resp_sum`` (``sum_i r_ik x_i x_i^T``, ``sum_i r_ik x_i`` and
-        ``sum_i r_ik`` of the centred rows) are computed here when not given.
-        Components whose fast (expanded) scatter may have cancelled digits are
-        recomputed from explicit deviations of ``X`` in float64.
-        """
-        xp = get_namespace(X, weighted)
-        if centred is None:
-            centred = X - to_namespace(reference, X)
-        if resp_sum is None:
-            resp_sum = xp.sum(weighted, axis=0)
-        safe = xp.where(resp_sum > 0, resp_sum, xp.ones_like(resp_sum))
-        if first is None:
-            first = xp.matmul(xp.permute_dims(weighted, (1, 0)), centred)
-        else:
-            safe = to_numpy(safe).astype(np.float64, copy=False)
-        means = first / safe[:, None]
-        if second is None:
-            scatter = self.structure.scatter(centred, weighted, means, xp)
-        else:
-            scatter = _expanded_scatter(
-                second,
-                to_numpy(means).astype(np.float64, copy=False),
-                to_numpy(resp_sum).astype(np.float64, copy=False),
-            )
-        resp_sum, means, scatter = (
-            to_numpy(resp_sum).astype(np.float64, copy=False),
-            to_numpy(means).astype(np.float64, copy=False),
-            to_numpy(scatter).astype(np.float64, copy=False),
-        )
-        eps = xp.finfo(centred.dtype).eps
-        cancelled = self._cancelled_components(resp_sum, means, scatter, eps)
-        if cancelled.size:
-            X_wide = xp.astype(X, xp.float64)
-            weighted_wide = xp.astype(weighted, xp.float64)
-        for k in cancelled:
-            means[k], scatter[k] = self._centred_moments(
-                X_wide, weighted_wide[:, k], means[k] + reference, resp_sum[k], xp
-            )
-            means[k] -= reference
-        return MomentStats(resp_sum, means + reference, scatter)
+            reference = self.kernels.reference
+        return weighted_statistics(self.structure, X, weighted, reference)
 
     def fused_statistics(self, X, log_weights, sample_weight=None):
-        """E-step and statistics of one chunk in one pass (full matrices).
+        """E-step and statistics of one chunk in one pass, where a kernel has one.
 
-        Uses :mod:`~mixtura.families.gaussian_fused` when it applies: NumPy rows
-        without missing entries, a structure with full matrices, a shape where
-        the pairwise products pay off, and means close enough to the reference
-        point that the expanded form keeps its digits. Otherwise returns None and
-        the mixture composes :meth:`log_prob` and :meth:`statistics`.
+        Complete NumPy rows take their kernel's fused step
+        (:mod:`~mixtura.families.gaussian_kernel`); rows with missing entries
+        are completed once here. Returns None where the kernel has no fused
+        step (other array namespaces, full matrices with few components, means
+        too far from the reference point), and the mixture composes
+        :meth:`log_prob` and :meth:`statistics`.
 
         Parameters
         ----------
@@ -572,34 +340,22 @@ class Gaussian(Family):
         result : tuple (MomentStats, float) or None
             The statistics and ``sum_i w_i log p(x_i)``.
         """
-        if self.means is not None and isinstance(X, np.ndarray):
-            incomplete = _incomplete_rows(X)
-            if incomplete is not None:
-                return self._fused_incomplete(X, incomplete, log_weights, sample_weight)
-        if self._needs_widening(X):
-            return self.fused_statistics(
-                X.astype(np.float64), log_weights, sample_weight
-            )
-        if self._tied_form_applies(X):
-            return self._tied_group_statistics(
-                [(X, sample_weight)], log_weights, X.dtype
-            )
-        if not self._pair_form_applies(X):
+        if self.means is None:
             return None
-        return fused_e_step(
-            self, self._fused_form(), X, log_weights, sample_weight, self._moment_stats
-        )
+        incomplete = _incomplete_rows(X)
+        if incomplete is not None:
+            return self._fused_incomplete(X, incomplete, log_weights, sample_weight)
+        return self.kernels.kernel(X).step(X, log_weights, sample_weight)
 
     def fused_group_statistics(self, chunks, log_weights):
         """E-step and statistics of consecutive chunks, moments assembled once.
 
-        The chunks' raw moments about the reference point are summed in
-        float64 (:func:`~mixtura.families.gaussian_fused.fused_group_sums`) and
-        turned into centred statistics once for the group. Returns None, and
-        the mixture goes chunk by chunk, when a chunk has missing entries or
-        does not suit the fused form, or when the group's expanded scatter
-        cancelled digits (the chunk path then recomputes it from explicit
-        deviations).
+        The kernel of the chunks' dtype sums their raw moments and assembles
+        the statistics once for the group. Returns None, and the mixture goes
+        chunk by chunk, when a chunk has missing entries or is not a NumPy
+        array of the first chunk's dtype, when the kernel has no group step,
+        or when the group's expanded scatter cancelled digits (the chunk path
+        then recomputes it from explicit deviations).
 
         Parameters
         ----------
@@ -611,121 +367,28 @@ class Gaussian(Family):
         result : tuple (MomentStats, float) or None
             The statistics and ``sum_i w_i log p(x_i)`` of all the chunks.
         """
-        if not chunks or not all(
-            isinstance(X, np.ndarray)
-            and X.dtype == chunks[0][0].dtype
-            and _incomplete_rows(X) is None
-            for X, _ in chunks
+        if (
+            self.means is None
+            or not chunks
+            or not all(
+                isinstance(X, np.ndarray)
+                and X.dtype == chunks[0][0].dtype
+                and _incomplete_rows(X) is None
+                for X, _ in chunks
+            )
         ):
             return None
-        # whether a form applies depends on the family and the dtype only
-        rows = chunks[0][0]
-        if self._needs_widening(rows):
-            # one chunk widened at a time: the sums below take any iterable
-            chunks = _WidenedChunks(chunks)
-            rows = chunks.first
-        if self._tied_form_applies(rows):
-            return self._tied_group_statistics(chunks, log_weights, rows.dtype)
-        if not self._pair_form_applies(rows):
-            return None
-        pair_form = self._fused_form()
-        sums, log_likelihood = fused_group_sums(
-            pair_form, chunks, self._reference, log_weights
-        )
-        resp_sum, second, first = split_sums(sums, self.n_features, pair_form.pairs)
-        safe = np.where(resp_sum > 0, resp_sum, 1.0)
-        means = first / safe[:, None]
-        scatter = _expanded_scatter(second, means, resp_sum)
-        eps = np.finfo(rows.dtype).eps
-        if self._cancelled_components(resp_sum, means, scatter, eps).size:
-            return None
-        return MomentStats(resp_sum, means + self._reference, scatter), log_likelihood
-
-    def _tied_group_statistics(self, chunks, log_weights, dtype):
-        """Pooled statistics of complete chunks of a tied family, or None.
-
-        See :class:`~mixtura.families.gaussian_fused.TiedForm`. None when the
-        expanded pooled scatter would cancel digits (the mixture then composes
-        :meth:`log_prob` and :meth:`statistics`, which use explicit deviations).
-        """
-        if getattr(self, "_tied_form", None) is None:
-            self._tied_form = TiedForm(
-                self.precisions_cholesky,
-                self.means - self._reference,
-                float(self._log_det) - 0.5 * self.n_features * LOG_2PI,
-            )
-        first, second, log_likelihood = tied_group_sums(
-            self._tied_form, chunks, self._reference, log_weights
-        )
-        d = self.n_features
-        resp_sum = first[:, d]
-        means = first[:, :d] / np.where(resp_sum > 0, resp_sum, 1.0)[:, None]
-        pooled = second - np.einsum("k,ki,kj->ij", resp_sum, means, means)
-        variances = np.diagonal(pooled) / max(float(resp_sum.sum()), 1e-300)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(variances > 0, means**2 / variances, np.inf)
-        used = resp_sum > 0
-        eps = np.finfo(dtype).eps
-        if used.any() and _cancels(ratio[used].max(), eps):
-            return None
-        stats = MomentStats(resp_sum, means + self._reference, pooled[None], True)
-        return stats, log_likelihood
-
-    def _e_step_cancels(self, eps):
-        """Whether the expanded log densities would lose too much (see above)."""
-        bound = log_density_error(self._mean_offset, self.n_features, eps)
-        return bound > cancellation_limit(eps)
-
-    def _needs_widening(self, X):
-        """Whether float32 rows are too far off for the fast forms, not float64.
-
-        Such chunks are widened to float64 and take the same fast forms there
-        (see :func:`expanded_form_error`): accurate at float64's speed.
-        """
-        return (
-            self.means is not None
-            and isinstance(X, np.ndarray)
-            and X.dtype == np.float32
-            and self._e_step_cancels(np.finfo(np.float32).eps)
-            and not self._e_step_cancels(np.finfo(np.float64).eps)
-        )
-
-    def _tied_form_applies(self, X):
-        return (
-            self.means is not None
-            and self.structure.shared_matrix
-            and isinstance(X, np.ndarray)
-            and X.dtype in (np.float32, np.float64)
-            # (chunks with NaN took the missing-data path before this test)
-            and not self._e_step_cancels(np.finfo(X.dtype).eps)
-        )
-
-    def _fused_form(self):
-        """The components' :class:`PairForm` (made once per family value)."""
-        if getattr(self, "_pair_form", None) is None:
-            precisions = self.structure.matrices(
-                self.precisions, self.n_components, self.n_features
-            )
-            log_normalisers = np.broadcast_to(
-                self._log_det - 0.5 * self.n_features * LOG_2PI, (self.n_components,)
-            )
-            self._pair_form = PairForm(
-                np.asarray(precisions),
-                self.means - self._reference,
-                log_normalisers,
-                pairs=self.structure.full_scatter,
-            )
-        return self._pair_form
+        return self.kernels.kernel(chunks[0][0]).group_step(chunks, log_weights)
 
     def _fused_incomplete(self, X, incomplete, log_weights, sample_weight):
         """E-step and statistics of a chunk with holes, completing it once.
 
         The composed path would group the incomplete rows by pattern, factorise
         and complete them twice (in :meth:`log_prob` and :meth:`statistics`).
-        Responsibilities are per row, so the complete rows take their own
-        (possibly fused) path and the incomplete ones stay in pattern order.
+        Responsibilities are per row, so the complete rows take their kernel's
+        (possibly fused) step and the incomplete ones stay in pattern order.
         """
-        rows = IncompleteRows(X[incomplete], self._missing_precisions())
+        rows = IncompleteRows(X[incomplete], self.kernels.missing_precisions())
         joint_t = rows.sorted_log_prob()
         joint_t += log_weights[:, None]
         log_density = posterior_in_place(joint_t)  # joint_t: responsibilities
@@ -740,80 +403,13 @@ class Gaussian(Family):
         if complete.any():
             X_complete = X[complete]
             weights = None if sample_weight is None else sample_weight[complete]
-            part = self.fused_statistics(X_complete, log_weights, weights)
+            kernel = self.kernels.kernel(X_complete)
+            part = kernel.step(X_complete, log_weights, weights)
             if part is None:
-                part = self._composed_e_step(X_complete, log_weights, weights)
+                part = kernel.composed_step(X_complete, log_weights, weights)
             stats = part[0] + stats
             log_likelihood += part[1]
         return stats, log_likelihood
-
-    def _composed_e_step(self, X, log_weights, sample_weight):
-        """E-step and statistics of complete NumPy rows, one after the other."""
-        joint_t = np.array(self._complete_log_prob(X).T, dtype=np.float64)
-        joint_t += log_weights[:, None]
-        log_density = posterior_in_place(joint_t)
-        stats = self._complete_statistics(X, joint_t.T, sample_weight)
-        if sample_weight is not None:
-            log_density = log_density * sample_weight
-        return stats, float(log_density.sum())
-
-    def _pair_form_applies(self, X):
-        return (
-            self.means is not None
-            and isinstance(X, np.ndarray)
-            and X.dtype in (np.float32, np.float64)
-            and (
-                # diagonal structures' squares always pay off
-                not self.structure.full_scatter
-                or fused_pairs_pay_off(self.n_components, self.n_features)
-            )
-            # (chunks with NaN took the missing-data path before this test)
-            and not self._e_step_cancels(np.finfo(X.dtype).eps)
-        )
-
-    def _cancelled_components(self, resp_sum, means, scatter, eps):
-        """Components whose fast scatter lost too many digits to cancellation."""
-        variances = (
-            self.structure.scatter_variances(scatter)
-            / np.where(resp_sum > 0, resp_sum, 1.0)[:, None]
-        )
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(variances > 0, means**2 / variances, np.inf)
-        return np.flatnonzero((resp_sum > 0) & _cancels(ratio.max(axis=1), eps))
-
-    def _centred_moments(self, X, weights, mean, resp_sum, xp):
-        """Mean and scatter of one component from explicit deviations, float64.
-
-        ``mean`` is the fast form's estimate; the deviations' own weighted mean
-        corrects it (a second pass, as in two-pass variance algorithms). Done in
-        float64 from the rows themselves, so neither float32 sums (whose order
-        each BLAS kernel picks) nor float32 centring can lose digits here.
-
-        Parameters
-        ----------
-        X : array of shape (n_samples, n_features), float64
-        weights : array of shape (n_samples,), float64
-        mean : ndarray of shape (n_features,)
-            Estimate of the component's mean, in X's coordinates.
-        resp_sum : float
-        xp : namespace
-
-        Returns
-        -------
-        mean, scatter : ndarray of shape (n_features,) and the structure's
-            per-component scatter shape, float64
-        """
-        deviations = X - to_namespace(mean, X)
-        shift = xp.matmul(weights[None, :], deviations)[0, :] / resp_sum
-        scatter = self.structure.deviation_scatter(deviations, weights, xp)
-        # scatter about the corrected mean = scatter about the estimate - n shift^2
-        correction = self.structure.deviation_scatter(
-            shift[None, :], xp.asarray([resp_sum], dtype=X.dtype), xp
-        )
-        return (
-            mean + to_numpy(shift).astype(np.float64),
-            to_numpy(scatter - correction).astype(np.float64),
-        )
 
     # -- M-step -----------------------------------------------------------------
     def maximize(self, stats):

@@ -21,9 +21,10 @@ K contiguous rows. Each thread reuses its own buffers across chunks and
 iterations: fresh multi-megabyte temporaries would cost page faults on every
 chunk.
 
-The data are centred on the family's reference point first (the mean of the
-component means), and the family falls back to its accurate centred forms when the
-means lie so far from it that the expanded squares would cancel digits.
+The data are centred on a reference point first (a family's mean of the component
+means). Nothing here knows the family: :mod:`~mixtura.families.gaussian_kernel`
+chooses these forms, and falls back to accurate centred ones when the means lie
+so far from the reference point that the expanded squares would cancel digits.
 """
 
 from __future__ import annotations
@@ -41,10 +42,10 @@ __all__ = [
     "chunk_features",
     "feature_moments",
     "feature_sums",
-    "fused_e_step",
     "fused_group_sums",
     "fused_pairs_pay_off",
     "pair_products_by_feature",
+    "posterior_sums",
     "quadratic_moments",
     "row_block_product",
     "split_sums",
@@ -325,8 +326,21 @@ def feature_moments(weighted_resp_t, features, n_features, pairs):
     return split_sums(feature_sums(weighted_resp_t, features), n_features, pairs)
 
 
-def _posterior_sums(coefficients, X, reference, pairs, sample_weight):
+def posterior_sums(coefficients, X, reference, pairs, sample_weight):
     """E-step of one chunk and its feature sums, on this thread's buffers.
+
+    Parameters
+    ----------
+    coefficients : ndarray of shape (n_quadratic + n_features + 1, n_components)
+        :meth:`PairForm.with_constant`: the log densities' coefficients on the
+        features, log weights included.
+    X : ndarray of shape (n_samples, n_features)
+        Rows without missing entries.
+    reference : ndarray of shape (n_features,)
+        The point the rows are centred on.
+    pairs : bool
+        Pairwise products (full matrices) or squares (diagonal ones).
+    sample_weight : ndarray of shape (n_samples,) or None
 
     Returns
     -------
@@ -346,49 +360,6 @@ def _posterior_sums(coefficients, X, reference, pairs, sample_weight):
         log_density *= sample_weight
     sums = feature_sums(joint_t, features)
     return features, joint_t, sums, float(np.sum(log_density, dtype=np.float64))
-
-
-def fused_e_step(family, pair_form, X, log_weights, sample_weight, moments):
-    """E-step and statistics of one complete chunk of a Gaussian family.
-
-    Parameters
-    ----------
-    family : Gaussian
-        The current components (its reference point centres the data).
-    pair_form : PairForm
-        The family's coefficients.
-    X : ndarray of shape (n_samples, n_features)
-        A chunk of rows without missing entries.
-    log_weights : ndarray of shape (n_components,)
-        Log mixing weights (unnormalised ones are fine).
-    sample_weight : ndarray of shape (n_samples,) or None
-    moments : callable
-        ``moments(X, weighted, reference, centred, second, first, resp_sum)`` ->
-        MomentStats, the family's accurate moment assembly (it rechecks
-        cancellation).
-
-    Returns
-    -------
-    stats : MomentStats
-    log_likelihood : float
-        ``sum_i w_i log p(x_i)``.
-    """
-    n_features = X.shape[1]
-    coefficients = pair_form.with_constant(log_weights, X.dtype)
-    features, joint_t, sums, log_likelihood = _posterior_sums(
-        coefficients, X, family._reference, pair_form.pairs, sample_weight
-    )
-    resp_sum, second, first = split_sums(sums, n_features, pair_form.pairs)
-    stats = moments(
-        X,
-        joint_t.T,
-        family._reference,
-        centred_rows(features, n_features),
-        second,
-        first,
-        resp_sum,
-    )
-    return stats, log_likelihood
 
 
 def fused_group_sums(pair_form, chunks, reference, log_weights):
@@ -421,7 +392,7 @@ def fused_group_sums(pair_form, chunks, reference, log_weights):
     for X, sample_weight in chunks:
         if coefficients is None:
             coefficients = pair_form.with_constant(log_weights, X.dtype)
-        _, _, sums, chunk_log_likelihood = _posterior_sums(
+        _, _, sums, chunk_log_likelihood = posterior_sums(
             coefficients, X, reference, pair_form.pairs, sample_weight
         )
         total = sums if total is None else np.add(total, sums, out=total)
@@ -432,7 +403,7 @@ def fused_group_sums(pair_form, chunks, reference, log_weights):
 def quadratic_moments(X, reference, weighted_resp, pairs):
     """First and second moments through the stacked features, for given weights.
 
-    The M-step half of :func:`fused_e_step`, for responsibilities that come from
+    The M-step half of :func:`posterior_sums`, for responsibilities that come from
     elsewhere (e.g. an initial partition).
 
     Parameters
