@@ -216,3 +216,22 @@ def test_parquet_nulls_are_refused_when_fitting(tmp_path):
     pq.write_table(pa.table({"a": values, "b": [1, None] * 20}), path)
     with pytest.raises(DataValidationError, match="NaN"):
         GaussianMixture(2).fit(parquet_chunks(path))
+
+
+def test_a_stream_passes_nan_on_for_the_estimator_to_judge():
+    chunk = np.array([[1.0, np.nan], [2.0, 3.0]])
+    (passed,) = list(ChunkStream(lambda: iter([chunk]), "one chunk"))
+    np.testing.assert_array_equal(passed, chunk)
+
+
+def test_parquet_nulls_are_missing_values_with_missing_em(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    path = tmp_path / "data.parquet"
+    X = _blobs(n=600)
+    holes = [None if i % 9 == 0 else float(v) for i, v in enumerate(X[:, 1])]
+    pq.write_table(pa.table({"a": X[:, 0], "b": holes}), path, row_group_size=100)
+    memory = np.column_stack([X[:, 0], np.array(holes, dtype=float)])
+    options = {"missing": "em", "random_state": 0}
+    streamed = GaussianMixture(3, **options).fit(parquet_chunks(path))
+    _assert_same_fit(streamed, GaussianMixture(3, **options).fit(memory))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse
@@ -11,6 +12,122 @@ from sklearn.utils.validation import validate_data
 from mixtura.exceptions import DataTypeError, DataValidationError
 
 FLOAT_DTYPES = (np.float64, np.float32)
+
+
+@dataclass(frozen=True)
+class NanPolicy:
+    """What NaN means in an estimator's data: the one rule for every data kind.
+
+    NaN is a missing entry when the estimator fits missing values
+    (``missing='em'``) and an error otherwise; infinity is always an error.
+    Arrays, dask arrays and streams are all checked with this object, so they
+    refuse the same values with the same messages.
+
+    Parameters
+    ----------
+    allow_nan : bool, default=False
+        Accept NaN as a missing entry.
+    advise_missing_em : bool, default=True
+        Whether the NaN error suggests ``missing='em'`` (where the estimator
+        offers it).
+    """
+
+    allow_nan: bool = False
+    advise_missing_em: bool = True
+
+    def scan(self, X):
+        """Scan numeric rows for the values this policy refuses.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scan : ValueScan
+        """
+        return scan_values(X, self.allow_nan)
+
+    def check(self, scan, *, what="X", require_observed_columns=True):
+        """Raise a :class:`DataValidationError` for what ``scan`` found.
+
+        Parameters
+        ----------
+        scan : ValueScan
+            The scan of all the rows (scans of blocks add up).
+        what : str, default="X"
+            Name of the data in the message.
+        require_observed_columns : bool, default=True
+            With ``allow_nan``, refuse a column with nothing observed (when
+            fitting; rows to predict may leave a column empty).
+        """
+        if scan.n_refused_rows:
+            raise DataValidationError(self._refusal(scan, what))
+        if self.allow_nan and require_observed_columns and scan.n_rows:
+            empty = np.flatnonzero(~scan.observed)
+            if empty.size:
+                raise DataValidationError(
+                    f"{what}: column {int(empty[0])} is entirely missing (NaN in "
+                    "every row); nothing can be estimated for it. Drop the column."
+                )
+
+    def _refusal(self, scan, what):
+        column = int(np.flatnonzero(scan.refused)[0])
+        kind = "infinity" if scan.infinite[column] else "NaN"
+        if kind == "infinity":
+            advice = (
+                "Replace infinite values (they are not missing values) or drop "
+                "those rows."
+            )
+        elif self.advise_missing_em:
+            advice = (
+                "Pass missing='em' to fit by EM over the missing entries, or drop "
+                "or impute those rows."
+            )
+        else:
+            advice = (
+                "This estimator has no missing-value handling: drop or impute "
+                "those rows."
+            )
+        return (
+            f"{what} contains {kind} in column {column} "
+            f"({int(scan.refused.sum())} column(s) and {scan.n_refused_rows} row(s) "
+            f"hold NaN or infinity). {advice}"
+        )
+
+
+@dataclass(frozen=True)
+class ValueScan:
+    """What a scan of numeric rows found, per column; scans of blocks add up.
+
+    Parameters
+    ----------
+    refused : ndarray of bool of shape (n_features,)
+        Columns holding a refused value (infinity, or NaN unless allowed).
+    infinite : ndarray of bool of shape (n_features,)
+        Columns holding infinity.
+    observed : ndarray of bool of shape (n_features,)
+        Columns with at least one non-NaN entry.
+    n_refused_rows : int
+        Rows holding a refused value.
+    n_rows : int
+        Rows scanned.
+    """
+
+    refused: np.ndarray
+    infinite: np.ndarray
+    observed: np.ndarray
+    n_refused_rows: int
+    n_rows: int
+
+    def __add__(self, other):
+        return ValueScan(
+            self.refused | other.refused,
+            self.infinite | other.infinite,
+            self.observed | other.observed,
+            self.n_refused_rows + other.n_refused_rows,
+            self.n_rows + other.n_rows,
+        )
 
 
 def check_finite(
@@ -34,65 +151,71 @@ def check_finite(
     require_observed_columns : bool
         With ``allow_nan``, refuse a column with nothing observed (when fitting;
         rows to predict may leave a column empty).
+    advise_missing_em : bool
+        Whether the NaN error suggests ``missing='em'``.
     """
-    bad_columns, n_bad_rows, observed = _scan_finite(X, allow_nan)
-    if n_bad_rows:
-        column = int(np.flatnonzero(bad_columns)[0])
-        kind = "infinity" if np.isinf(X[:, column]).any() else "NaN"
-        advice = (
-            "Replace infinite values (they are not missing values) or drop those rows."
-            if kind == "infinity"
-            else "Pass missing='em' to fit by EM over the missing entries, or drop "
-            "or impute those rows."
-            if advise_missing_em
-            else "This estimator has no missing-value handling: drop or impute "
-            "those rows."
-        )
-        raise DataValidationError(
-            f"{what} contains {kind} in column {column} "
-            f"({int(bad_columns.sum())} column(s) and {n_bad_rows} row(s) hold NaN "
-            f"or infinity). {advice}"
-        )
-    if allow_nan and require_observed_columns and X.shape[0]:
-        empty = np.flatnonzero(~observed)
-        if empty.size:
-            raise DataValidationError(
-                f"{what}: column {int(empty[0])} is entirely missing (NaN in every "
-                "row); nothing can be estimated for it. Drop the column."
-            )
+    policy = NanPolicy(allow_nan, advise_missing_em)
+    policy.check(
+        policy.scan(X), what=what, require_observed_columns=require_observed_columns
+    )
 
 
-#: values per block of :func:`_scan_finite`: the masks of a block stay small,
+#: values per block of :func:`scan_values`: the masks of a block stay small,
 #: where masks of the whole array would add a quarter of float32 data's size
 _SCAN_BLOCK_VALUES = 2**20
 
 
-def _scan_finite(X, allow_nan):
+def scan_values(X, allow_nan):
     """Scan ``X`` block by block for refused values and observed columns.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    allow_nan : bool
+        NaN is a missing entry, not a refused value.
 
     Returns
     -------
-    bad_columns : ndarray of bool of shape (n_features,)
-        Columns holding infinity (or NaN, unless ``allow_nan``).
-    n_bad_rows : int
-        Rows holding such a value.
-    observed : ndarray of bool of shape (n_features,)
-        Columns with at least one non-NaN entry (all True unless ``allow_nan``).
+    scan : ValueScan
     """
     n_samples, n_features = X.shape
-    bad_columns = np.zeros(n_features, dtype=bool)
-    observed = np.zeros(n_features, dtype=bool) if allow_nan else ~bad_columns
-    n_bad_rows = 0
+    scan = _empty_scan(n_features)
     block_rows = max(1, _SCAN_BLOCK_VALUES // max(n_features, 1))
     for start in range(0, n_samples, block_rows):
-        block = X[start : start + block_rows]
-        bad = np.isinf(block) if allow_nan else ~np.isfinite(block)
-        if bad.any():
-            bad_columns |= bad.any(axis=0)
-            n_bad_rows += int(bad.any(axis=1).sum())
-        if allow_nan and not observed.all():
-            observed |= ~np.isnan(block).all(axis=0)
-    return bad_columns, n_bad_rows, observed
+        # once every column is observed, later blocks need not be searched for it
+        scan = scan + _scan_block(
+            X[start : start + block_rows], allow_nan, not scan.observed.all()
+        )
+    return scan
+
+
+def _empty_scan(n_features):
+    nothing = np.zeros(n_features, dtype=bool)
+    return ValueScan(nothing, nothing, nothing, 0, 0)
+
+
+def _scan_block(block, allow_nan, find_observed=True):
+    """:class:`ValueScan` of one block of rows (one mask pass when it is clean).
+
+    Without ``allow_nan`` a column is observed wherever the block has rows (a
+    NaN there is refused, so "observed" never decides anything).
+    """
+    n_rows, n_features = block.shape
+    refused = np.isinf(block) if allow_nan else ~np.isfinite(block)
+    clean = np.zeros(n_features, dtype=bool)
+    if refused.any():
+        refused_columns = refused.any(axis=0)
+        n_refused_rows = int(refused.any(axis=1).sum())
+        infinite = np.isinf(block).any(axis=0) if not allow_nan else refused_columns
+    else:
+        refused_columns, infinite, n_refused_rows = clean, clean, 0
+    if not allow_nan:
+        observed = np.full(n_features, n_rows > 0)
+    elif find_observed:
+        observed = ~np.isnan(block).all(axis=0) if n_rows else clean
+    else:
+        observed = clean
+    return ValueScan(refused_columns, infinite, observed, n_refused_rows, n_rows)
 
 
 def check_data(

@@ -10,6 +10,9 @@ iterated again and again, each pass yielding the same row chunks in the same ord
 
 ``estimator.fit(stream)`` then runs EM with memory bounded by one chunk (plus the
 statistics); the initialisation runs in memory on the first rows of the stream.
+These are the user-facing sources only: how a fit reads them (validation, the
+data seam) is in :mod:`mixtura.inference.sources` and
+:mod:`mixtura.inference.stream_data`.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ import numpy as np
 
 from mixtura._npy import read_npy_header
 from mixtura.exceptions import DataValidationError
-from mixtura.inference.data import ArrayData, accumulate, e_step_totals
 
 __all__ = ["ChunkStream", "npy_chunks", "parquet_chunks"]
 
@@ -57,10 +59,8 @@ def _check_chunk(chunk, description):
         )
     if chunk.dtype not in (np.float32, np.float64):
         chunk = chunk.astype(np.float64)
-    if not np.isfinite(chunk).all():
-        raise DataValidationError(
-            f"{description} yielded NaN or infinity; drop or impute those rows."
-        )
+    # NaN and infinity are the estimator's to judge (its NaN policy), as for
+    # in-memory data: see mixtura.inference.sources
     return chunk
 
 
@@ -190,7 +190,8 @@ def parquet_chunks(path, columns=None):
     columns : list of str, default=None
         Numeric (integer, floating or boolean) columns to read (all columns when
         None). Chunks are float32 when every column read is float32, float64
-        otherwise; nulls become NaN (which fitting refuses).
+        otherwise; nulls become NaN (missing values for an estimator with
+        ``missing='em'``, refused otherwise).
 
     Returns
     -------
@@ -254,50 +255,3 @@ def _read_row_group(reader, group, names, dtype):
         column = reader.read_row_group(group, columns=[name], use_threads=False)
         chunk[:, index] = column.column(0).to_numpy(zero_copy_only=False)
     return chunk
-
-
-@dataclass(frozen=True)
-class StreamData:
-    """A :class:`ChunkStream` behind the data seam (one pass per accumulate)."""
-
-    stream: ChunkStream
-    n_samples: int
-    total_weight: float
-
-    @classmethod
-    def from_stream(cls, stream):
-        """Count the stream's rows (one pass)."""
-        n_rows, widths = 0, set()
-        for chunk in stream:
-            n_rows += chunk.shape[0]
-            widths.add(chunk.shape[1])
-        if len(widths) > 1:
-            raise DataValidationError(
-                f"{stream.description} yielded chunks with different numbers of "
-                f"columns {sorted(widths)}; every chunk needs the same features."
-            )
-        if n_rows == 0:
-            raise DataValidationError(f"{stream.description} yielded no rows.")
-        return cls(stream, n_rows, float(n_rows))
-
-    def head(self, n_rows):
-        """The first ``n_rows`` rows, in memory (for initialisation)."""
-        parts, count = [], 0
-        for chunk in self.stream:
-            parts.append(chunk[: n_rows - count])
-            count += parts[-1].shape[0]
-            if count >= n_rows:
-                break
-        return np.concatenate(parts)
-
-
-@accumulate.register
-def _accumulate_stream(data: StreamData, mixture):
-    total_stats, total_log_likelihood = None, 0.0
-    for chunk in data.stream:
-        if chunk.shape[0] == 0:  # a filtering stream may yield empty chunks
-            continue
-        stats, log_likelihood = e_step_totals(ArrayData(chunk), mixture)
-        total_log_likelihood += log_likelihood
-        total_stats = stats if total_stats is None else total_stats + stats
-    return total_stats, total_log_likelihood / data.total_weight

@@ -110,7 +110,7 @@ def test_generic_estimator_initialises_from_a_sample_and_finds_the_clusters():
 def test_bad_dask_input_is_refused_clearly():
     X = _blobs(n=500)
     X[10, 2] = np.nan
-    with pytest.raises(ValueError, match="NaN in column 2; pass missing='em'"):
+    with pytest.raises(ValueError, match=r"NaN in column 2 .*Pass missing='em'"):
         GaussianMixture(2).fit(da.from_array(X, chunks=(100, 3)))
     X[20, 1] = np.inf
     with pytest.raises(ValueError, match="infinity in column 1"):

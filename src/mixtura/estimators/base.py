@@ -14,25 +14,23 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from mixtura._validation import check_data, check_sample_weight
-from mixtura.exceptions import DataValidationError
+from mixtura._validation import NanPolicy, check_data, check_sample_weight
 from mixtura.inference import (
     INIT_METHODS,
-    ArrayData,
     em_step,
     fit_loop,
     initial_responsibilities,
 )
-from mixtura.inference.dask_data import DaskData, is_dask_array
 from mixtura.inference.data import (
+    ArrayData,
     accumulate,
     chunked_statistics,
     predict_labels,
     predict_log_resp,
 )
 from mixtura.inference.online import online_update
+from mixtura.inference.sources import DataRules, map_rows, to_fit_data
 from mixtura.mixture import Mixture
-from mixtura.streams import ChunkStream, StreamData
 
 __all__ = ["BaseMixture"]
 
@@ -55,90 +53,6 @@ class _VerbosePrinter:
                     f"\t lower bound {info.lower_bound:.5f}\t change {info.change:.5f}"
                 )
             print(text, file=self.stream)
-
-
-#: rows of a dask array sampled (into memory) to initialise a fit
-_DASK_INIT_ROWS = 20_000
-
-
-def _check_dask_data(estimator, X):
-    """Validate a dask array without loading it: 2-D, numeric, finite.
-
-    Sets ``n_features_in_`` (feature names are not taken from dask arrays).
-    """
-    if X.ndim != 2:
-        raise DataValidationError(
-            f"X must be 2-D (n_samples, n_features); got a dask array with "
-            f"{X.ndim} dimension(s)."
-        )
-    if X.dtype.kind not in "fiub":
-        raise DataValidationError(
-            f"X must be numeric; got a dask array of dtype {X.dtype}."
-        )
-    if any(np.isnan(size) for size in X.shape) or any(
-        np.isnan(size) for sizes in X.chunks for size in sizes
-    ):
-        raise DataValidationError(
-            "X is a dask array with unknown chunk sizes (as boolean indexing "
-            "leaves it); call X.compute_chunk_sizes() first, so that rows can be "
-            "counted and sampled."
-        )
-    if X.dtype not in (np.float32, np.float64):
-        X = X.astype(np.float64)
-    if X.shape[0] < max(2, estimator.n_components):
-        raise DataValidationError(
-            f"Expected n_samples >= n_components; got {X.shape[0]} rows for "
-            f"{estimator.n_components} components."
-        )
-    if estimator._missing_em():
-        estimator._check_missing_supported(estimator._family_template())
-    _check_dask_values(X, allow_nan=estimator._missing_em())
-    estimator.n_features_in_ = int(X.shape[1])
-    return X
-
-
-def _column_flags(block):
-    """Per column of one block: any infinity, any NaN, any observed entry."""
-    return np.stack(
-        [
-            np.isinf(block).any(axis=0),
-            np.isnan(block).any(axis=0),
-            (~np.isnan(block)).any(axis=0),
-        ]
-    )[None]
-
-
-def _check_dask_values(X, allow_nan):
-    """Refuse infinity, and NaN unless ``allow_nan``; one pass over the blocks.
-
-    With ``allow_nan`` (``missing='em'``) a column must still hold one observed
-    entry.
-    """
-    X = X.rechunk({1: -1})
-    flags = (
-        X.map_blocks(_column_flags, chunks=(1, 3, X.shape[1]), dtype=bool, new_axis=1)
-        .any(axis=0)
-        .compute()
-    )
-    infinite, has_nan, observed = flags
-    if infinite.any():
-        column = int(np.flatnonzero(infinite)[0])
-        raise DataValidationError(
-            f"X contains infinity in column {column}; replace infinite values "
-            "(they are not missing values) or drop those rows before fitting."
-        )
-    if has_nan.any() and not allow_nan:
-        column = int(np.flatnonzero(has_nan)[0])
-        raise DataValidationError(
-            f"X contains NaN in column {column}; pass missing='em' to fit by EM "
-            "over the missing entries, or drop or impute those rows."
-        )
-    if not observed.all():
-        column = int(np.flatnonzero(~observed)[0])
-        raise DataValidationError(
-            f"X: column {column} is entirely missing (NaN in every row); nothing "
-            "can be estimated for it. Drop the column."
-        )
 
 
 def _supports_online_em(estimator):
@@ -242,18 +156,49 @@ class BaseMixture(DensityMixin, BaseEstimator):
         whose input needs encoding (categories, column groups) override this.
         """
         template = self._family_template()
-        allow_nan = self._missing_em()
-        self._check_missing_supported(template)
+        policy = self._nan_policy(template)
         X = check_data(
             self,
             X,
             reset=reset,
             ensure_min_samples=ensure_min_samples,
             accept_sparse=template.accepts_sparse,
-            allow_nan=allow_nan,
-            advise_missing_em=hasattr(self, "missing") and template.supports_missing,
+            allow_nan=policy.allow_nan,
+            advise_missing_em=policy.advise_missing_em,
         )
         return template.check_data(self._encode_input(X))
+
+    def _nan_policy(self, template=None):
+        """The one NaN rule of this estimator's data, whatever its kind.
+
+        NaN is a missing entry exactly when the estimator fits missing values
+        (``missing='em'``, refused first for a family that cannot); infinity
+        never is.
+
+        Parameters
+        ----------
+        template : Family, default=None
+            The family template (None: :meth:`_family_template`).
+
+        Returns
+        -------
+        policy : NanPolicy
+        """
+        template = self._family_template() if template is None else template
+        self._check_missing_supported(template)
+        return NanPolicy(
+            allow_nan=self._missing_em(),
+            advise_missing_em=hasattr(self, "missing") and template.supports_missing,
+        )
+
+    def _data_rules(self):
+        """What this estimator asks of its data, for the data entry point."""
+        return DataRules(
+            check_rows=self._check_X,
+            nan_policy=self._nan_policy,
+            n_components=self.n_components,
+            chunk_size=self.chunk_size,
+        )
 
     def _encode_input(self, X):
         """Transform validated input before the family checks it (identity)."""
@@ -316,11 +261,15 @@ class BaseMixture(DensityMixin, BaseEstimator):
             :class:`~mixtura.streams.ChunkStream` (e.g.
             :func:`~mixtura.streams.npy_chunks`,
             :func:`~mixtura.streams.parquet_chunks`) out of core, one pass per
-            iteration.
+            iteration; both initialise in memory on at most 20,000 rows (a
+            random sample, the stream's first rows). Every kind is validated
+            alike (:mod:`mixtura.inference.sources`): NaN is a missing value
+            with ``missing='em'`` and an error otherwise.
         y : None
             Ignored; present for API consistency.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights; an integer weight counts a row that many times.
+            Non-negative weights; an integer weight counts a row that many times
+            (not with a stream).
 
         Returns
         -------
@@ -338,7 +287,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), dask array or ChunkStream
             Training data.
         y : None
             Ignored; present for API consistency.
@@ -347,8 +296,9 @@ class BaseMixture(DensityMixin, BaseEstimator):
 
         Returns
         -------
-        labels : ndarray of shape (n_samples,)
-            Component labels.
+        labels : ndarray of shape (n_samples,), dask array or None
+            Component labels (lazy for a dask array; None for a stream, whose
+            labels are not kept: call ``predict`` on it).
         """
         return self._fit_any(X, sample_weight, labels=True)
 
@@ -356,10 +306,6 @@ class BaseMixture(DensityMixin, BaseEstimator):
         """Fit on any supported data; the training labels when ``labels``."""
         saved_state = dict(self.__dict__)
         try:
-            if is_dask_array(X):
-                return self._fit_dask(X, sample_weight)
-            if isinstance(X, ChunkStream):
-                return self._fit_stream(X, sample_weight)
             return self._fit(X, sample_weight, labels)
         except BaseException:
             # a failed call leaves a fitted model as it was
@@ -367,26 +313,25 @@ class BaseMixture(DensityMixin, BaseEstimator):
             self.__dict__.update(saved_state)
             raise
 
-    def _prepare_fit(self, X, sample_weight, *, reset=True):
-        """Validate data and weights of a fit; return them as an ArrayData."""
-        X = self._check_X(X, reset=reset, ensure_min_samples=2 if reset else 1)
-        n_samples = X.shape[0]
-        if reset and n_samples < self.n_components:
-            raise DataValidationError(
-                f"Expected n_samples >= n_components but got n_components = "
-                f"{self.n_components}, n_samples = {n_samples}. Use fewer components "
-                "or more data."
-            )
-        sample_weight = check_sample_weight(sample_weight, n_samples, X.dtype)
-        if sample_weight is not None and np.all(sample_weight == 1):
-            # Unit weights are no weights: the fit takes the unweighted path, so
-            # it is the unweighted fit bit for bit. (Multiplying by ones is exact,
-            # but a weighted outer product goes to another BLAS routine than
-            # x x^T, gemm instead of syrk, which adds in another order.)
-            sample_weight = None
+    def _prepare_fit(self, X, sample_weight, random_state, *, reset=True):
+        """Validate the data and weights of a fit (any kind of data).
+
+        Returns
+        -------
+        fit_data : FitData
+            The seam object each iteration reads, and the in-memory rows the
+            initialisation clusters (:mod:`mixtura.inference.sources`).
+        """
+        fit_data = to_fit_data(
+            X,
+            sample_weight,
+            self._data_rules(),
+            random_state=random_state,
+            reset=reset,
+        )
         if reset:
-            self._check_initial_parameters(X)
-        return ArrayData(X, sample_weight, self.chunk_size)
+            self._check_initial_parameters(fit_data.initial.X)
+        return fit_data
 
     def _initializer(self, data):
         """``initialize(rng) -> state`` for the fit loop, on ``data``'s rows."""
@@ -408,21 +353,24 @@ class BaseMixture(DensityMixin, BaseEstimator):
 
     def _fit(self, X, sample_weight, labels=True):
         self._validate_params()
-        data = self._prepare_fit(X, sample_weight)
-        X = data.X
         random_state = check_random_state(self.random_state)
+        fit_data = self._prepare_fit(X, sample_weight, random_state)
 
         warm = None
         if self.warm_start and hasattr(self, "converged_"):
             warm = (self._fitted_state(), self.lower_bound_)
 
-        self._fit_and_store(data, data, X.dtype, random_state, warm)
+        self._fit_and_store(
+            fit_data.data, fit_data.initial, fit_data.dtype, random_state, warm
+        )
         if not labels:
             return None
-        return predict_labels(
-            ArrayData(X, None, self.chunk_size), self._fitted_mixture()
+        mixture = self._fitted_mixture()
+        return fit_data.labels(
+            lambda data: predict_labels(data, mixture), self._data_rules()
         )
 
+    @available_if(_supports_online_em)
     @available_if(_supports_online_em)
     def partial_fit(self, X, y=None, sample_weight=None):
         """Update the model with one batch of data (stepwise online EM).
@@ -464,9 +412,12 @@ class BaseMixture(DensityMixin, BaseEstimator):
         first = not hasattr(self, "converged_")
         if first:
             self._validate_params()
-        data = self._prepare_fit(X, sample_weight, reset=first)
+        fit_data = self._prepare_fit(
+            X, sample_weight, check_random_state(self.random_state), reset=first
+        )
+        data = fit_data.data
         if first:
-            state, (stats, mean_log_likelihood) = self._best_start(data)
+            state, (stats, mean_log_likelihood) = self._best_start(fit_data)
             running, n_updates, bounds = None, 0, []
         else:
             state = self._fitted_state()
@@ -476,7 +427,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
             stats, mean_log_likelihood = accumulate(data, state)
         decay = getattr(self, "learning_decay", 0.7)
         running = online_update(running, stats, data.total_weight, n_updates, decay)
-        self._set_fitted(state.maximize(running), data.X.dtype)
+        self._set_fitted(state.maximize(running), fit_data.dtype)
         self._online_stats = running
         self.n_batches_ = n_updates + 1
         self.converged_ = False
@@ -484,8 +435,13 @@ class BaseMixture(DensityMixin, BaseEstimator):
         self.lower_bound_ = float(mean_log_likelihood)
         self.lower_bounds_ = [*bounds, float(mean_log_likelihood)]
 
-    def _best_start(self, data):
-        """Of ``n_init`` initial states, the one the batch ``data`` likes best.
+    def _best_start(self, fit_data):
+        """Of ``n_init`` initial states, the one the batch likes best.
+
+        Parameters
+        ----------
+        fit_data : FitData
+            The batch: its initial rows start the states, its data scores them.
 
         Returns
         -------
@@ -493,79 +449,15 @@ class BaseMixture(DensityMixin, BaseEstimator):
         accumulated : tuple
             ``(stats, mean_log_likelihood)`` of the batch under ``state``.
         """
-        initialize = self._initializer(data)
+        initialize = self._initializer(fit_data.initial)
         random_state = check_random_state(self.random_state)
         best = None
         for _ in range(self.n_init):
             state = initialize(random_state)
-            accumulated = accumulate(data, state)
+            accumulated = accumulate(fit_data.data, state)
             if best is None or accumulated[1] > best[1][1]:
                 best = (state, accumulated)
         return best
-
-    # -- dask ---------------------------------------------------------------------
-    def _fit_dask(self, X, sample_weight):
-        """Fit on a dask array: one ``compute`` per iteration (see DaskData).
-
-        The initialisation (k-means++ or the other methods) runs in memory on a
-        random sample of at most ``_DASK_INIT_ROWS`` rows. Returns the labels as a
-        lazy dask array.
-        """
-        self._validate_params()
-        X = _check_dask_data(self, X)
-        random_state = check_random_state(self.random_state)
-        if sample_weight is not None and not is_dask_array(sample_weight):
-            import dask.array as da
-
-            sample_weight = da.from_array(
-                check_sample_weight(sample_weight, X.shape[0], X.dtype),
-                chunks=(X.chunks[0],),
-            )
-        data = DaskData.from_array(X, sample_weight)
-        rows = np.sort(
-            random_state.choice(
-                X.shape[0], size=min(X.shape[0], _DASK_INIT_ROWS), replace=False
-            )
-        )
-        sample = ArrayData(np.asarray(X[rows].compute()), None, self.chunk_size)
-        self._check_initial_parameters(sample.X)
-        self._fit_and_store(data, sample, X.dtype, random_state)
-        return self.predict(X)
-
-    def _fit_stream(self, stream, sample_weight):
-        """Fit on a re-iterable stream of row chunks (out of core).
-
-        Initialisation runs in memory on the stream's first ``_DASK_INIT_ROWS``
-        rows; each EM iteration is one pass over the stream. Returns None (the
-        labels of a stream are not kept in memory; call ``predict`` per chunk).
-        """
-        self._validate_params()
-        if sample_weight is not None:
-            raise DataValidationError(
-                "sample_weight is not supported with a chunk stream; weight the "
-                "rows by repeating them or fit in memory."
-            )
-        data = StreamData.from_stream(stream)
-        head = ArrayData(
-            self._check_X(data.head(_DASK_INIT_ROWS), reset=True, ensure_min_samples=2)
-        )
-        if head.n_samples < self.n_components:
-            raise DataValidationError(
-                f"the stream has {head.n_samples} rows, fewer than n_components = "
-                f"{self.n_components}."
-            )
-        self._check_initial_parameters(head.X)
-        self._fit_and_store(
-            data, head, head.X.dtype, check_random_state(self.random_state)
-        )
-
-    def _map_rows(self, method, X, dtype, n_columns=None):
-        """Apply a row-wise method to each block of a dask array, lazily."""
-        check_is_fitted(self)
-        X = X.rechunk({1: -1})
-        if n_columns is None:
-            return X.map_blocks(method, drop_axis=1, dtype=dtype)
-        return X.map_blocks(method, chunks=(X.chunks[0], (n_columns,)), dtype=dtype)
 
     def _fit_and_store(self, data, initial_data, dtype, random_state, warm=None):
         """Run the shared fit loop and store its result as fitted attributes.
@@ -620,76 +512,101 @@ class BaseMixture(DensityMixin, BaseEstimator):
 
     # -- using a fitted model ---------------------------------------------------
     def _predict_data(self, X):
-        """Log responsibilities and log densities of validated rows."""
+        """Log responsibilities and log densities of in-memory rows."""
         data, mixture = self._checked_rows(X)
         return predict_log_resp(data, mixture)
 
     def _checked_rows(self, X):
-        """Rows to predict (validated, as ArrayData) and the fitted mixture."""
+        """In-memory rows to predict (validated, as ArrayData) and the mixture."""
         check_is_fitted(self)
         X = self._check_X(X, reset=False)
-        if self._missing_em() and isinstance(X, np.ndarray):
-            empty = np.isnan(X).all(axis=1)
-            if empty.any():
-                warnings.warn(
-                    f"{int(empty.sum())} row(s) have nothing observed (all NaN): "
-                    "their responsibilities are the mixing weights and their log "
-                    "density is 0.",
-                    UserWarning,
-                    stacklevel=3,
-                )
+        self._warn_unobserved_rows(X, stacklevel=4)
         return ArrayData(X, None, self.chunk_size), self._fitted_mixture()
+
+    def _warn_unobserved_rows(self, X, stacklevel):
+        """Warn of rows with nothing observed, whose prediction is the prior."""
+        if not (self._missing_em() and isinstance(X, np.ndarray)):
+            return
+        empty = np.isnan(X).all(axis=1)
+        if empty.any():
+            warnings.warn(
+                f"{int(empty.sum())} row(s) have nothing observed (all NaN): "
+                "their responsibilities are the mixing weights and their log "
+                "density is 0.",
+                UserWarning,
+                stacklevel=stacklevel,
+            )
+
+    def _map_fitted(self, X, function, *, n_columns=None, dtype=None):
+        """``function(data, mixture)`` over the rows of any kind of ``X``.
+
+        ``X`` goes through the data entry point (:func:`~mixtura.inference.
+        sources.map_rows`): in memory the result is an ndarray, for a dask array
+        a lazy dask array computed block by block, for a stream the chunks'
+        results concatenated.
+        """
+        check_is_fitted(self)
+        mixture = self._fitted_mixture()
+
+        def rows(data):
+            self._warn_unobserved_rows(data.X, stacklevel=7)
+            return function(data, mixture)
+
+        return map_rows(X, rows, self._data_rules(), n_columns=n_columns, dtype=dtype)
 
     def predict(self, X):
         """Most probable component of each row.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Data.
+        X : array-like of shape (n_samples, n_features), dask array or ChunkStream
+            Data (a dask array gives a lazy result).
 
         Returns
         -------
         labels : ndarray of shape (n_samples,)
             Component labels.
         """
-        if is_dask_array(X):
-            return self._map_rows(self.predict, X, np.intp)
-        return predict_labels(*self._checked_rows(X))
+        return self._map_fitted(X, predict_labels, dtype=np.intp)
 
     def predict_proba(self, X):
         """Posterior probability of each component for each row.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Data.
+        X : array-like of shape (n_samples, n_features), dask array or ChunkStream
+            Data (a dask array gives a lazy result).
 
         Returns
         -------
         resp : ndarray of shape (n_samples, n_components)
             Responsibilities; each row sums to one.
         """
-        if is_dask_array(X):
-            return self._map_rows(self.predict_proba, X, X.dtype, self.n_components)
-        return np.exp(self._predict_data(X)[0])
+        check_is_fitted(self)
+        return self._map_fitted(
+            X,
+            lambda data, mixture: np.exp(predict_log_resp(data, mixture)[0]),
+            n_columns=self._fitted_mixture().n_components,
+        )
 
     def score_samples(self, X):
         """Log density of each row under the mixture.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Data.
+        X : array-like of shape (n_samples, n_features), dask array or ChunkStream
+            Data (a dask array gives a lazy result).
 
         Returns
         -------
         log_density : ndarray of shape (n_samples,)
             ``log p(x_i)``.
         """
-        if is_dask_array(X):
-            return self._map_rows(self.score_samples, X, np.float64)
-        return self._predict_data(X)[1]
+        return self._map_fitted(
+            X,
+            lambda data, mixture: predict_log_resp(data, mixture)[1],
+            dtype=np.float64,
+        )
 
     def score(self, X, y=None, sample_weight=None):
         """Mean (optionally weighted) log-likelihood per row.

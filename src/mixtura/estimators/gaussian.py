@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from mixtura._validation import check_data
+from mixtura.estimators._docstrings import shared_docstring
 from mixtura.estimators.base import BaseMixture
 from mixtura.exceptions import DataValidationError
 from mixtura.families.covariance import COVARIANCE_STRUCTURES, get_covariance_structure
@@ -20,7 +21,6 @@ from mixtura.families.gaussian_missing import (
 )
 from mixtura.families.noise import WithNoise, data_region
 from mixtura.inference import initial_responsibilities
-from mixtura.inference.dask_data import is_dask_array
 from mixtura.inference.data import chunked_statistics
 from mixtura.mixture import Mixture
 from mixtura.priors.mclust import MclustPrior, resolve_prior
@@ -28,6 +28,7 @@ from mixtura.priors.mclust import MclustPrior, resolve_prior
 __all__ = ["GaussianMixture"]
 
 
+@shared_docstring
 class GaussianMixture(BaseMixture):
     """Gaussian mixture model fitted by EM.
 
@@ -48,14 +49,10 @@ class GaussianMixture(BaseMixture):
         ``'EEI'``, ``'VEI'``, ``'EVI'``, ``'VVI'``, ``'EEE'``, ``'VEE'``,
         ``'EVE'``, ``'VVE'``, ``'EEV'``, ``'VEV'``, ``'EVV'``, ``'VVV'`` (and
         ``'E'``, ``'V'`` for one feature), see :mod:`mixtura.families.mclust`.
-    tol : float, default=1e-3
-        EM stops when the mean per-sample log-likelihood changes by less than this.
+    {{shared: tol}}
     reg_covar : float, default=1e-6
         Non-negative value added to the diagonal of every covariance.
-    max_iter : int, default=100
-        Number of EM iterations per initialisation.
-    n_init : int, default=1
-        Number of initialisations; the best log-likelihood is kept.
+    {{shared: max_iter n_init}}
     init_params : {'kmeans', 'k-means++', 'random', 'random_from_data', 'hc'} or \
             array-like of shape (n_samples,), default='kmeans'
         How initial responsibilities are made, or integer labels of the training
@@ -69,18 +66,13 @@ class GaussianMixture(BaseMixture):
         Initial precisions (inverse covariances), shaped by ``covariance_type``:
         (n_components,), (n_features, n_features), (n_components, n_features) or
         (n_components, n_features, n_features) for spherical, tied, diag, full.
-    random_state : int, RandomState instance or None, default=None
-        Seed of initialisation and sampling.
+    {{shared: random_state}}
     warm_start : bool, default=False
         Continue from the fitted parameters on the next ``fit`` (``n_init`` is then
         ignored).
     verbose : int, default=0
         Print progress (1: iterations, 2: also the bound and its change).
-    verbose_interval : int, default=10
-        Iterations between progress messages.
-    callback : callable, default=None
-        Called after each iteration with an
-        :class:`~mixtura.inference.IterationInfo`.
+    {{shared: verbose_interval callback}}
     chunk_size : int, default=None
         Rows processed at a time; None sizes chunks to a 32 MiB working set.
     missing : {'error', 'em'}, default='error'
@@ -88,10 +80,7 @@ class GaussianMixture(BaseMixture):
         that EM integrates out (the E-step uses the density of each row's
         observed coordinates, the M-step their conditional expectations;
         Ghahramani & Jordan 1994). Infinity is always an error.
-    learning_decay : float, default=0.7
-        Step-size exponent of :meth:`partial_fit` (online EM): batch t moves the
-        running statistics by ``(t + 2) ** -learning_decay``; values in (0.5, 1]
-        guarantee convergence, 0 makes each batch a plain EM step.
+    {{shared: learning_decay}}
     noise : None, bool or float, default=None
         A noise component (Banfield & Raftery 1993; Fraley & Raftery 1998, 2002):
         besides the ``n_components`` Gaussians, one component of constant density
@@ -505,9 +494,6 @@ class GaussianMixture(BaseMixture):
             Responsibilities; each row sums to one. With ``noise``, the noise
             component's column is last.
         """
-        if is_dask_array(X):
-            check_is_fitted(self)
-            return self._map_rows(self.predict_proba, X, X.dtype, len(self.weights_))
         return super().predict_proba(X)
 
     def sample(self, n_samples=1):

@@ -21,7 +21,7 @@ from mixtura.inference.data import (
     single_threaded_blas,
 )
 
-__all__ = ["DaskData", "is_dask_array"]
+__all__ = ["DaskData", "is_dask_array", "tree_sum"]
 
 
 def is_dask_array(X):
@@ -90,7 +90,7 @@ def _add_pairs(a, b):
     return a[0] + b[0], a[1] + b[1]
 
 
-def _tree_sum(parts, add):
+def tree_sum(parts, add):
     """Pairwise (tree) reduction of delayed values: depth log2(number of blocks)."""
     import dask
 
@@ -112,5 +112,5 @@ def _accumulate_dask(data: DaskData, mixture):
     # this process, and toggling the BLAS's threads between blocks slowed them
     # 2-3x (measured with benchmarks/bench_dask.py)
     with single_threaded_blas():
-        (stats, log_likelihood) = dask.compute(_tree_sum(parts, _add_pairs))[0]
+        (stats, log_likelihood) = dask.compute(tree_sum(parts, _add_pairs))[0]
     return stats, log_likelihood / data.total_weight

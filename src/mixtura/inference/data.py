@@ -3,8 +3,10 @@
 The loop never touches arrays directly. It calls ``accumulate(mixture, data)``, which
 returns the E-step's sufficient statistics and the mean per-sample log-likelihood.
 In-memory arrays are processed in row chunks, so temporaries stay bounded by the
-chunk size and the cache stays warm; Dask arrays and chunk iterators add their own
-data types and ``accumulate`` implementations (``functools.singledispatch``).
+chunk size and the cache stays warm; Dask arrays (``dask_data.py``) and chunk
+streams (``stream_data.py``) add their own data types and ``accumulate``
+implementations (``functools.singledispatch``). The user's data becomes one of
+these objects in one place, ``sources.py``.
 """
 
 from __future__ import annotations
