@@ -1002,6 +1002,8 @@ def _set_fitted_arrays(estimator, mixture, plan, arrays, path):
         stored = arrays[f"fitted.{name}"]
         _check_consistent(name, stored, value, path)
         setattr(estimator, name, stored)
+    # predictions come from the mixture of the stored attributes, as they did
+    estimator._refresh_fitted_mixture()
 
 
 def _check_consistent(name, stored, derived, path):

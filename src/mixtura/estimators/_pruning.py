@@ -93,7 +93,7 @@ class PruningMixin:
             weights / weights.sum(), self._mean_family(components)
         )
         pruned = self._plain_estimator(int(components.size))
-        pruned._set_fitted(mixture, np.dtype(self._fit_dtype()))
+        pruned._store_fitted(mixture, np.dtype(self._fit_dtype()))
         for name in _COPIED_ATTRIBUTES:
             if hasattr(self, name):
                 setattr(pruned, name, getattr(self, name))

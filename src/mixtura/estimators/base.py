@@ -242,8 +242,43 @@ class BaseMixture(DensityMixin, BaseEstimator):
         """The mixture :meth:`sample` draws from: the fitted mixture by default."""
         return self._fitted_mixture()
 
+    @abstractmethod
+    def _mixture_from_attributes(self):
+        """The fitted mixture, built from the fitted attributes."""
+
+    def _store_fitted(self, state, dtype):
+        """Store a fit's result: the fitted attributes and the mixture behind them.
+
+        The fitted mixture is built once here, from the attributes (so that its
+        parameters are those the attributes show, in their dtype), and every
+        prediction, score, sample and model file uses that one object: its
+        derived quantities (Cholesky factors, log-determinants, E-step kernels)
+        are computed once per fit, not per call. Setting a fitted attribute by
+        hand therefore does not change the predictions; refit instead.
+
+        Parameters
+        ----------
+        state : Mixture or the inference step's state
+            What the fit loop returns.
+        dtype : dtype
+            Floating dtype of the fitted attributes.
+        """
+        self._set_fitted(state, dtype)
+        self._refresh_fitted_mixture()
+
+    def _refresh_fitted_mixture(self):
+        """Build the fitted mixture again from the fitted attributes.
+
+        For attributes set from elsewhere than a fit (a model file).
+        """
+        self._mixture = self._mixture_from_attributes()
+
     def _fitted_mixture(self):
-        """The fitted mixture, rebuilt from the fitted attributes."""
+        """The fitted mixture (see :meth:`_store_fitted`)."""
+        mixture = self.__dict__.get("_mixture")
+        if mixture is None:  # attributes set without _store_fitted
+            mixture = self._mixture_from_attributes()
+        return mixture
 
     # -- fitting ----------------------------------------------------------------
     def fit(self, X, y=None, sample_weight=None):
@@ -427,7 +462,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
             stats, mean_log_likelihood = accumulate(data, state)
         decay = getattr(self, "learning_decay", 0.7)
         running = online_update(running, stats, data.total_weight, n_updates, decay)
-        self._set_fitted(state.maximize(running), fit_data.dtype)
+        self._store_fitted(state.maximize(running), fit_data.dtype)
         self._online_stats = running
         self.n_batches_ = n_updates + 1
         self.converged_ = False
@@ -485,7 +520,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
             warm_start=warm,
             callback=self._progress_callback(),
         )
-        self._set_fitted(result.mixture, dtype)
+        self._store_fitted(result.mixture, dtype)
         self.converged_ = bool(result.converged)
         self.n_iter_ = int(result.n_iter)
         self.lower_bound_ = float(result.lower_bound)

@@ -257,7 +257,7 @@ class BayesianGaussianMixture(PruningMixin, BaseMixture):
             posterior=posterior,
         )
 
-    def _fitted_mixture(self):
+    def _mixture_from_attributes(self):
         return self._fitted_state().expected_mixture()
 
     def _sampling_mixture(self):

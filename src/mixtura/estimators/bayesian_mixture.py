@@ -420,7 +420,7 @@ class BayesianMixture(PruningMixin, BaseMixture):
             posterior=self.posterior_,
         )
 
-    def _fitted_mixture(self):
+    def _mixture_from_attributes(self):
         return self._fitted_state().expected_mixture()
 
     def _sampling_mixture(self):

@@ -78,7 +78,7 @@ class _FamilyMixture(BaseMixture):
                 value.astype(dtype) if value.dtype.kind == "f" else value,
             )
 
-    def _fitted_mixture(self):
+    def _mixture_from_attributes(self):
         arrays = {
             name: getattr(self, attribute)
             for name, attribute in self._fitted_names.items()

@@ -239,28 +239,46 @@ class GaussianMixture(BaseMixture):
         gaussian = Gaussian(self.covariance_type, self.reg_covar, prior=self._prior())
         if not self._has_noise():
             return gaussian
-        return WithNoise(gaussian, getattr(self, "_noise_region", None))
+        return WithNoise(gaussian, self._region_of_fit())
 
     def _has_noise(self):
         return self.noise is not None and bool(self.noise)
 
     def _with_noise(self, gaussian):
         """The fitted family: ``gaussian``, wrapped with the noise region if any."""
-        region = getattr(self, "_noise_region", None)
+        region = self._region_of_fit()
         return gaussian if region is None else WithNoise(gaussian, region)
+
+    def _setup_of_fit(self):
+        """(prior, noise region) of the fit in progress, else of the fitted model.
+
+        ``_check_initial_parameters`` resolves them into ``_fit_setup`` (private),
+        and only a fit that succeeds makes them fitted attributes (``prior_``,
+        in :meth:`_set_fitted`), so that a failed fit leaves a fitted model as it
+        was.
+        """
+        setup = self.__dict__.get("_fit_setup")
+        if setup is not None:
+            return setup
+        return getattr(self, "prior_", None), getattr(self, "_noise_region", None)
 
     def _prior(self):
         """The checked conjugate prior of the current fit, or None."""
-        return getattr(self, "prior_", None)
+        return self._setup_of_fit()[0]
+
+    def _region_of_fit(self):
+        """The noise component's region of the current fit, or None."""
+        return self._setup_of_fit()[1]
 
     def _check_initial_parameters(self, X):
-        self.prior_ = resolve_prior(self.prior, X, self.n_components, self._structure)
+        self.__dict__.pop("_fit_setup", None)
+        prior = resolve_prior(self.prior, X, self.n_components, self._structure)
         if self.noise_init is not None and not self._has_noise():
             raise ValueError(
                 "noise_init is given but noise is None; pass noise=True (or a "
                 "volume) to add a noise component."
             )
-        self._noise_region = self._region(X) if self._has_noise() else None
+        region = self._region(X) if self._has_noise() else None
         n_components, n_features = self.n_components, X.shape[1]
         n_weights = n_components + self._has_noise()
         for name in ("weights_init", "means_init"):
@@ -307,6 +325,8 @@ class GaussianMixture(BaseMixture):
                 f"{self._structure.name} precision",
                 "precisions_init",
             )
+        # checked: the fit in progress reads them; _set_fitted makes them fitted
+        self._fit_setup = (prior, region)
 
     def _region(self, X):
         """The noise component's region: the data's, scaled to a given volume."""
@@ -413,6 +433,8 @@ class GaussianMixture(BaseMixture):
 
     def _set_fitted(self, mixture, dtype):
         family = mixture.family
+        self.prior_ = self._prior()
+        self.__dict__.pop("_fit_setup", None)
         self._noise_region = None
         if isinstance(family, WithNoise):
             self._noise_region = family.region
@@ -424,7 +446,7 @@ class GaussianMixture(BaseMixture):
         self.precisions_cholesky_ = family.precisions_cholesky.astype(dtype)
         self.precisions_ = family.precisions.astype(dtype)
 
-    def _fitted_mixture(self):
+    def _mixture_from_attributes(self):
         family = Gaussian(
             self.covariance_type,
             self.reg_covar,

@@ -109,5 +109,5 @@ class MixtureModel(BaseMixture):
         self.weights_ = mixture.weights.astype(dtype)
         self.family_ = mixture.family
 
-    def _fitted_mixture(self):
+    def _mixture_from_attributes(self):
         return Mixture.from_weights(self.weights_, self.family_)

@@ -164,7 +164,7 @@ class MultinomialMixture(_CountMixture):
         self.probabilities_ = mixture.family.probabilities.astype(dtype)
         self.lengths_ = mixture.family.lengths.astype(dtype)
 
-    def _fitted_mixture(self):
+    def _mixture_from_attributes(self):
         family = Multinomial(
             self.alpha,
             probabilities=_renormalised(self.probabilities_),
@@ -277,7 +277,7 @@ class DirichletMultinomialMixture(_CountMixture):
         self.concentrations_ = mixture.family.concentrations.astype(dtype)
         self.lengths_ = mixture.family.lengths.astype(dtype)
 
-    def _fitted_mixture(self):
+    def _mixture_from_attributes(self):
         family = DirichletMultinomial(
             self.min_concentration,
             concentrations=self.concentrations_,
