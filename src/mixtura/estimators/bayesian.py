@@ -18,7 +18,12 @@ from mixtura.inference.variational import (
     VariationalMixture,
     scikit_learn_variational_step,
 )
-from mixtura.priors.normal_wishart import COVARIANCE_TYPES, NormalWishart, scale_rule
+from mixtura.priors.normal_wishart import (
+    COVARIANCE_TYPES,
+    NormalWishart,
+    checked_array,
+    scale_rule,
+)
 from mixtura.priors.weights import WEIGHT_PRIORS, weight_prior
 
 __all__ = ["BayesianGaussianMixture"]
@@ -298,7 +303,7 @@ class BayesianGaussianMixture(PruningMixin, BaseMixture):
         mean = (
             X64.mean(axis=0)
             if self.mean_prior is None
-            else _check_shape(self.mean_prior, (n_features,), "mean_prior")
+            else checked_array(self.mean_prior, (n_features,), "mean_prior")
         )
         dof = self.degrees_of_freedom_prior
         if dof is None:
@@ -337,7 +342,7 @@ class BayesianGaussianMixture(PruningMixin, BaseMixture):
         if self.covariance_prior is None:
             return rule.scikit_learn_covariance(X)
         shape = rule.covariance_shape(X.shape[1])
-        prior = _check_shape(self.covariance_prior, shape, "covariance_prior")
+        prior = checked_array(self.covariance_prior, shape, "covariance_prior")
         if prior.ndim == 2:
             if not np.allclose(prior, prior.T) or np.linalg.eigvalsh(prior)[0] <= 0:
                 raise ValueError(
@@ -346,12 +351,3 @@ class BayesianGaussianMixture(PruningMixin, BaseMixture):
         elif np.any(prior <= 0):
             raise ValueError("covariance_prior must be positive.")
         return float(prior) if prior.ndim == 0 else prior
-
-
-def _check_shape(value, shape, name):
-    array = np.asarray(value, dtype=np.float64)
-    if array.shape != shape:
-        raise ValueError(f"{name} must have shape {shape}; got {array.shape}.")
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name} contains NaN or infinity.")
-    return array

@@ -70,6 +70,7 @@ __all__ = [
     "COVARIANCE_TYPES",
     "NormalWishart",
     "ScaleRule",
+    "checked_array",
     "data_covariance",
     "expected_log_det_wishart",
     "scale_rule",
@@ -618,7 +619,7 @@ class NormalWishart:
             Naming the parameter that has the wrong shape or value.
         """
         n_features = default.n_features
-        mean = _checked_array(self.mean, (n_features,), "mean")
+        mean = checked_array(self.mean, (n_features,), "mean")
         mean_precision = _checked_positive(self.mean_precision, "mean_precision")
         dof = _checked_positive(self.degrees_of_freedom, "degrees_of_freedom")
         if dof <= n_features - 1:
@@ -627,7 +628,7 @@ class NormalWishart:
                 f"got {dof}."
             )
         shape = default.rule.covariance_shape(n_features)
-        covariance = _checked_array(self.covariance, shape, "covariance")
+        covariance = checked_array(self.covariance, shape, "covariance")
         _check_positive_definite(covariance)
         return replace(
             default,
@@ -883,7 +884,20 @@ def data_covariance(X):
     return cov + floor * np.eye(n_features)
 
 
-def _checked_array(value, shape, name):
+def checked_array(value, shape, name):
+    """``value`` as a finite float64 array of ``shape``, or a ValueError naming it.
+
+    Parameters
+    ----------
+    value : array-like
+    shape : tuple of int
+    name : str
+        What the message calls the value.
+
+    Returns
+    -------
+    ndarray
+    """
     array = np.asarray(value, dtype=np.float64)
     if array.shape != shape:
         raise ValueError(f"{name} must have shape {shape}; got {array.shape}.")
@@ -893,7 +907,7 @@ def _checked_array(value, shape, name):
 
 
 def _checked_positive(value, name):
-    number = float(_checked_array(value, (), name))
+    number = float(checked_array(value, (), name))
     if number <= 0:
         raise ValueError(f"{name} must be positive; got {number}.")
     return number
