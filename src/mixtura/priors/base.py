@@ -41,6 +41,7 @@ from mixtura.exceptions import DataValidationError
 
 __all__ = [
     "ConjugatePrior",
+    "check_parameter_names",
     "check_width",
     "observed_mass",
     "per_feature",
@@ -50,6 +51,27 @@ __all__ = [
 
 #: rows of (clusters x rows x features) temporaries are processed in chunks this big
 _CHUNK_ELEMENTS = 2**20
+
+
+def check_parameter_names(prior_name, values, parameter_names, settings=()):
+    """Refuse a key of ``values`` that names no parameter (nor setting) of a prior.
+
+    Parameters
+    ----------
+    prior_name : str
+        The prior's class name, for the message.
+    values : dict
+        Parameters given by the user.
+    parameter_names : tuple of str
+    settings : iterable of str, default=()
+        Other accepted keys (e.g. the categorical's ``n_levels``).
+    """
+    unknown = sorted(set(values) - set(parameter_names) - set(settings))
+    if unknown:
+        raise ValueError(
+            f"{prior_name} has no parameter {unknown[0]!r}; its parameters are "
+            f"{list(parameter_names)}."
+        )
 
 
 def positive_vector(value, n_features, name):
@@ -177,12 +199,9 @@ class ConjugatePrior(ABC):
         ConjugatePrior
             Of the same class.
         """
-        unknown = sorted(set(values) - set(self.parameter_names) - self.settings())
-        if unknown:
-            raise ValueError(
-                f"{type(self).__name__} has no parameter {unknown[0]!r}; its "
-                f"parameters are {list(self.parameter_names)}."
-            )
+        check_parameter_names(
+            type(self).__name__, values, self.parameter_names, self.settings()
+        )
         changed = dataclasses.replace(self, **values)
         return changed.checked_against(self)
 

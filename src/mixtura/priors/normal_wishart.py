@@ -62,7 +62,7 @@ from mixtura.families.covariance import (
     Tied,
     get_covariance_structure,
 )
-from mixtura.priors.base import check_width
+from mixtura.priors.base import check_parameter_names, check_width
 from mixtura.priors.divergences import kl_gamma
 from mixtura.priors.normal_inverse_wishart import NormalInverseWishart
 
@@ -591,12 +591,7 @@ class NormalWishart:
         -------
         NormalWishart
         """
-        unknown = sorted(set(values) - set(self.parameter_names))
-        if unknown:
-            raise ValueError(
-                f"NormalWishart has no parameter {unknown[0]!r}; its parameters "
-                f"are {list(self.parameter_names)}."
-            )
+        check_parameter_names(type(self).__name__, values, self.parameter_names)
         return replace(self, **values).checked_against(self)
 
     def checked_against(self, default):
