@@ -153,7 +153,8 @@ def test_file_layout(model_file, model):
         text = archive.read("model.json").decode("utf-8")
     document = json.loads(text, parse_constant=pytest.fail)  # standard JSON
     assert document["format"] == "mixtura-model"
-    assert document["format_version"] == 1
+    assert document["format_version"] == 2
+    assert document["fitted"] == []
     assert document["estimator"] == "GaussianMixture"
     assert document["family"] == {
         "name": "gaussian",
@@ -361,8 +362,8 @@ BAD_FILES = {
         "does not declare format 'mixtura-model'",
     ),
     "newer format version": (
-        edited(edit_json=set_key("format_version", value=2)),
-        "format version 2.*Upgrade mixtura",
+        edited(edit_json=set_key("format_version", value=3)),
+        "format version 3.*Upgrade mixtura",
     ),
     "format version zero": (
         edited(edit_json=set_key("format_version", value=0)),
@@ -472,9 +473,15 @@ BAD_FILES = {
         edited(**set_array("log_weights", np.log(np.full(2, 0.5)), manifest=True)),
         r"log_weights has shape \(2,\) for 3 components",
     ),
-    "fitted array edited": (
-        edited(**set_array("fitted.means_", np.ones((3, 3)))),
-        "fitted array 'means_' does not match",
+    "fitted arrays in a version 2 file": (
+        edited(
+            edit_json=lambda d: d.update(
+                fitted=["means_"],
+                arrays={**d["arrays"], "fitted.means_": d["arrays"]["family.means"]},
+            ),
+            edit_members=lambda m: m.update({"arrays/fitted.means_.npy": npy(means())}),
+        ),
+        r"format version 2 derives the fitted attributes.*\['means_'\]",
     ),
     "n_features_in_ mismatch": (
         edited(edit_json=set_key("n_features_in_", value=4)),
@@ -600,3 +607,47 @@ def test_estimators_without_model_file_support_refuse_clearly(name, params, tmp_
     with pytest.raises(NotImplementedError, match=f"cannot store a {name}"):
         save(model, tmp_path / "m.mixtura")
     assert not (tmp_path / "m.mixtura").exists()
+
+
+# -- files of format version 1 (tests/reference/model_files/make_v1_files.py) -------
+V1_FILES = Path(__file__).parent / "reference" / "model_files"
+V1_EXPECTED = json.loads((V1_FILES / "v1_expected.json").read_text())
+
+
+@pytest.mark.parametrize("name", sorted(V1_EXPECTED))
+def test_version_1_files_load_and_predict_as_saved(name):
+    """Files from the last mixtura writing version 1 predict as they did then."""
+    loaded = load(V1_FILES / f"v1_{name}.mixtura")
+    dtype = loaded.means_.dtype if hasattr(loaded, "means_") else np.float64
+    X = np.loadtxt(FAITHFUL, delimiter=",", skiprows=1)
+    rows = np.round(X[:20]) if name == "poisson" else X[:20].astype(dtype)
+    expected = V1_EXPECTED[name]
+    # the same parameters give the same numbers up to the rounding of the fit's
+    # dtype (another BLAS may sum in another order)
+    eps = np.finfo(dtype).eps
+    np.testing.assert_allclose(
+        loaded.predict_proba(rows), expected["predict_proba"], rtol=0, atol=1e3 * eps
+    )
+    np.testing.assert_allclose(
+        loaded.score_samples(rows), expected["score_samples"], rtol=1e2 * eps
+    )
+
+
+def test_version_1_file_with_an_edited_fitted_array_is_refused(tmp_path):
+    source = V1_FILES / "v1_gaussian_full_f64.mixtura"
+    bad = tmp_path / "bad.mixtura"
+    rewrite(source, bad, **set_array("fitted.means_", np.ones((3, 2))))
+    with pytest.raises(ModelFileError, match="fitted array 'means_' does not match"):
+        load(bad)
+
+
+def test_version_1_file_saves_again_as_version_2(tmp_path):
+    loaded = load(V1_FILES / "v1_gaussian_noise.mixtura")
+    save(loaded, tmp_path / "again.mixtura")
+    document = read_document(tmp_path / "again.mixtura")
+    assert document["format_version"] == 2
+    assert document["fitted"] == []
+    again = load(tmp_path / "again.mixtura")
+    X = np.loadtxt(FAITHFUL, delimiter=",", skiprows=1)
+    assert np.array_equal(again.predict_proba(X), loaded.predict_proba(X))
+    assert again.noise_volume_ == loaded.noise_volume_

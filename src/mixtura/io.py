@@ -11,9 +11,14 @@ A model file is a zip archive (any file name; ``.mixtura`` by convention) holdin
     arrays/<name>.npy       one numeric array per manifest entry
 
 The arrays are ``log_weights`` (the mixing weights), ``family.<name>`` (the family's
-parameters, :meth:`~mixtura.families.Family.arrays`), ``fitted.<attribute>`` (the
-estimator's fitted arrays, bit for bit) and ``params.<parameter>`` (array-valued
-hyperparameters).
+parameters, :meth:`~mixtura.families.Family.arrays`) and ``params.<parameter>``
+(array-valued hyperparameters). The first two are the estimator's fitted mixture,
+its one source of truth: loading makes that mixture the model's fitted mixture
+again and derives scikit-learn's fitted attributes (``means_``, ``precisions_``,
+...) from it as the fit did, so a loaded model predicts, scores and samples bit for
+bit as the saved one. Files of format version 1 also held those attributes as
+``fitted.<attribute>`` arrays; they still load, and their attributes are checked
+against the mixture's.
 
 Loading *audits before it constructs*, as skops' ``io`` does: it reads the JSON,
 checks every name against mixtura's registries of estimators and families, checks
@@ -54,7 +59,9 @@ __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "load", "save"]
 #: the ``format`` entry of every model file's ``model.json``
 FORMAT_NAME = "mixtura-model"
 #: the newest format version this mixtura writes and reads
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# From this version on a file holds the fitted mixture only (no fitted.* arrays).
+_MIXTURE_ONLY_VERSION = 2
 
 _JSON_MEMBER = "model.json"
 _DOCUMENT_KEYS = frozenset(
@@ -228,9 +235,6 @@ def _describe(model, arrays, dropped):
     _add_array(arrays, "log_weights", mixture.log_weights)
     for name, value in mixture.family.arrays().items():
         _add_array(arrays, f"family.{name}", value)
-    fitted = _fitted_arrays(_blank_like(model), mixture, dtype)
-    for name in fitted:
-        _add_array(arrays, f"fitted.{name}", getattr(model, name))
     feature_names = getattr(model, "feature_names_in_", None)
     document = {
         "format": FORMAT_NAME,
@@ -248,7 +252,8 @@ def _describe(model, arrays, dropped):
         "feature_names_in_": (
             None if feature_names is None else [str(n) for n in feature_names]
         ),
-        "fitted": sorted(fitted),
+        # version 2 stores the mixture only; the attributes are derived from it
+        "fitted": [],
     }
     if hasattr(model, "_encoding_state"):
         document["encoding"] = model._encoding_state()
@@ -257,23 +262,6 @@ def _describe(model, arrays, dropped):
         for name, value in sorted(arrays.items())
     }
     return document
-
-
-def _blank_like(model):
-    # A fresh estimator with the same hyperparameters, so that _set_fitted can show
-    # which fitted arrays it derives; parameters are shared, not copied.
-    return type(model)(**model.get_params(deep=False))
-
-
-def _fitted_arrays(estimator, mixture, dtype):
-    """The array attributes that ``_set_fitted`` gives an unfitted estimator."""
-    before = set(vars(estimator))
-    estimator._set_fitted(mixture, dtype)
-    return {
-        name: value
-        for name, value in vars(estimator).items()
-        if name not in before and isinstance(value, np.ndarray)
-    }
 
 
 def _add_array(arrays, name, value):
@@ -612,7 +600,7 @@ def _audit(document, path):
         raise _error(path, f"dtype must be one of {sorted(_FIT_DTYPES)}; got {dtype!r}")
     manifest = _audit_manifest(document["arrays"], path)
     params = _audit_params(document["params"], estimator_cls, path)
-    fitted = _audit_fitted(document["fitted"], path)
+    fitted = _audit_fitted(document["fitted"], document["format_version"], path)
     _audit_array_names(manifest, params, fitted, path)
     n_features, feature_names = _audit_features(document, path)
     return _Plan(
@@ -791,13 +779,19 @@ def _decode_float(value):
     return None
 
 
-def _audit_fitted(fitted, path):
+def _audit_fitted(fitted, version, path):
     if not isinstance(fitted, list) or not all(
         isinstance(name, str) and _FITTED_NAME.match(name) for name in fitted
     ):
         raise _error(path, "fitted must be a list of fitted attribute names")
     if len(set(fitted)) != len(fitted):
         raise _error(path, "fitted lists an attribute twice")
+    if fitted and version >= _MIXTURE_ONLY_VERSION:
+        raise _error(
+            path,
+            f"format version {version} derives the fitted attributes from the "
+            f"mixture, but fitted lists {fitted}",
+        )
     return tuple(fitted)
 
 
@@ -982,28 +976,27 @@ def _build_mixture(plan, arrays, path):
             f"{total:.3g}, not 0)",
         )
     with _wrap_errors(path, "its weights do not fit its components"):
-        return Mixture(log_weights, family)
+        # as saved: normalising again would move the weights by a rounding
+        return Mixture(log_weights, family, normalize=False)
 
 
 def _set_fitted_arrays(estimator, mixture, plan, arrays, path):
-    # The fitted attributes are derived again from the mixture, which checks the
-    # file's parameters; the stored ones are then kept instead, because rederiving
-    # in float32 rounds differently (e.g. precisions_) and a loaded model must
-    # predict bit for bit as the saved one did.
+    # The file's mixture becomes the fitted mixture, as it was the saved model's,
+    # and the fitted attributes are derived from it, as the fit derived them: the
+    # loaded model predicts, scores and samples bit for bit as the saved one.
     with _wrap_errors(path, "its fitted attributes could not be derived"):
-        derived = _fitted_arrays(estimator, mixture, plan.dtype)
-    if set(derived) != set(plan.fitted):
-        raise _error(
-            path,
-            f"it stores the fitted arrays {sorted(plan.fitted)} but "
-            f"{type(estimator).__name__} has {sorted(derived)}",
-        )
-    for name, value in derived.items():
-        stored = arrays[f"fitted.{name}"]
-        _check_consistent(name, stored, value, path)
-        setattr(estimator, name, stored)
-    # predictions come from the mixture of the stored attributes, as they did
-    estimator._refresh_fitted_mixture()
+        estimator._adopt_mixture(mixture, plan.dtype)
+    # Version 1 files also hold the attributes; they must agree with the mixture
+    # (up to the rounding of rederiving them in the fit's dtype).
+    for name in plan.fitted:
+        derived = estimator.__dict__.get(name)
+        if not isinstance(derived, np.ndarray):
+            raise _error(
+                path,
+                f"it stores the fitted array {name!r}, which "
+                f"{type(estimator).__name__} does not have",
+            )
+        _check_consistent(name, arrays[f"fitted.{name}"], derived, path)
 
 
 def _check_consistent(name, stored, derived, path):

@@ -3,7 +3,15 @@
 import numpy as np
 import pytest
 
-from mixtura import GaussianMixture, PoissonMixture, load, save
+from mixtura import (
+    BayesianGaussianMixture,
+    BayesianMixture,
+    GaussianMixture,
+    MixtureModel,
+    PoissonMixture,
+    load,
+    save,
+)
 
 
 def _two_blobs(seed=0):
@@ -37,6 +45,54 @@ def test_a_loaded_model_predicts_bit_for_bit_from_its_stored_mixture(tmp_path):
     loaded = load(tmp_path / "m.mixtura")
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
     np.testing.assert_array_equal(loaded.score_samples(X), model.score_samples(X))
+
+
+@pytest.mark.parametrize(
+    ("estimator", "dtype"),
+    [
+        (GaussianMixture(2, covariance_type=kind, random_state=0), dtype)
+        for kind in ("full", "tied", "diag", "spherical")
+        for dtype in (np.float64, np.float32)
+    ]
+    + [
+        (GaussianMixture(2, noise=True, random_state=0), np.float64),
+        (PoissonMixture(2, random_state=0), np.float64),
+        (MixtureModel(2, family="poisson", random_state=0), np.float64),
+    ],
+)
+def test_the_fitted_attributes_are_those_the_fitted_mixture_gives(estimator, dtype):
+    """What a model file restores (the mixture) gives back every attribute exactly."""
+    model = estimator.fit(np.abs(np.round(_two_blobs())).astype(dtype))
+    mixture = model._fitted_mixture()
+    attributes = {
+        name: value
+        for name, value in vars(model).items()
+        if name.endswith("_") and isinstance(value, np.ndarray)
+    }
+    assert attributes
+    model._set_fitted(mixture, dtype)
+    for name, value in attributes.items():
+        assert getattr(model, name).dtype == value.dtype, name
+        np.testing.assert_array_equal(getattr(model, name), value, err_msg=name)
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        BayesianGaussianMixture(n_components=3, random_state=0),
+        BayesianMixture(3, family="poisson", random_state=0),
+    ],
+)
+def test_variational_estimators_keep_their_posterior_as_one_object(estimator):
+    X = np.abs(np.round(_two_blobs()))
+    model = estimator.fit(X)
+    state = model._fitted_state()
+    mixture = model._fitted_mixture()
+    model.predict(X)
+    model.sample(5)
+    assert model._fitted_state() is state
+    assert model._fitted_mixture() is mixture
+    np.testing.assert_array_equal(model.weights_, state.weights())
 
 
 def test_a_failed_fit_leaves_the_prior_and_the_noise_region_as_they_were():

@@ -247,14 +247,17 @@ class BaseMixture(DensityMixin, BaseEstimator):
         """The fitted mixture, built from the fitted attributes."""
 
     def _store_fitted(self, state, dtype):
-        """Store a fit's result: the fitted attributes and the mixture behind them.
+        """Store a fit's result: the fitted mixture and the attributes it gives.
 
-        The fitted mixture is built once here, from the attributes (so that its
-        parameters are those the attributes show, in their dtype), and every
-        prediction, score, sample and model file uses that one object: its
-        derived quantities (Cholesky factors, log-determinants, E-step kernels)
-        are computed once per fit, not per call. Setting a fitted attribute by
-        hand therefore does not change the predictions; refit instead.
+        The fitted mixture is built once here and is the estimator's one source
+        of truth: every prediction, score, sample and model file uses that
+        object, so its derived quantities (Cholesky factors, log-determinants,
+        E-step kernels) are computed once per fit, not per call, and the
+        scikit-learn attributes (``weights_``, ``means_``, ...) are derived from
+        it. A loaded model file holds the same mixture and derives the same
+        attributes (:meth:`_adopt_mixture`), bit for bit. Setting a fitted
+        attribute by hand therefore does not change the predictions; refit
+        instead.
 
         Parameters
         ----------
@@ -263,15 +266,23 @@ class BaseMixture(DensityMixin, BaseEstimator):
         dtype : dtype
             Floating dtype of the fitted attributes.
         """
+        # the state in the fit's dtype, with the estimator's context (prior,
+        # noise region), goes through the attributes once to become the mixture
         self._set_fitted(state, dtype)
-        self._refresh_fitted_mixture()
+        self._adopt_mixture(self._mixture_from_attributes(), dtype)
 
-    def _refresh_fitted_mixture(self):
-        """Build the fitted mixture again from the fitted attributes.
+    def _adopt_mixture(self, mixture, dtype):
+        """Make ``mixture`` the fitted mixture and derive the attributes from it.
 
-        For attributes set from elsewhere than a fit (a model file).
+        Parameters
+        ----------
+        mixture : Mixture
+            The fitted mixture (of a fit, or read from a model file).
+        dtype : dtype
+            Floating dtype of the fitted attributes.
         """
-        self._mixture = self._mixture_from_attributes()
+        self._set_fitted(mixture, dtype)
+        self._mixture = mixture
 
     def _fitted_mixture(self):
         """The fitted mixture (see :meth:`_store_fitted`)."""

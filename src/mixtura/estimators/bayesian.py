@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from mixtura.estimators._docstrings import shared_docstring
 from mixtura.estimators._pruning import PruningMixin
+from mixtura.estimators._variational import VariationalStateMixin
 from mixtura.estimators.base import BaseMixture
 from mixtura.estimators.gaussian import GaussianMixture
 from mixtura.families.base import fill_column_means
@@ -30,7 +31,7 @@ __all__ = ["BayesianGaussianMixture"]
 
 
 @shared_docstring
-class BayesianGaussianMixture(PruningMixin, BaseMixture):
+class BayesianGaussianMixture(VariationalStateMixin, PruningMixin, BaseMixture):
     """Variational Bayesian Gaussian mixture (finite Dirichlet or Dirichlet process).
 
     A drop-in for :class:`sklearn.mixture.BayesianGaussianMixture`: the same
@@ -231,52 +232,10 @@ class BayesianGaussianMixture(PruningMixin, BaseMixture):
         self.precisions_ = posterior.structure.precisions(posterior.precisions_cholesky)
         self.weights_ = state.weights()
 
-    def _fitted_state(self):
-        prior = NormalWishart(
-            structure=Gaussian(self.covariance_type).structure,
-            mean_precision=self.mean_precision_prior_,
-            mean=self.mean_prior_,
-            degrees_of_freedom=self.degrees_of_freedom_prior_,
-            covariance=self.covariance_prior_,
-            reg_covar=self.reg_covar,
-            scikit_learn_terms=True,
-        )
-        posterior = NormalWishart(
-            structure=prior.structure,
-            mean_precision=self.mean_precision_,
-            mean=self.means_,
-            degrees_of_freedom=self.degrees_of_freedom_,
-            covariance=self.covariances_,
-            reg_covar=self.reg_covar,
-            scikit_learn_terms=True,
-            precisions_cholesky=self.precisions_cholesky_,
-        )
-        return VariationalMixture(
-            weight_prior=weight_prior(
-                self.weight_concentration_prior_type,
-                self.weight_concentration_prior_,
-            ),
-            prior=prior,
-            template=self._family_template(),
-            weight_concentration=self.weight_concentration_,
-            posterior=posterior,
-        )
-
-    def _mixture_from_attributes(self):
-        return self._fitted_state().expected_mixture()
-
-    def _sampling_mixture(self):
-        # sampling uses the posterior means, as scikit-learn's does
-        return self._fitted_state().mean_mixture()
-
     def _fit_dtype(self):
         return np.asarray(self.means_).dtype
 
     # -- hooks of PruningMixin --------------------------------------------------
-    def _mean_family(self, components):
-        # posterior means: m_k, and the precision's mean nu_k W_k (covariances_)
-        return self._fitted_state().mean_family(components)
-
     def _plain_estimator(self, n_components):
         return GaussianMixture(
             n_components,

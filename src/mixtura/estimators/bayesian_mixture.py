@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from mixtura.estimators._docstrings import shared_docstring
 from mixtura.estimators._pruning import PruningMixin
+from mixtura.estimators._variational import VariationalStateMixin
 from mixtura.estimators.base import BaseMixture
 from mixtura.estimators.discrete import (
     BernoulliMixture,
@@ -28,7 +29,6 @@ from mixtura.families import (
 )
 from mixtura.inference.data import chunked_statistics
 from mixtura.inference.variational import VariationalMixture, variational_step
-from mixtura.mixture import Mixture
 from mixtura.priors.base import ConjugatePrior
 from mixtura.priors.normal_wishart import NormalWishart
 from mixtura.priors.weights import WEIGHT_PRIORS, weight_prior
@@ -121,7 +121,7 @@ def resolve_prior(prior, template, X):
 
 
 @shared_docstring
-class BayesianMixture(PruningMixin, BaseMixture):
+class BayesianMixture(VariationalStateMixin, PruningMixin, BaseMixture):
     """Variational Bayesian mixture of any family with a conjugate prior.
 
     Mean-field variational inference (Bishop 2006, section 10.4) with the
@@ -409,31 +409,10 @@ class BayesianMixture(PruningMixin, BaseMixture):
             setattr(self, f"{name}_", value)
         self.weights_ = state.weights()
 
-    def _fitted_state(self):
-        return VariationalMixture(
-            weight_prior=weight_prior(
-                self.weight_concentration_prior_type, self.weight_concentration_prior_
-            ),
-            prior=self.prior_,
-            template=self._family_template(),
-            weight_concentration=self.weight_concentration_,
-            posterior=self.posterior_,
-        )
-
-    def _mixture_from_attributes(self):
-        return self._fitted_state().expected_mixture()
-
-    def _sampling_mixture(self):
-        # sampling uses the posterior means, as BayesianGaussianMixture's does
-        return Mixture.from_weights(self.weights_, self._fitted_state().mean_family())
-
     def _fit_dtype(self):
         return np.float64
 
     # -- hooks of PruningMixin --------------------------------------------------
-    def _mean_family(self, components):
-        return self._fitted_state().mean_family(components)
-
     def _plain_estimator(self, n_components):
         options = {
             "tol": self.tol,
