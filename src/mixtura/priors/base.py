@@ -41,6 +41,7 @@ from mixtura.exceptions import DataValidationError
 
 __all__ = [
     "ConjugatePrior",
+    "PerFeaturePrior",
     "check_parameter_names",
     "check_width",
     "observed_mass",
@@ -436,3 +437,40 @@ class ConjugatePrior(ABC):
         if observed is not None:
             row[~observed] = np.nan
         return self.log_predictive(row[None], counts, sums)[:, 0]
+
+
+class PerFeaturePrior(ConjugatePrior):
+    """A conjugate prior whose parameters are non-negative arrays per feature.
+
+    A dataclass subclass lists its parameters, in constructor order, in
+    ``parameter_names``; construction checks each is finite and >= 0, and
+    :meth:`checked` builds the prior from user values (numbers or one value per
+    feature), each positive.
+    """
+
+    def __post_init__(self):
+        for name in self.parameter_names:
+            object.__setattr__(self, name, non_negative(getattr(self, name), name))
+
+    @classmethod
+    def checked(cls, *values_and_width):
+        """The prior with every parameter positive and one value per feature.
+
+        Parameters
+        ----------
+        *values_and_width : float or array-like of shape (n_features,), then int
+            The parameters' values in ``parameter_names`` order (> 0; a number
+            applies to every feature), then the number of features d.
+
+        Returns
+        -------
+        PerFeaturePrior
+            Parameters of shape (n_features,).
+        """
+        *values, n_features = values_and_width
+        return cls(
+            *(
+                positive_vector(value, n_features, name)
+                for value, name in zip(values, cls.parameter_names, strict=True)
+            )
+        )

@@ -25,12 +25,10 @@ from scipy.special import betaln, digamma
 from mixtura.exceptions import DataValidationError
 from mixtura.families.base import split_missing
 from mixtura.priors.base import (
-    ConjugatePrior,
+    PerFeaturePrior,
     check_width,
-    non_negative,
     observed_mass,
     per_feature,
-    positive_vector,
 )
 from mixtura.priors.divergences import kl_beta
 
@@ -38,7 +36,7 @@ __all__ = ["Beta"]
 
 
 @dataclass(frozen=True, eq=False)
-class Beta(ConjugatePrior):
+class Beta(PerFeaturePrior):
     """Beta(alpha, beta) on each feature's probability of a one.
 
     Attributes
@@ -53,30 +51,6 @@ class Beta(ConjugatePrior):
     beta: np.ndarray
 
     parameter_names: ClassVar[tuple] = ("alpha", "beta")
-
-    def __post_init__(self):
-        object.__setattr__(self, "alpha", non_negative(self.alpha, "alpha"))
-        object.__setattr__(self, "beta", non_negative(self.beta, "beta"))
-
-    @classmethod
-    def checked(cls, alpha, beta, n_features):
-        """The prior with both parameters positive and one per feature.
-
-        Parameters
-        ----------
-        alpha, beta : float or array-like of shape (n_features,)
-            Beta parameters, > 0; a number applies to every feature.
-        n_features : int
-            Number of features d.
-
-        Returns
-        -------
-        Beta
-        """
-        return cls(
-            positive_vector(alpha, n_features, "alpha"),
-            positive_vector(beta, n_features, "beta"),
-        )
 
     # -- every scheme ---------------------------------------------------------
     def update(self, stats):

@@ -32,6 +32,7 @@ from mixtura.families.base import split_missing
 from mixtura.families.support import check_codes, check_counts
 from mixtura.priors.base import (
     ConjugatePrior,
+    PerFeaturePrior,
     check_width,
     non_negative,
     per_feature,
@@ -344,7 +345,7 @@ def _log_coefficients(X):
 
 
 @dataclass(frozen=True, eq=False)
-class MultinomialDirichlet(ConjugatePrior):
+class MultinomialDirichlet(PerFeaturePrior):
     """A Dirichlet prior on each multinomial component's term probabilities.
 
     Attributes
@@ -361,27 +362,6 @@ class MultinomialDirichlet(ConjugatePrior):
     lengths: np.ndarray | None = None
 
     parameter_names: ClassVar[tuple] = ("concentration",)
-
-    def __post_init__(self):
-        concentration = non_negative(self.concentration, "concentration")
-        object.__setattr__(self, "concentration", concentration)
-
-    @classmethod
-    def checked(cls, concentration, n_features):
-        """The prior with a positive concentration for each of n_features terms.
-
-        Parameters
-        ----------
-        concentration : float or array-like of shape (n_features,)
-            > 0; a number applies to every term.
-        n_features : int
-            Number of terms.
-
-        Returns
-        -------
-        MultinomialDirichlet
-        """
-        return cls(positive_vector(concentration, n_features, "concentration"))
 
     def select(self, components):
         """The posterior of the given components."""

@@ -27,9 +27,8 @@ from scipy.special import digamma, gammaln
 from mixtura.families.base import split_missing
 from mixtura.families.support import check_counts
 from mixtura.priors.base import (
-    ConjugatePrior,
+    PerFeaturePrior,
     check_width,
-    non_negative,
     observed_mass,
     per_feature,
     positive_vector,
@@ -41,7 +40,7 @@ __all__ = ["Gamma"]
 
 
 @dataclass(frozen=True, eq=False)
-class Gamma(ConjugatePrior):
+class Gamma(PerFeaturePrior):
     """Gamma(shape, rate) on each feature's Poisson rate.
 
     Attributes
@@ -55,30 +54,6 @@ class Gamma(ConjugatePrior):
     rate: np.ndarray
 
     parameter_names: ClassVar[tuple] = ("shape", "rate")
-
-    def __post_init__(self):
-        object.__setattr__(self, "shape", non_negative(self.shape, "shape"))
-        object.__setattr__(self, "rate", non_negative(self.rate, "rate"))
-
-    @classmethod
-    def checked(cls, shape, rate, n_features):
-        """The prior with both parameters positive and one per feature.
-
-        Parameters
-        ----------
-        shape, rate : float or array-like of shape (n_features,)
-            Gamma shape and rate, > 0; a number applies to every feature.
-        n_features : int
-            Number of features d.
-
-        Returns
-        -------
-        Gamma
-        """
-        return cls(
-            positive_vector(shape, n_features, "shape"),
-            positive_vector(rate, n_features, "rate"),
-        )
 
     @classmethod
     def matching_mean(cls, X, shape=1.0):

@@ -156,22 +156,7 @@ class DiscreteClusterState(PartitionState):
         self.counts[k] += 1
 
     # -- densities ------------------------------------------------------------------
-    def log_predictive(self, x, slots=None):
-        """Log posterior predictive of point x under each cluster (or the slots).
-
-        Parameters
-        ----------
-        x : ndarray of shape (n_features,)
-        slots : slice or ndarray, default=None
-            Clusters to evaluate; all current clusters by default.
-
-        Returns
-        -------
-        ndarray of shape (n_slots,)
-        """
-        if slots is None:
-            slots = slice(0, self.n_clusters)
-        x = np.asarray(x, dtype=np.float64)
+    def _log_predictive(self, x, slots):
         if self.observed is None:
             return self.prior.log_predictive_one(
                 x, self.counts[slots], self.sums[slots]
@@ -185,19 +170,7 @@ class DiscreteClusterState(PartitionState):
         ``log n_k + log p(x_i | cluster k without x_i)`` for each slot, the
         predictive a product over the point's observed features.
 
-        Parameters
-        ----------
-        i : int
-            The point.
-        slots : slice or ndarray
-            Clusters to evaluate.
-        own : int
-            Position, within ``slots``, of the cluster holding x_i.
-
-        Returns
-        -------
-        ndarray of shape (n_slots,)
-            ``-inf`` for the point's own cluster when it is a singleton.
+        See :meth:`PartitionState.log_conditional` for the arguments.
         """
         counts = np.array(self.counts[slots])
         sums = np.array(self.sums[slots])
@@ -232,36 +205,9 @@ class DiscreteClusterState(PartitionState):
             counts if n_observed is None else n_observed, sums
         )
 
-    def statistics(self, slots):
-        """Copies of the clusters' statistics, the arguments of :meth:`log_marginals`.
-
-        Parameters
-        ----------
-        slots : slice or ndarray
-            Clusters.
-
-        Returns
-        -------
-        tuple of ndarray
-            ``(counts, sums)``, then ``n_observed`` when data are missing.
-        """
-        return tuple(np.array(a[slots]) for a in self._arrays())
-
-    def merged_statistics(self, a, b):
-        """Statistics of the union of clusters a and b, as one cluster.
-
-        Parameters
-        ----------
-        a, b : int
-            The clusters' slots.
-
-        Returns
-        -------
-        tuple of ndarray
-            ``(counts, sums)`` (then ``n_observed`` when data are missing) with a
-            leading axis of length 1.
-        """
-        return tuple((array[a] + array[b])[None] for array in self._arrays())
+    def _statistic_arrays(self):
+        # (counts, sums), then n_observed when data are missing
+        return self._arrays()
 
     # -- the family's side of the sampler's setup and predictions -------------------
     @classmethod

@@ -193,21 +193,8 @@ class ClusterState(PartitionState):
         self.n_clusters += 1
 
     # -- densities ------------------------------------------------------------------
-    def log_predictive(self, x, slots=None):
-        """Log t predictive of point x under each cluster (or the given slots).
-
-        Parameters
-        ----------
-        x : ndarray of shape (n_features,)
-        slots : slice or ndarray, default=None
-            Clusters to evaluate; all current clusters by default.
-
-        Returns
-        -------
-        ndarray of shape (n_slots,)
-        """
-        if slots is None:
-            slots = slice(0, self.n_clusters)
+    def _log_predictive(self, x, slots):
+        # the multivariate t predictive, from the cached factors
         u = x - self.means[slots]
         quad = np.einsum("ki,kij,kj->k", u, self.precisions[slots], u)
         return self._t_logpdf(self.counts[slots], self.logdets[slots], quad)
@@ -227,19 +214,7 @@ class ClusterState(PartitionState):
         cached quantities (the rank-one downdate's effect on the quadratic form
         and the log-determinant), so nothing changes when x_i stays where it is.
 
-        Parameters
-        ----------
-        i : int
-            The point.
-        slots : slice or ndarray
-            Clusters to evaluate.
-        own : int
-            Position, within ``slots``, of the cluster holding x_i.
-
-        Returns
-        -------
-        ndarray of shape (n_slots,)
-            ``-inf`` for the point's own cluster when it is a singleton.
+        See :meth:`PartitionState.log_conditional` for the arguments.
         """
         u = self.X[i] - self.means[slots]
         quad = np.einsum("ki,kij,kj->k", u, self.precisions[slots], u)
@@ -288,41 +263,8 @@ class ClusterState(PartitionState):
         )
         return log_z_post - log_z_prior - 0.5 * counts * d * math.log(math.pi)
 
-    def statistics(self, slots):
-        """Copies of the clusters' statistics, the arguments of :meth:`log_marginals`.
-
-        Parameters
-        ----------
-        slots : slice or ndarray
-            Clusters.
-
-        Returns
-        -------
-        tuple of ndarray
-            ``(counts, totals, scatters)``.
-        """
-        return tuple(
-            np.array(a[slots]) for a in (self.counts, self.totals, self.scatters)
-        )
-
-    def merged_statistics(self, a, b):
-        """Statistics of the union of clusters a and b, as one cluster.
-
-        Parameters
-        ----------
-        a, b : int
-            The clusters' slots.
-
-        Returns
-        -------
-        tuple of ndarray
-            ``(counts, totals, scatters)`` with a leading axis of length 1.
-        """
-        return (
-            np.array([self.counts[a] + self.counts[b]]),
-            (self.totals[a] + self.totals[b])[None],
-            (self.scatters[a] + self.scatters[b])[None],
-        )
+    def _statistic_arrays(self):
+        return self.counts, self.totals, self.scatters
 
     # -- the family's side of the sampler's setup and predictions -------------------
     @classmethod
@@ -471,19 +413,7 @@ class MissingClusterState(ClusterState):
         cluster k without x_i)``: the predictive of its observed coordinates;
         otherwise as :meth:`ClusterState.log_conditional`.
 
-        Parameters
-        ----------
-        i : int
-            The point.
-        slots : slice or ndarray
-            Clusters to evaluate.
-        own : int
-            Position, within ``slots``, of the cluster holding x_i.
-
-        Returns
-        -------
-        ndarray of shape (n_slots,)
-            ``-inf`` for the point's own cluster when it is a singleton.
+        See :meth:`PartitionState.log_conditional` for the arguments.
         """
         pattern = self._patterns.get(int(i))
         if pattern is None:
@@ -509,18 +439,7 @@ class MissingClusterState(ClusterState):
         O(d^2) from the rank-one caches): a valid proposal, since the
         Metropolis-Hastings ratio uses the same probabilities.
 
-        Parameters
-        ----------
-        i : int
-            The point.
-        slots : ndarray
-            The two clusters.
-        own : int
-            Position, within ``slots``, of the cluster holding x_i.
-
-        Returns
-        -------
-        ndarray of shape (n_slots,)
+        See :meth:`PartitionState.log_proposal` for the arguments.
         """
         return ClusterState.log_conditional(self, i, slots, own)
 

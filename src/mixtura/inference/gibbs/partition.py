@@ -34,9 +34,11 @@ class PartitionState:
       ``remove(i)``, ``add(i, k)``: the statistics and their updates;
     - ``log_conditional(i, slots, own)``: ``log n_k + log p(x_i | cluster k
       without x_i)``;
-    - ``log_marginals(*stats)``, ``statistics(slots)``, ``merged_statistics(a,
-      b)``: closed-form log marginal likelihoods of clusters from their
-      statistics;
+    - ``_statistic_arrays()``: the additive statistics (cluster on the leading
+      axis) that :meth:`statistics` and :meth:`merged_statistics` copy, and
+      ``log_marginals(*stats)``: closed-form log marginal likelihoods of clusters
+      from them;
+    - ``_log_predictive(x, slots)``: what :meth:`log_predictive` returns;
     - class methods ``prepare(X, prior)`` (data and prior in the state's
       coordinates, and the shift applied to new points), ``log_prior_predictive
       (prior, X)`` and ``log_cluster_predictives(prior, stats, X)`` (the
@@ -119,6 +121,28 @@ class PartitionState:
                 new = self.n_clusters
         self.add(i, new)
 
+    def log_conditional(self, i, slots, own):
+        """Unnormalised log probabilities of point i joining each cluster.
+
+        ``log n_k + log p(x_i | cluster k without x_i)`` for each slot: the
+        collapsed Gibbs conditional, up to the CRP's concentration term.
+
+        Parameters
+        ----------
+        i : int
+            The point.
+        slots : slice or ndarray
+            Clusters to evaluate.
+        own : int
+            Position, within ``slots``, of the cluster holding x_i.
+
+        Returns
+        -------
+        ndarray of shape (n_slots,)
+            ``-inf`` for the point's own cluster when it is a singleton.
+        """
+        raise NotImplementedError
+
     def log_proposal(self, i, slots, own):
         """Log probabilities of point i in the split-merge restricted scans.
 
@@ -141,6 +165,57 @@ class PartitionState:
         ndarray of shape (n_slots,)
         """
         return self.log_conditional(i, slots, own)
+
+    # -- what every state computes from its statistics ---------------------------
+    def log_predictive(self, x, slots=None):
+        """Log posterior predictive of point x under each cluster (or the slots).
+
+        Parameters
+        ----------
+        x : ndarray of shape (n_features,)
+            A point, in the state's coordinates.
+        slots : slice or ndarray, default=None
+            Clusters to evaluate; all current clusters by default.
+
+        Returns
+        -------
+        ndarray of shape (n_slots,)
+        """
+        if slots is None:
+            slots = slice(0, self.n_clusters)
+        return self._log_predictive(np.asarray(x, dtype=np.float64), slots)
+
+    def statistics(self, slots):
+        """Copies of the clusters' statistics, the arguments of ``log_marginals``.
+
+        Parameters
+        ----------
+        slots : slice or ndarray
+            Clusters.
+
+        Returns
+        -------
+        tuple of ndarray
+            The arrays of :meth:`_statistic_arrays`, at the slots.
+        """
+        return tuple(np.array(array[slots]) for array in self._statistic_arrays())
+
+    def merged_statistics(self, a, b):
+        """Statistics of the union of clusters a and b, as one cluster.
+
+        Parameters
+        ----------
+        a, b : int
+            The clusters' slots.
+
+        Returns
+        -------
+        tuple of ndarray
+            The arrays of :meth:`statistics` with a leading axis of length 1.
+        """
+        return tuple(
+            np.asarray(array[a] + array[b])[None] for array in self._statistic_arrays()
+        )
 
     def log_likelihood(self):
         """Sum of the clusters' log marginal likelihoods.
