@@ -186,3 +186,33 @@ def test_both_fast_forms_of_the_full_structure_agree(n_components, n_features):
         covariance._stacked_second_moments(X, resp, np),
         rtol=1e-12,
     )
+
+
+@pytest.mark.parametrize("name", ["full", "tied"])
+@pytest.mark.parametrize("n_features", [2, 16, 17, 30])
+def test_batched_factors_match_one_triangular_solve_per_component(name, n_features):
+    """Both ways of inverting the Cholesky factors (batched LU up to d=16, one
+    triangular solve per component above) give the precision's factor and back."""
+    from scipy import linalg
+
+    structure = get_covariance_structure(name)
+    rng = np.random.RandomState(n_features)
+    n_components = 1 if name == "tied" else 4
+    basis = np.linalg.qr(rng.randn(n_components, n_features, n_features))[0]
+    spectrum = np.logspace(0, 4, n_features)  # condition number 1e4
+    stack = basis @ (spectrum[None, :, None] * np.swapaxes(basis, 1, 2))
+    covariances = stack[0] if name == "tied" else stack
+    factor = structure.precision_cholesky(covariances)
+    factors = factor[None] if name == "tied" else factor
+    eye = np.eye(n_features)
+    for cov, upper in zip(stack, factors, strict=True):
+        lower = linalg.cholesky(cov, lower=True)
+        expected = linalg.solve_triangular(lower, eye, lower=True).T
+        assert np.array_equal(upper, np.triu(upper))  # exactly upper triangular
+        # a backward-stable inverse: error of order cond * eps of the entries
+        np.testing.assert_allclose(
+            upper, expected, rtol=0, atol=1e4 * 1e3 * np.finfo(float).eps
+        )
+    back = structure.covariances_from_precision_cholesky(factor)
+    scale = np.abs(covariances).max()
+    np.testing.assert_allclose(back, covariances, rtol=0, atol=1e-9 * scale)

@@ -47,27 +47,47 @@ def _singular(components):
     return SingularCovarianceError(_SINGULAR_ADVICE.format(components=components))
 
 
+# Up to this dimension the triangular inverses of all K components come from one
+# batched LAPACK call (np.linalg.inv, LU-based); above it one triangular solve per
+# component (trtrs) is faster than LU on the whole stack. Measured on the
+# benchmark machine (K=9): d=8, 20 us against 115 us for the loop; d=30, 203 us
+# against 148 us.
+_BATCHED_INVERSE_MAX_DIM = 16
+
+
 def _lower_cholesky(matrices):
-    """Lower Cholesky factors of a stack of SPD matrices; names failing ones."""
-    factors = np.empty_like(matrices)
+    """Lower Cholesky factors of a stack of SPD matrices; names failing ones.
+
+    One batched call for the whole stack; only when it fails are the matrices
+    factored one by one, to name the collapsed components.
+    """
+    try:
+        return np.linalg.cholesky(matrices)
+    except np.linalg.LinAlgError:
+        pass
     failed = []
     for k, matrix in enumerate(matrices):
         try:
-            factors[k] = linalg.cholesky(matrix, lower=True)
-        except linalg.LinAlgError:
+            np.linalg.cholesky(matrix)
+        except np.linalg.LinAlgError:
             failed.append(k)
-    if failed:
-        raise _singular(failed)
-    return factors
+    raise _singular(failed)
+
+
+def _lower_triangular_inverses(lower):
+    """Inverses of a stack of lower triangular matrices (K, d, d), lower again."""
+    n_features = lower.shape[-1]
+    if n_features <= _BATCHED_INVERSE_MAX_DIM:
+        # LU with pivoting leaves rounding-level entries above the diagonal
+        return np.tril(np.linalg.inv(lower))
+    eye = np.eye(n_features)
+    return np.stack([linalg.solve_triangular(f, eye, lower=True) for f in lower])
 
 
 def _upper_precision_cholesky(covariances):
     """U with inv(cov) = U @ U.T, for a stack of covariances (K, d, d)."""
-    lower = _lower_cholesky(covariances)
-    eye = np.eye(covariances.shape[-1])
-    return np.stack(
-        [linalg.solve_triangular(factor, eye, lower=True).T for factor in lower]
-    )
+    inverses = _lower_triangular_inverses(_lower_cholesky(covariances))
+    return np.ascontiguousarray(np.swapaxes(inverses, 1, 2))
 
 
 def _upper_cholesky_of_precisions(precisions):
@@ -409,10 +429,11 @@ class Full(_MatrixStructure):
         return precisions_cholesky @ np.swapaxes(precisions_cholesky, 1, 2)
 
     def covariances_from_precision_cholesky(self, precisions_cholesky):
-        # P = U U^T, so cov = U^{-T} U^{-1}
-        eye = np.eye(precisions_cholesky.shape[-1])
-        inverses = [linalg.solve_triangular(u, eye) for u in precisions_cholesky]
-        return np.stack([inv.T @ inv for inv in inverses])
+        # P = U U^T, so cov = U^{-T} U^{-1}; U^{-T} is the inverse of U^T (lower)
+        lower_inverses = _lower_triangular_inverses(
+            np.swapaxes(precisions_cholesky, 1, 2)
+        )
+        return lower_inverses @ np.swapaxes(lower_inverses, 1, 2)
 
     def log_det_cholesky(self, precisions_cholesky, n_features):
         return np.log(np.diagonal(precisions_cholesky, axis1=1, axis2=2)).sum(axis=1)
