@@ -18,6 +18,7 @@ from mixtura._validation import NanPolicy, check_data, check_sample_weight
 from mixtura.inference import (
     INIT_METHODS,
     em_step,
+    em_stepper,
     fit_loop,
     initial_responsibilities,
 )
@@ -87,6 +88,20 @@ class BaseMixture(DensityMixin, BaseEstimator):
     Everything else (validation, restarts, the loop, prediction, sampling,
     information criteria) lives here, once.
     """
+
+    @classmethod
+    def _get_param_names(cls):
+        """scikit-learn's parameter names, read from ``__init__`` once per class.
+
+        scikit-learn inspects the signature at every ``get_params``, which each
+        fit's parameter validation calls: a tenth of a small fit's time. The
+        names of a class never change.
+        """
+        names = cls.__dict__.get("_cached_param_names")
+        if names is None:
+            names = super()._get_param_names()
+            cls._cached_param_names = names
+        return names
 
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
@@ -520,10 +535,11 @@ class BaseMixture(DensityMixin, BaseEstimator):
         warm : (state, float) or None
             The fitted state and bound to continue from.
         """
+        step, to_mixture = self._step_for(data)
         result = fit_loop(
             data,
             self._initializer(initial_data),
-            self._inference_step(),
+            step,
             n_init=self.n_init,
             max_iter=self.max_iter,
             tol=self.tol,
@@ -531,7 +547,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
             warm_start=warm,
             callback=self._progress_callback(),
         )
-        self._store_fitted(result.mixture, dtype)
+        self._store_fitted(to_mixture(result.mixture), dtype)
         self.converged_ = bool(result.converged)
         self.n_iter_ = int(result.n_iter)
         self.lower_bound_ = float(result.lower_bound)
@@ -547,6 +563,18 @@ class BaseMixture(DensityMixin, BaseEstimator):
         ]
         self._fit_collapsed = bool(result.collapsed)
         self._online_stats = None  # a full fit restarts online EM's running average
+
+    def _step_for(self, data):
+        """The fit loop's step for ``data``, and how its last state is stored.
+
+        EM estimators take the family's lean step where it serves the data
+        (:func:`~mixtura.inference.em.em_stepper`); other inference schemes
+        their own step, whose state is stored as it is.
+        """
+        step = self._inference_step()
+        if step is em_step:
+            return em_stepper(data, self._family_template(), self.n_components)
+        return step, lambda state: state
 
     def _progress_callback(self):
         printer = (

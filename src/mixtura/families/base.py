@@ -345,6 +345,31 @@ class Family(ABC):
         """
         return None
 
+    def lean_em(self, X, n_components, sample_weight=None):
+        """An EM stepper for in-memory rows that skips per-iteration objects.
+
+        Families with one (the Gaussian, :mod:`mixtura.families.gaussian_lean`)
+        return an object with ``step(state, data) -> (state, bound)``, the fit
+        loop's step signature (the first state is a
+        :class:`~mixtura.mixture.Mixture`), and ``finish(state) ->
+        (log_weights, family)`` for the last state; the fit then works on
+        plain parameter arrays and builds the family once, at the end. The
+        default, None, keeps the chunked path (the reference).
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            All the rows of the fit, validated.
+        n_components : int
+        sample_weight : ndarray of shape (n_samples,) or None
+
+        Returns
+        -------
+        stepper : object or None
+            None also where this data (dtype, size, holes) is not served.
+        """
+        return None
+
     def fused_group_statistics(self, chunks, log_weights):
         """E-step and statistics of consecutive chunks, summed, where it pays.
 

@@ -10,6 +10,7 @@ from mixtura.families.base import Family
 from mixtura.families.covariance import get_covariance_structure
 from mixtura.families.gaussian_fused import fused_pairs_pay_off
 from mixtura.families.gaussian_kernel import GaussianKernels, weighted_statistics
+from mixtura.families.gaussian_lean import LeanGaussianEM
 from mixtura.families.gaussian_missing import IncompleteRows
 from mixtura.priors.mclust import get_prior_rule
 from mixtura.priors.normal_wishart import NormalWishart
@@ -65,8 +66,9 @@ class Gaussian(Family):
 
     Notes
     -----
-    Derived quantities (precision factors, their log-determinants, the reference
-    point) are computed once at construction, in :attr:`kernels`
+    The precision factors are computed at construction; the E-step's derived
+    quantities (log-determinants, the reference point) once, at its first use, in
+    :attr:`kernels`
     (:class:`~mixtura.families.gaussian_kernel.GaussianKernels`), which also
     chooses the E-step's form for each dtype; the E-step never recomputes them.
     Data are centred on a reference point (the average of the component means)
@@ -107,7 +109,7 @@ class Gaussian(Family):
         self.means = None
         self.covariances = None
         self.precisions_cholesky = None
-        self.kernels = None
+        self._kernels = None
         if means is None:
             return
         self.means = np.asarray(means, dtype=np.float64)
@@ -148,11 +150,20 @@ class Gaussian(Family):
                 if covariances is None
                 else np.asarray(covariances, dtype=np.float64)
             )
-        # the E-step's derived quantities and its kernel per dtype, made once:
-        # the family is a value (the M-step returns a new one)
-        self.kernels = GaussianKernels(
-            self.structure, self.means, self.precisions_cholesky, self.covariances
-        )
+
+    @property
+    def kernels(self):
+        """The E-step's derived quantities and kernels, made at the first use.
+
+        Made once: the family is a value (the M-step returns a new one). Not
+        at construction, since many families never run an E-step of their
+        own (the lean EM path's, a fit's initial and final ones).
+        """
+        if self._kernels is None and self.means is not None:
+            self._kernels = GaussianKernels(
+                self.structure, self.means, self.precisions_cholesky, self.covariances
+            )
+        return self._kernels
 
     @classmethod
     def from_precisions(
@@ -411,6 +422,20 @@ class Gaussian(Family):
             log_likelihood += part[1]
         return stats, log_likelihood
 
+    def lean_em(self, X, n_components, sample_weight=None):
+        """The lean EM stepper for float64 rows without holes that it serves.
+
+        See :meth:`Family.lean_em` and :mod:`mixtura.families.gaussian_lean`.
+        """
+        if (
+            not isinstance(X, np.ndarray)
+            or X.dtype != np.float64
+            or not LeanGaussianEM.serves(*X.shape, n_components)
+            or _incomplete_rows(X) is not None
+        ):
+            return None
+        return LeanGaussianEM(self, X, sample_weight)
+
     # -- M-step -----------------------------------------------------------------
     def maximize(self, stats):
         """M-step: maximum likelihood, or MAP under the family's conjugate prior.
@@ -426,6 +451,32 @@ class Gaussian(Family):
             A family of the same configuration (and prior) with the new
             parameters.
         """
+        means, covariances = self.maximized_parameters(stats)
+        return Gaussian(
+            self.structure,
+            self.reg_covar,
+            means=means,
+            covariances=covariances,
+            prior=self.prior,
+        )
+
+    def maximized_parameters(self, stats):
+        """The M-step's means and covariances as arrays, without a new family.
+
+        Shared by :meth:`maximize` and the lean EM step
+        (:mod:`mixtura.families.gaussian_lean`), which keeps parameters as
+        arrays between iterations.
+
+        Parameters
+        ----------
+        stats : MomentStats
+
+        Returns
+        -------
+        means : ndarray of shape (n_components, n_features)
+        covariances : ndarray
+            In the structure's shape.
+        """
         nk = stats.resp_sum + _EMPTY_COMPONENT_GUARD
         if self.prior is None:
             means = stats.mean * (stats.resp_sum / nk)[:, None]
@@ -439,13 +490,7 @@ class Gaussian(Family):
         covariances = self.structure.covariances_from_scatter(
             scatter, counts, self.reg_covar
         )
-        return Gaussian(
-            self.structure,
-            self.reg_covar,
-            means=means,
-            covariances=covariances,
-            prior=self.prior,
-        )
+        return means, covariances
 
     # -- the rest ---------------------------------------------------------------
     def sample(self, labels, random_state):

@@ -256,6 +256,7 @@ def assemble_moments(
     second=None,
     first=None,
     resp_sum=None,
+    xp=None,
 ):
     """Moments of rows about a reference point, given their raw moments.
 
@@ -277,12 +278,15 @@ def assemble_moments(
     second : ndarray of shape (K, d, d) or (K, d), optional
     first : ndarray of shape (K, d), optional
     resp_sum : ndarray of shape (K,), optional
+    xp : namespace, optional
+        The arrays' namespace, when the caller knows it (looked up otherwise).
 
     Returns
     -------
     stats : MomentStats
     """
-    xp = get_namespace(X, weighted)
+    if xp is None:
+        xp = get_namespace(X, weighted)
     if centred is None:
         centred = X - to_namespace(reference, X)
     if resp_sum is None:

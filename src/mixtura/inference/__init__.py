@@ -1,7 +1,7 @@
 """Inference: the shared fit loop, the data seam, EM and initialisation."""
 
 from mixtura.inference.data import ArrayData, accumulate
-from mixtura.inference.em import em_step
+from mixtura.inference.em import em_step, em_stepper
 from mixtura.inference.hierarchical import hierarchical_responsibilities
 from mixtura.inference.init import INIT_METHODS, initial_responsibilities
 from mixtura.inference.loop import FitResult, IterationInfo, fit_loop
@@ -16,6 +16,7 @@ __all__ = [
     "IterationInfo",
     "accumulate",
     "em_step",
+    "em_stepper",
     "fit_loop",
     "initial_responsibilities",
 ]

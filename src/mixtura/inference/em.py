@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from mixtura.exceptions import SingularCovarianceError
-from mixtura.inference.data import accumulate
+from mixtura.inference.data import ArrayData, accumulate
+from mixtura.mixture import Mixture
 
-__all__ = ["em_step"]
+__all__ = ["em_step", "em_stepper"]
 
 
 def em_step(mixture, data):
@@ -36,3 +37,47 @@ def em_step(mixture, data):
     except SingularCovarianceError as error:
         error.lower_bound = mean_log_likelihood
         raise
+
+
+def em_stepper(data, template, n_components):
+    """The EM step for ``data``, and how its last state becomes a mixture.
+
+    In-memory rows that the family's lean step serves (one block, see
+    :meth:`Family.lean_em <mixtura.families.base.Family.lean_em>`) take it: the
+    parameters stay arrays between iterations and the family is built once.
+    Everything else (Dask, streams, explicit chunks, families without a lean
+    step) takes :func:`em_step`, the chunked reference.
+
+    Parameters
+    ----------
+    data : ArrayData or another data type ``accumulate`` supports
+    template : Family
+        The family's configuration.
+    n_components : int
+
+    Returns
+    -------
+    step : callable
+        ``step(state, data) -> (state, lower_bound)`` for the fit loop.
+    to_mixture : callable
+        ``to_mixture(state) -> Mixture`` for the fit loop's result.
+    """
+    lean = None
+    if isinstance(data, ArrayData) and (
+        data.chunk_size is None or data.chunk_size >= data.n_samples
+    ):
+        lean = template.lean_em(data.X, n_components, data.sample_weight)
+    if lean is None:
+        return em_step, _as_is
+
+    def to_mixture(state):
+        if isinstance(state, Mixture):  # no iteration ran
+            return state
+        log_weights, family = lean.finish(state)
+        return Mixture(log_weights, family, normalize=False)
+
+    return lean.step, to_mixture
+
+
+def _as_is(mixture):
+    return mixture
