@@ -19,6 +19,21 @@ __all__ = ["Mixture"]
 _EMPTY_COMPONENT_GUARD = 10 * np.finfo(np.float64).eps
 
 
+def _normalised(log_weights):
+    """Log weights shifted to sum to one in probability, shape (K,).
+
+    The same operations as ``log_weights - logsumexp(log_weights)``, without
+    its namespace and error-state machinery where the largest weight is finite
+    (every fit's case: a mixture is made several times per fit).
+    """
+    peak = log_weights.max() if log_weights.ndim == 1 and log_weights.size else None
+    if peak is None or not np.isfinite(peak):
+        with np.errstate(divide="ignore"):
+            return log_weights - logsumexp(log_weights, 0, np)
+    # exp(0) = 1 is in the sum, so its log is finite: no warning to silence
+    return log_weights - (np.log(np.exp(log_weights - peak).sum()) + peak)
+
+
 class Mixture:
     """A finite mixture: weights w_k and K components of one family.
 
@@ -40,8 +55,7 @@ class Mixture:
     def __init__(self, log_weights, family: Family, *, normalize=True):
         log_weights = np.asarray(log_weights, dtype=np.float64)
         if normalize:
-            with np.errstate(divide="ignore"):
-                log_weights = log_weights - logsumexp(log_weights, 0, np)
+            log_weights = _normalised(log_weights)
         self.log_weights = log_weights
         self.family = family
         if self.log_weights.shape != (family.n_components,):

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import _num_samples
 
@@ -43,7 +44,7 @@ from mixtura.families.mclust import (
     UNIVARIATE_MODELS,
 )
 from mixtura.inference.hierarchical import hc_labels, svd_scale
-from mixtura.inference.init import shared_kmeans
+from mixtura.inference.init import kmeans_labels, shared_kmeans
 
 __all__ = ["CRITERIA", "MCLUST_GRID_DEFAULTS", "Criterion", "SelectionTable", "select"]
 
@@ -344,15 +345,15 @@ def _split_labels(Z, labels, random_state):
     -------
     partitions : list of ndarray of shape (n_samples,)
     """
-    from sklearn.cluster import KMeans
-
     n_clusters = int(labels.max()) + 1
     partitions = []
     for cluster in range(n_clusters):
         rows = np.flatnonzero(labels == cluster)
         if rows.size < 2 or np.ptp(Z[rows], axis=0).max() == 0:
             continue
-        halves = KMeans(2, n_init=1, random_state=random_state).fit(Z[rows]).labels_
+        # KMeans(2, n_init=1, random_state=random_state)'s labels (a new
+        # generator per split from a seed, as scikit-learn makes one)
+        halves = kmeans_labels(Z[rows], 2, check_random_state(random_state))
         split = labels.copy()
         split[rows[halves == 1]] = n_clusters
         partitions.append(split)

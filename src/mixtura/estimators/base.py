@@ -10,7 +10,11 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
@@ -67,6 +71,23 @@ def _supports_online_em(estimator):
     return not template.statistics_depend_on_parameters
 
 
+#: (class, parameter values) that passed validation; see BaseMixture._validate_params
+_VALID_SCALAR_PARAMS: set = set()
+_VALID_SCALAR_PARAMS_MAX = 1024
+_SCALAR_TYPES = frozenset({int, float, str, bool, type(None)})
+
+
+def _scalar_key(cls, params):
+    """A hashable key of ``params`` when every value is a plain scalar, else None.
+
+    The type is part of the key (``True`` and ``1`` validate differently); NaN
+    never equals itself, so a NaN parameter is simply checked each time.
+    """
+    if any(type(value) not in _SCALAR_TYPES for value in params.values()):
+        return None
+    return cls, tuple((name, type(value), value) for name, value in params.items())
+
+
 def _combine(callbacks):
     callbacks = [c for c in callbacks if c is not None]
     if not callbacks:
@@ -102,6 +123,28 @@ class BaseMixture(DensityMixin, BaseEstimator):
             names = super()._get_param_names()
             cls._cached_param_names = names
         return names
+
+    def _validate_params(self):
+        """scikit-learn's parameter validation, once per class and set of values.
+
+        Parameters that are all plain scalars (numbers, strings, booleans,
+        None: the usual case) pass or fail by their values alone, so a set that
+        passed is remembered for the class and not checked again (the check
+        costs as much as a few EM iterations of a small fit, and model
+        selection fits the same settings many times). Anything else (arrays,
+        callables, generators) is checked every time.
+        """
+        params = self.get_params(deep=False)
+        key = _scalar_key(type(self), params)
+        if key is not None and key in _VALID_SCALAR_PARAMS:
+            return
+        validate_parameter_constraints(
+            self._parameter_constraints, params, caller_name=type(self).__name__
+        )
+        if key is not None:
+            if len(_VALID_SCALAR_PARAMS) >= _VALID_SCALAR_PARAMS_MAX:
+                _VALID_SCALAR_PARAMS.clear()
+            _VALID_SCALAR_PARAMS.add(key)
 
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],

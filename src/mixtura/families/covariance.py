@@ -14,11 +14,13 @@ with ``precision = U @ U.T``; ``covariance = inv(precision)``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from functools import lru_cache
 from typing import ClassVar
 
 import numpy as np
 from array_api_compat import device
 from scipy import linalg
+from scipy.linalg import lapack
 
 from mixtura.backend import to_numpy
 from mixtura.exceptions import SingularCovarianceError
@@ -74,12 +76,24 @@ def _lower_cholesky(matrices):
     raise _singular(failed)
 
 
+@lru_cache(maxsize=64)
+def _lower_mask(n_features):
+    """Ones on and below the diagonal, zeros above: shape (d, d), read-only."""
+    mask = np.tri(n_features)
+    mask.flags.writeable = False
+    return mask
+
+
 def _lower_triangular_inverses(lower):
     """Inverses of a stack of lower triangular matrices (K, d, d), lower again."""
     n_features = lower.shape[-1]
     if n_features <= _BATCHED_INVERSE_MAX_DIM:
-        # LU with pivoting leaves rounding-level entries above the diagonal
-        return np.tril(np.linalg.inv(lower))
+        # LU with pivoting leaves rounding-level entries above the diagonal;
+        # a product with a cached mask clears them (np.tril builds its mask
+        # anew, which costs more than the inverse at small d)
+        inverses = np.linalg.inv(lower)
+        inverses *= _lower_mask(n_features)
+        return inverses
     eye = np.eye(n_features)
     return np.stack([linalg.solve_triangular(f, eye, lower=True) for f in lower])
 
@@ -88,6 +102,23 @@ def _upper_precision_cholesky(covariances):
     """U with inv(cov) = U @ U.T, for a stack of covariances (K, d, d)."""
     inverses = _lower_triangular_inverses(_lower_cholesky(covariances))
     return np.ascontiguousarray(np.swapaxes(inverses, 1, 2))
+
+
+def _one_upper_precision_cholesky(covariance):
+    """U with inv(cov) = U @ U.T for one float64 covariance (d, d).
+
+    LAPACK's factorisation and triangular inverse called directly: for one
+    matrix the batched NumPy routines' set-up costs several times the work.
+    """
+    if covariance.dtype != np.float64:
+        return _upper_precision_cholesky(covariance[None])[0]
+    lower, info = lapack.dpotrf(covariance, lower=1, clean=1)
+    if info != 0:
+        raise _singular([0])
+    inverse, info = lapack.dtrtri(lower, lower=1)
+    if info != 0:
+        raise _singular([0])
+    return np.ascontiguousarray(inverse.T)
 
 
 def _upper_cholesky_of_precisions(precisions):
@@ -415,8 +446,9 @@ class Full(_MatrixStructure):
 
     def covariances_from_scatter(self, scatter, nk, reg_covar):
         covariances = scatter / nk[:, None, None]
-        diagonal = np.einsum("kii->ki", covariances)
-        diagonal += reg_covar
+        # the diagonals as a strided view of the flat matrices
+        n_features = covariances.shape[-1]
+        covariances.reshape(len(covariances), -1)[:, :: n_features + 1] += reg_covar
         return covariances
 
     def precision_cholesky(self, covariances):
@@ -468,12 +500,14 @@ class Tied(_MatrixStructure):
         return n_features * (n_features + 1) // 2
 
     def covariances_from_scatter(self, scatter, nk, reg_covar):
-        covariance = scatter.sum(axis=0) / nk.sum()
-        covariance[np.diag_indices_from(covariance)] += reg_covar
+        covariance = scatter.sum(axis=0)
+        covariance /= nk.sum()
+        # the diagonal as a strided view of the flat matrix
+        covariance.reshape(-1)[:: covariance.shape[0] + 1] += reg_covar
         return covariance
 
     def precision_cholesky(self, covariances):
-        return _upper_precision_cholesky(covariances[None])[0]
+        return _one_upper_precision_cholesky(covariances)
 
     def precision_cholesky_from_precisions(self, precisions):
         return _upper_cholesky_of_precisions(precisions[None])[0]

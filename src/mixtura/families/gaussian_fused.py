@@ -49,7 +49,9 @@ __all__ = [
     "quadratic_moments",
     "row_block_product",
     "split_sums",
+    "symmetric_pair_index",
     "tied_group_sums",
+    "upper_pair_indices",
 ]
 
 _TRIU_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -65,8 +67,12 @@ _TRIU_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 SUM_BLOCK_ROWS = 4096
 
 
-def _triu(n_features):
-    """Row and column indices of the upper triangle (cached per size)."""
+def upper_pair_indices(n_features):
+    """Row and column indices of the upper triangle, ``np.triu_indices(d)``.
+
+    Cached per size (``np.triu_indices`` builds a mask each call, which costs
+    more than a small fit's iteration); the arrays are shared: do not modify.
+    """
     if n_features not in _TRIU_CACHE:
         _TRIU_CACHE[n_features] = np.triu_indices(n_features)
     return _TRIU_CACHE[n_features]
@@ -75,10 +81,14 @@ def _triu(n_features):
 _SYMMETRIC_CACHE: dict[int, np.ndarray] = {}
 
 
-def _symmetric_index(n_features):
-    """Flat (d * d,) index of each matrix entry's pair in ``triu_indices`` order."""
+def symmetric_pair_index(n_features):
+    """Flat (d * d,) index of each matrix entry's pair in ``triu_indices`` order.
+
+    ``values[:, index]`` unfolds pair values, shape (K, n_pairs), into
+    symmetric matrices, shape (K, d * d). Cached per size; do not modify.
+    """
     if n_features not in _SYMMETRIC_CACHE:
-        rows, cols = _triu(n_features)
+        rows, cols = upper_pair_indices(n_features)
         index = np.empty((n_features, n_features), dtype=np.intp)
         index[rows, cols] = index[cols, rows] = np.arange(rows.size)
         _SYMMETRIC_CACHE[n_features] = index.ravel()
@@ -169,7 +179,7 @@ class PairForm:
         self.pairs = pairs
         self.n_features = means.shape[1]
         if pairs:
-            rows, cols = _triu(self.n_features)
+            rows, cols = upper_pair_indices(self.n_features)
             factors = np.where(rows == cols, -0.5, -1.0)
             quadratic = precisions[:, rows, cols] * factors
         else:
@@ -314,7 +324,7 @@ def split_sums(sums, n_features, pairs):
     if not pairs:
         return resp_sum, upper, first
     # one gather (4x faster than two fancy-index scatters at d=64)
-    second = np.take(upper, _symmetric_index(n_features), axis=1)
+    second = np.take(upper, symmetric_pair_index(n_features), axis=1)
     return resp_sum, second.reshape(-1, n_features, n_features), first
 
 

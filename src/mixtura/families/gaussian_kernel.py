@@ -64,6 +64,7 @@ __all__ = [
     "cancellation_limit",
     "expanded_form_error",
     "log_density_error",
+    "recompute_cancelled",
     "weighted_statistics",
 ]
 
@@ -202,13 +203,69 @@ def _cancelled_components(structure, resp_sum, means, scatter, eps):
     -------
     components : ndarray of int
     """
-    variances = (
-        structure.scatter_variances(scatter)
-        / np.where(resp_sum > 0, resp_sum, 1.0)[:, None]
-    )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(variances > 0, means**2 / variances, np.inf)
-    return np.flatnonzero((resp_sum > 0) & _cancels(ratio.max(axis=1), eps))
+    # expanded_form_error(rho) > limit is rho > largest_ratio, for
+    # rho = mean^2 / (scatter / n_k); multiplied out, no division, and one
+    # test of the whole array first (the EM loop on small data calls this every
+    # iteration, where each NumPy call's overhead counts). A variance that is
+    # not positive (or NaN) has lost everything: it counts as cancelled.
+    largest_ratio = _LARGEST_SAFE_RATIO.get(eps)
+    if largest_ratio is None:
+        largest_ratio = cancellation_limit(eps) / expanded_form_error(0.0, eps) - 1.0
+        _LARGEST_SAFE_RATIO[eps] = largest_ratio
+    diagonal = structure.scatter_variances(scatter)
+    lost = means * means
+    lost *= resp_sum[:, None]
+    lost = lost > largest_ratio * diagonal
+    lost |= ~(diagonal > 0)
+    if not lost.any():
+        return _NO_COMPONENTS
+    return np.flatnonzero((resp_sum > 0) & lost.any(axis=1))
+
+
+_LARGEST_SAFE_RATIO = {}
+_NO_COMPONENTS = np.empty(0, dtype=np.intp)
+
+
+def recompute_cancelled(
+    structure, X, weighted, reference, resp_sum, means, scatter, eps, xp=None
+):
+    """Redo, from explicit float64 deviations, the components that cancelled.
+
+    Parameters
+    ----------
+    structure : CovarianceStructure
+    X : array of shape (n_samples, n_features)
+        Complete rows.
+    weighted : array of shape (n_samples, n_components)
+        Responsibilities times sample weights.
+    reference : ndarray of shape (n_features,)
+    resp_sum : ndarray of shape (K,), float64
+    means : ndarray of shape (K, d), float64
+        Fast-form means about ``reference``; cancelled rows replaced in place.
+    scatter : ndarray of shape (K, d, d) or (K, d), float64
+        Fast-form scatter; cancelled components replaced in place.
+    eps : float
+        Machine epsilon of the dtype the fast form's products were added in.
+    xp : namespace, optional
+        Of ``X`` and ``weighted`` (looked up when not given).
+    """
+    if xp is None:
+        xp = get_namespace(X, weighted)
+    cancelled = _cancelled_components(structure, resp_sum, means, scatter, eps)
+    if not cancelled.size:
+        return
+    X_wide = xp.astype(X, xp.float64)
+    weighted_wide = xp.astype(weighted, xp.float64)
+    for k in cancelled:
+        means[k], scatter[k] = _centred_moments(
+            structure,
+            X_wide,
+            weighted_wide[:, k],
+            means[k] + reference,
+            resp_sum[k],
+            xp,
+        )
+        means[k] -= reference
 
 
 def _centred_moments(structure, X, weights, mean, resp_sum, xp):
@@ -311,20 +368,9 @@ def assemble_moments(
         to_numpy(scatter).astype(np.float64, copy=False),
     )
     eps = xp.finfo(centred.dtype).eps
-    cancelled = _cancelled_components(structure, resp_sum, means, scatter, eps)
-    if cancelled.size:
-        X_wide = xp.astype(X, xp.float64)
-        weighted_wide = xp.astype(weighted, xp.float64)
-    for k in cancelled:
-        means[k], scatter[k] = _centred_moments(
-            structure,
-            X_wide,
-            weighted_wide[:, k],
-            means[k] + reference,
-            resp_sum[k],
-            xp,
-        )
-        means[k] -= reference
+    recompute_cancelled(
+        structure, X, weighted, reference, resp_sum, means, scatter, eps, xp
+    )
     return MomentStats(resp_sum, means + reference, scatter)
 
 

@@ -12,8 +12,11 @@ works on plain parameter arrays in :class:`LeanGaussianState`:
   (:meth:`~mixtura.families.covariance.CovarianceStructure.squared_mahalanobis`,
   or its centred form where the expanded one would cancel digits, by the same
   bound the general kernels use), log-sum-exp into preallocated buffers;
-- statistics: :func:`~mixtura.families.gaussian_kernel.assemble_moments`, the
-  general path's own moments with their cancellation check;
+- statistics: the general path's expanded moments (as
+  :func:`~mixtura.families.gaussian_kernel.assemble_moments` forms them) from
+  one product with the rows' quadratic features, with the same cancellation
+  check and recomputation
+  (:func:`~mixtura.families.gaussian_kernel.recompute_cancelled`);
 - M-step: :meth:`Gaussian.maximized_parameters
   <mixtura.families.gaussian.Gaussian.maximized_parameters>` (maximum likelihood
   or the MAP rule of the prior) and the structure's batched factorisation.
@@ -32,11 +35,17 @@ import numpy as np
 
 from mixtura.backend import LOG_2PI
 from mixtura.exceptions import SingularCovarianceError
+from mixtura.families.gaussian_fused import (
+    pair_products_by_feature,
+    symmetric_pair_index,
+    upper_pair_indices,
+)
 from mixtura.families.gaussian_kernel import (
-    assemble_moments,
     cancellation_limit,
     log_density_error,
+    recompute_cancelled,
 )
+from mixtura.stats import MomentStats
 
 __all__ = ["LEAN_MAX_VALUES", "LeanGaussianEM", "LeanGaussianState"]
 
@@ -99,9 +108,10 @@ class LeanGaussianEM:
         self._limit = cancellation_limit(_EPS)
         # feature-major copies (d, n): the products then give (K, n) directly
         self._centred_rows = np.ascontiguousarray(self.centred.T)
-        self._pair_index = np.triu_indices(X.shape[1])
+        self._pair_index = upper_pair_indices(X.shape[1])
         # x_i x_j appears twice in c^T P c for i != j
         self._pair_factor = np.where(self._pair_index[0] == self._pair_index[1], 1, 2)
+        self._symmetric_index = symmetric_pair_index(X.shape[1])
         self._quadratic = None  # the rows' quadratic features, made when needed
 
     @classmethod
@@ -269,37 +279,60 @@ class LeanGaussianEM:
     def _m_step(self, weighted):
         """New parameters from the weighted responsibilities, shape (K, n)."""
         resp_sum = weighted.sum(axis=1)
-        stats = assemble_moments(
-            self.structure,
-            self.X,
-            weighted.T,
-            self.reference,
-            centred=self.centred,
-            second=self._second_moments(weighted),
-            first=weighted @ self.centred,
-            resp_sum=resp_sum,
-            xp=np,
-        )
+        means, scatter = self._moments(weighted, resp_sum)
+        stats = MomentStats(resp_sum, means + self.reference, scatter)
         means, covariances = self.template.maximized_parameters(stats)
         precisions_cholesky = self.structure.precision_cholesky(covariances)
         counts = resp_sum + _EMPTY_COMPONENT_GUARD
         log_weights = np.log(counts / counts.sum())
         return LeanGaussianState(log_weights, means, covariances, precisions_cholesky)
 
-    def _second_moments(self, weighted):
-        """``sum_i r_ik c_i c_i^T`` (or its diagonal) of the centred rows c_i.
+    def _moments(self, weighted, resp_sum):
+        """Means about the reference and scatter about the means, per component.
 
-        One product with the rows' quadratic features, formed once per fit.
+        The general path's expanded form (``sum_i r_ik c_i c_i^T - n_k m m^T``,
+        the same operations in the same order as
+        :func:`~mixtura.families.gaussian_kernel.assemble_moments`) from one
+        product with the rows' quadratic features, and the same recomputation,
+        from explicit deviations, of the components that cancelled.
+
+        Parameters
+        ----------
+        weighted : ndarray of shape (K, n)
+        resp_sum : ndarray of shape (K,)
+
+        Returns
+        -------
+        means : ndarray of shape (K, d)
+            About ``self.reference``.
+        scatter : ndarray of shape (K, d, d) or (K, d)
         """
-        products = weighted @ self._quadratic_rows().T
-        if not self.structure.full_scatter:
-            return products
-        n_components, n_features = weighted.shape[0], self.X.shape[1]
-        rows, cols = self._pair_index
-        second = np.empty((n_components, n_features, n_features))
-        second[:, rows, cols] = products
-        second[:, cols, rows] = products
-        return second
+        safe = np.where(resp_sum > 0, resp_sum, 1.0)
+        means = weighted @ self.centred
+        means /= safe[:, None]
+        scatter = weighted @ self._quadratic_rows().T
+        if self.structure.full_scatter:
+            rows, cols = self._pair_index
+            scatter -= resp_sum[:, None] * (means[:, rows] * means[:, cols])
+            # the upper triangle, in the pairs' order, unfolded to (K, d, d)
+            n_features = means.shape[1]
+            scatter = scatter[:, self._symmetric_index].reshape(
+                -1, n_features, n_features
+            )
+        else:
+            scatter -= resp_sum[:, None] * (means * means)
+        recompute_cancelled(
+            self.structure,
+            self.X,
+            weighted.T,
+            self.reference,
+            resp_sum,
+            means,
+            scatter,
+            _EPS,
+            np,
+        )
+        return means, scatter
 
     def _quadratic_rows(self):
         """The centred rows' squares (and pairwise products when the structure
@@ -308,10 +341,12 @@ class LeanGaussianEM:
         Formed at the first call and kept: the data do not change in a fit.
         """
         if self._quadratic is None:
-            rows, cols = self._pair_index
-            if not self.structure.full_scatter:
-                rows = cols = np.arange(self.X.shape[1])
-            self._quadratic = np.ascontiguousarray(
-                (self.centred[:, rows] * self.centred[:, cols]).T
-            )
+            features = self._centred_rows
+            if self.structure.full_scatter:
+                n_features, n_samples = features.shape
+                self._quadratic = pair_products_by_feature(
+                    features, np.empty((n_features * (n_features + 1) // 2, n_samples))
+                )
+            else:
+                self._quadratic = np.square(features)
         return self._quadratic

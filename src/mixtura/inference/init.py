@@ -23,11 +23,13 @@ import scipy.sparse
 from sklearn.cluster import KMeans, kmeans_plusplus
 
 from mixtura.exceptions import DataValidationError
+from mixtura.inference import kmeans as lean_kmeans
 
 __all__ = [
     "INIT_METHODS",
     "OneHotResponsibilities",
     "initial_responsibilities",
+    "kmeans_labels",
     "responsibilities_from_labels",
     "shared_kmeans",
 ]
@@ -38,6 +40,15 @@ __all__ = [
 #: the clusters' rough positions, which a sample this large gives, and Lloyd's
 #: iterations over millions of rows would cost more than the EM that follows
 KMEANS_SAMPLE_ROWS = 100_000
+
+
+#: Dense float64 data up to this many rows are clustered by
+#: :mod:`mixtura.inference.kmeans` (scikit-learn's k-means to the bit, without
+#: its per-call validation, copies and OpenMP start-up, which cost more than
+#: the arithmetic there); larger data by scikit-learn's ``KMeans``, whose
+#: threaded Lloyd iterations are faster from a few thousand rows on. Measured
+#: in ``benchmarks/RESULTS.md`` (issue 15).
+LEAN_KMEANS_MAX_ROWS = 4096
 
 
 _SHARED = threading.local()
@@ -91,22 +102,48 @@ def _kmeans(X, n_components, random_state, sample_weight):
 
 
 def _kmeans_start(X, n_components, random_state, sample_weight):
+    labels = kmeans_labels(X, n_components, random_state, sample_weight)
+    return responsibilities_from_labels(labels, n_components, X.dtype)
+
+
+def kmeans_labels(X, n_clusters, random_state, sample_weight=None):
+    """scikit-learn's ``KMeans(n_clusters, n_init=1).fit(X).labels_``, quickly.
+
+    Small dense float64 data (up to :data:`LEAN_KMEANS_MAX_ROWS` rows) go to
+    :func:`mixtura.inference.kmeans.kmeans_labels`, which gives the same labels
+    and draws; the rest to scikit-learn, on a random sample of
+    :data:`KMEANS_SAMPLE_ROWS` rows beyond that many (every row then labelled
+    by its nearest centre).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Dense or sparse rows.
+    n_clusters : int
+    random_state : numpy.random.RandomState
+        Advanced in place, as scikit-learn advances it.
+    sample_weight : ndarray of shape (n_samples,) or None
+
+    Returns
+    -------
+    labels : ndarray of shape (n_samples,)
+    """
+    if X.shape[0] <= LEAN_KMEANS_MAX_ROWS and lean_kmeans.serves(X):
+        return lean_kmeans.kmeans_labels(X, n_clusters, random_state, sample_weight)
     # k-means never centres (so never changes) sparse data: no need for its copy
     model = KMeans(
-        n_clusters=n_components,
+        n_clusters=n_clusters,
         n_init=1,
         random_state=random_state,
         copy_x=not scipy.sparse.issparse(X),
     )
     if X.shape[0] <= KMEANS_SAMPLE_ROWS:
-        labels = model.fit(X, sample_weight=sample_weight).labels_
-    else:
-        rows = np.sort(
-            random_state.choice(X.shape[0], size=KMEANS_SAMPLE_ROWS, replace=False)
-        )
-        weights = None if sample_weight is None else sample_weight[rows]
-        labels = model.fit(X[rows], sample_weight=weights).predict(X)
-    return responsibilities_from_labels(labels, n_components, X.dtype)
+        return model.fit(X, sample_weight=sample_weight).labels_
+    rows = np.sort(
+        random_state.choice(X.shape[0], size=KMEANS_SAMPLE_ROWS, replace=False)
+    )
+    weights = None if sample_weight is None else sample_weight[rows]
+    return model.fit(X[rows], sample_weight=weights).predict(X)
 
 
 def _kmeans_plusplus(X, n_components, random_state, sample_weight):
