@@ -17,7 +17,9 @@ from mixtura.families.gaussian import Gaussian
 from mixtura.families.gaussian_lean import LEAN_MAX_VALUES, LeanGaussianEM
 from mixtura.families.mclust import MULTIVARIATE_MODELS, UNIVARIATE_MODELS
 from mixtura.inference import ArrayData, em_stepper
+from mixtura.inference.data import chunked_statistics
 from mixtura.inference.em import em_step
+from mixtura.inference.init import responsibilities_from_labels
 
 # The two paths add the same terms in other orders (about a reference point
 # that differs, with other products), so each bound differs by rounding: a few
@@ -63,10 +65,41 @@ def _assert_same_fit(lean, chunked):
 def test_the_estimator_takes_the_lean_step_unless_chunks_are_asked_for():
     X = _blobs(200, 2)
     template = Gaussian("full")
-    step, _ = em_stepper(ArrayData(X), template, 3)
-    assert step.__self__.__class__ is LeanGaussianEM
-    step, _ = em_stepper(ArrayData(X, chunk_size=50), template, 3)
-    assert step is em_step
+    steps = em_stepper(ArrayData(X), template, 3)
+    assert steps.step.__self__.__class__ is LeanGaussianEM
+    steps = em_stepper(ArrayData(X, chunk_size=50), template, 3)
+    assert steps.step is em_step
+    assert steps.statistics is chunked_statistics
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_initial_statistics_from_the_lean_rows_equal_the_chunked_ones(
+    covariance_type, weighted
+):
+    # the initialisation's M-step reads the same statistics whichever path sums
+    # them (hard k-means-like labels, and soft responsibilities)
+    rng = np.random.default_rng(3)
+    X = _blobs(240, 3, offset=50.0)
+    weights = rng.uniform(0.2, 3.0, size=len(X)) if weighted else None
+    data = ArrayData(X, weights)
+    template = Gaussian(covariance_type)
+    steps = em_stepper(data, template, 3)
+    soft = rng.dirichlet(np.ones(3), size=len(X))
+    for resp in (responsibilities_from_labels(rng.integers(3, size=len(X)), 3), soft):
+        lean = steps.statistics(data, template, resp)
+        chunked = chunked_statistics(data, template, resp)
+        for name in ("resp_sum", "mean", "scatter"):
+            np.testing.assert_allclose(
+                getattr(lean, name), getattr(chunked, name), rtol=1e-10, atol=1e-9
+            )
+    # other rows (a sample for the initialisation) take the chunked statistics
+    other = ArrayData(X[:100], None if weights is None else weights[:100])
+    resp = soft[:100]
+    np.testing.assert_array_equal(
+        steps.statistics(other, template, resp).scatter,
+        chunked_statistics(other, template, resp).scatter,
+    )
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 from mixtura._validation import NanPolicy, check_data, check_sample_weight
 from mixtura.inference import (
     INIT_METHODS,
+    FitSteps,
     em_step,
     em_stepper,
     fit_loop,
@@ -86,6 +87,10 @@ def _scalar_key(cls, params):
     if any(type(value) not in _SCALAR_TYPES for value in params.values()):
         return None
     return cls, tuple((name, type(value), value) for name, value in params.items())
+
+
+def _as_is(state):
+    return state
 
 
 def _combine(callbacks):
@@ -198,12 +203,13 @@ class BaseMixture(DensityMixin, BaseEstimator):
     def _check_initial_parameters(self, X):
         """Validate user-given initial parameters against ``X``'s shape (none)."""
 
-    def _initial_mixture(self, data, resp):
-        """The starting mixture: an M-step from the initial responsibilities."""
+    def _initial_mixture(self, data, resp, statistics=chunked_statistics):
+        """The starting mixture: an M-step from the initial responsibilities.
+
+        ``statistics(data, family, resp)`` sums them (see :meth:`_initializer`).
+        """
         template = self._family_template()
-        return Mixture.from_statistics(
-            template, chunked_statistics(data, template, resp)
-        )
+        return Mixture.from_statistics(template, statistics(data, template, resp))
 
     def _check_X(self, X, *, reset, ensure_min_samples=1):
         """Validate ``X`` for fitting (``reset=True``) or prediction.
@@ -437,8 +443,12 @@ class BaseMixture(DensityMixin, BaseEstimator):
             self._check_initial_parameters(fit_data.initial.X)
         return fit_data
 
-    def _initializer(self, data):
-        """``initialize(rng) -> state`` for the fit loop, on ``data``'s rows."""
+    def _initializer(self, data, statistics=chunked_statistics):
+        """``initialize(rng) -> state`` for the fit loop, on ``data``'s rows.
+
+        ``statistics(data, family, resp)`` gives the statistics of the initial
+        responsibilities (the fit's :class:`~mixtura.inference.em.FitSteps`).
+        """
 
         def initialize(rng):
             resp = None
@@ -451,7 +461,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
                     data.sample_weight,
                     dense=False,
                 )
-            return self._initial_mixture(data, resp)
+            return self._initial_mixture(data, resp, statistics)
 
         return initialize
 
@@ -578,11 +588,11 @@ class BaseMixture(DensityMixin, BaseEstimator):
         warm : (state, float) or None
             The fitted state and bound to continue from.
         """
-        step, to_mixture = self._step_for(data)
+        steps = self._step_for(data)
         result = fit_loop(
             data,
-            self._initializer(initial_data),
-            step,
+            self._initializer(initial_data, steps.statistics),
+            steps.step,
             n_init=self.n_init,
             max_iter=self.max_iter,
             tol=self.tol,
@@ -590,7 +600,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
             warm_start=warm,
             callback=self._progress_callback(),
         )
-        self._store_fitted(to_mixture(result.mixture), dtype)
+        self._store_fitted(steps.to_mixture(result.mixture), dtype)
         self.converged_ = bool(result.converged)
         self.n_iter_ = int(result.n_iter)
         self.lower_bound_ = float(result.lower_bound)
@@ -608,7 +618,8 @@ class BaseMixture(DensityMixin, BaseEstimator):
         self._online_stats = None  # a full fit restarts online EM's running average
 
     def _step_for(self, data):
-        """The fit loop's step for ``data``, and how its last state is stored.
+        """The fit loop's step for ``data``, how its last state is stored, and
+        the initialisation's statistics (:class:`~mixtura.inference.em.FitSteps`).
 
         EM estimators take the family's lean step where it serves the data
         (:func:`~mixtura.inference.em.em_stepper`); other inference schemes
@@ -617,7 +628,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
         step = self._inference_step()
         if step is em_step:
             return em_stepper(data, self._family_template(), self.n_components)
-        return step, lambda state: state
+        return FitSteps(step, _as_is)
 
     def _progress_callback(self):
         printer = (

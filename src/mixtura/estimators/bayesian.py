@@ -209,9 +209,9 @@ class BayesianGaussianMixture(VariationalStateMixin, PruningMixin, BaseMixture):
         # the priors are resolved from the data here, once per fit
         self._weight_prior, self._prior = self._resolve_prior(X)
 
-    def _initial_mixture(self, data, resp):
+    def _initial_mixture(self, data, resp, statistics=chunked_statistics):
         template = self._family_template()
-        stats = chunked_statistics(data, template, resp)
+        stats = statistics(data, template, resp)
         return VariationalMixture.from_statistics(
             self._weight_prior, self._prior, template, stats, reorder=False
         )

@@ -389,9 +389,9 @@ class BayesianMixture(VariationalStateMixin, PruningMixin, BaseMixture):
     def _inference_step(self):
         return variational_step
 
-    def _initial_mixture(self, data, resp):
+    def _initial_mixture(self, data, resp, statistics=chunked_statistics):
         template = self._family_template()
-        stats = chunked_statistics(data, template, resp)
+        stats = statistics(data, template, resp)
         return VariationalMixture.from_statistics(
             self._weight_prior, self._prior, template, stats
         )

@@ -352,12 +352,13 @@ class GaussianMixture(BaseMixture):
         given = (self.weights_init, self.means_init, self.precisions_init)
         return self._has_noise() or any(value is None for value in given)
 
-    def _initializer(self, data):
+    def _initializer(self, data, statistics=chunked_statistics):
         if not self._has_noise():
-            return super()._initializer(data)
+            return super()._initializer(data, statistics)
 
         def initialize(rng):
-            return self._initial_mixture(data, self._noise_responsibilities(data, rng))
+            resp = self._noise_responsibilities(data, rng)
+            return self._initial_mixture(data, resp, statistics)
 
         return initialize
 
@@ -402,10 +403,10 @@ class GaussianMixture(BaseMixture):
             resp[:, n_components] = _DEFAULT_NOISE_SHARE
         return resp
 
-    def _initial_mixture(self, data, resp):
+    def _initial_mixture(self, data, resp, statistics=chunked_statistics):
         template = self._family_template()
         if resp is not None:
-            stats = chunked_statistics(data, template, resp)
+            stats = statistics(data, template, resp)
             fitted = Mixture.from_statistics(template, stats)
             weights, family = fitted.weights, fitted.family
             if isinstance(family, WithNoise):

@@ -233,12 +233,8 @@ def recompute_cancelled(
 
     Parameters
     ----------
-    structure : CovarianceStructure
-    X : array of shape (n_samples, n_features)
-        Complete rows.
-    weighted : array of shape (n_samples, n_components)
-        Responsibilities times sample weights.
-    reference : ndarray of shape (n_features,)
+    structure, X, weighted, reference
+        As for :func:`assemble_moments`.
     resp_sum : ndarray of shape (K,), float64
     means : ndarray of shape (K, d), float64
         Fast-form means about ``reference``; cancelled rows replaced in place.

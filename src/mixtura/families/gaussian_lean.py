@@ -276,14 +276,40 @@ class LeanGaussianEM:
             log_density *= self.sample_weight
         return joint, float(log_density.sum())
 
-    def _m_step(self, weighted):
-        """New parameters from the weighted responsibilities, shape (K, n)."""
+    def statistics(self, resp):
+        """The rows' statistics for given responsibilities (the initialisation's).
+
+        The same statistics as the family's
+        :meth:`~mixtura.families.gaussian.Gaussian.statistics` over these rows
+        and sample weights, from the rows prepared for the fit.
+
+        Parameters
+        ----------
+        resp : array-like of shape (n_samples, n_components)
+            Responsibilities (without the sample weights), e.g.
+            :class:`~mixtura.inference.init.OneHotResponsibilities`.
+
+        Returns
+        -------
+        stats : MomentStats
+        """
+        weighted = np.asarray(resp[0 : self.X.shape[0]], dtype=np.float64).T
+        if self.sample_weight is not None:
+            weighted = weighted * self.sample_weight
+        return self._statistics(weighted)
+
+    def _statistics(self, weighted):
+        """MomentStats of the weighted responsibilities, shape (K, n)."""
         resp_sum = weighted.sum(axis=1)
         means, scatter = self._moments(weighted, resp_sum)
-        stats = MomentStats(resp_sum, means + self.reference, scatter)
+        return MomentStats(resp_sum, means + self.reference, scatter)
+
+    def _m_step(self, weighted):
+        """New parameters from the weighted responsibilities, shape (K, n)."""
+        stats = self._statistics(weighted)
         means, covariances = self.template.maximized_parameters(stats)
         precisions_cholesky = self.structure.precision_cholesky(covariances)
-        counts = resp_sum + _EMPTY_COMPONENT_GUARD
+        counts = stats.resp_sum + _EMPTY_COMPONENT_GUARD
         log_weights = np.log(counts / counts.sum())
         return LeanGaussianState(log_weights, means, covariances, precisions_cholesky)
 

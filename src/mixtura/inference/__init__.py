@@ -1,7 +1,7 @@
 """Inference: the shared fit loop, the data seam, EM and initialisation."""
 
 from mixtura.inference.data import ArrayData, accumulate
-from mixtura.inference.em import em_step, em_stepper
+from mixtura.inference.em import FitSteps, em_step, em_stepper
 from mixtura.inference.hierarchical import hierarchical_responsibilities
 from mixtura.inference.init import INIT_METHODS, initial_responsibilities
 from mixtura.inference.loop import FitResult, IterationInfo, fit_loop
@@ -13,6 +13,7 @@ __all__ = [
     "INIT_METHODS",
     "ArrayData",
     "FitResult",
+    "FitSteps",
     "IterationInfo",
     "accumulate",
     "em_step",

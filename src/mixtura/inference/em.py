@@ -2,11 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import NamedTuple
+
 from mixtura.exceptions import SingularCovarianceError
-from mixtura.inference.data import ArrayData, accumulate
+from mixtura.inference.data import ArrayData, accumulate, chunked_statistics
 from mixtura.mixture import Mixture
 
-__all__ = ["em_step", "em_stepper"]
+__all__ = ["FitSteps", "em_step", "em_stepper"]
+
+
+class FitSteps(NamedTuple):
+    """How the fit loop steps, ends and starts, for one fit's data.
+
+    Attributes
+    ----------
+    step : callable
+        ``step(state, data) -> (state, lower_bound)``.
+    to_mixture : callable
+        ``to_mixture(state) -> Mixture`` (or the inference scheme's state), for
+        the loop's result.
+    statistics : callable
+        ``statistics(data, family, resp) -> Stats``, the initialisation's
+        statistics for given responsibilities (by default
+        :func:`~mixtura.inference.data.chunked_statistics`).
+    """
+
+    step: Callable
+    to_mixture: Callable
+    statistics: Callable = chunked_statistics
 
 
 def em_step(mixture, data):
@@ -40,13 +64,15 @@ def em_step(mixture, data):
 
 
 def em_stepper(data, template, n_components):
-    """The EM step for ``data``, and how its last state becomes a mixture.
+    """The EM step for ``data``, how its last state becomes a mixture, and the
+    initialisation's statistics.
 
     In-memory rows that the family's lean step serves (one block, see
     :meth:`Family.lean_em <mixtura.families.base.Family.lean_em>`) take it: the
-    parameters stay arrays between iterations and the family is built once.
-    Everything else (Dask, streams, explicit chunks, families without a lean
-    step) takes :func:`em_step`, the chunked reference.
+    parameters stay arrays between iterations, the family is built once, and
+    the initial statistics come from the same prepared rows. Everything else
+    (Dask, streams, explicit chunks, families without a lean step) takes
+    :func:`em_step`, the chunked reference.
 
     Parameters
     ----------
@@ -57,10 +83,7 @@ def em_stepper(data, template, n_components):
 
     Returns
     -------
-    step : callable
-        ``step(state, data) -> (state, lower_bound)`` for the fit loop.
-    to_mixture : callable
-        ``to_mixture(state) -> Mixture`` for the fit loop's result.
+    FitSteps
     """
     lean = None
     if isinstance(data, ArrayData) and (
@@ -68,7 +91,7 @@ def em_stepper(data, template, n_components):
     ):
         lean = template.lean_em(data.X, n_components, data.sample_weight)
     if lean is None:
-        return em_step, _as_is
+        return FitSteps(em_step, _as_is)
 
     def to_mixture(state):
         if isinstance(state, Mixture):  # no iteration ran
@@ -76,7 +99,13 @@ def em_stepper(data, template, n_components):
         log_weights, family = lean.finish(state)
         return Mixture(log_weights, family, normalize=False)
 
-    return lean.step, to_mixture
+    def statistics(rows, family, resp):
+        # the lean step's prepared rows serve the same rows (and weights) only
+        if rows.X is data.X and rows.sample_weight is data.sample_weight:
+            return lean.statistics(resp)
+        return chunked_statistics(rows, family, resp)
+
+    return FitSteps(lean.step, to_mixture, statistics)
 
 
 def _as_is(mixture):

@@ -112,18 +112,8 @@ def kmeans_labels(
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features), dtype float64
-        Data; not modified.
-    n_clusters : int
-        Number of clusters, at most ``n_samples``.
-    random_state : numpy.random.RandomState
-        Generator for the k-means++ seeding; advanced in place.
-    sample_weight : ndarray of shape (n_samples,) or None, default=None
-        Non-negative weights, not all zero; None means ones.
-    max_iter : int, default=300
-        Largest number of Lloyd iterations.
-    tol : float, default=1e-4
-        Convergence tolerance relative to the mean per-feature variance.
+    X, n_clusters, random_state, sample_weight, max_iter, tol
+        As for :func:`kmeans`.
 
     Returns
     -------
