@@ -112,7 +112,7 @@ class LeanGaussianEM:
         # x_i x_j appears twice in c^T P c for i != j
         self._pair_factor = np.where(self._pair_index[0] == self._pair_index[1], 1, 2)
         self._symmetric_index = symmetric_pair_index(X.shape[1])
-        self._quadratic = None  # the rows' quadratic features, made when needed
+        self._features = None  # the rows' stacked features, made when needed
 
     @classmethod
     def serves(cls, n_samples, n_features, n_components):
@@ -207,47 +207,58 @@ class LeanGaussianEM:
             error.lower_bound = mean_log_likelihood
             raise
 
-    def _distances(self, means, precisions_cholesky):
-        """Squared Mahalanobis distances, component-major (K, n).
+    def _joint_log_prob(self, state):
+        """Log of weight times density of every row, component-major (K, n).
 
-        Expanded about the reference, ``c^T P c - 2 c^T P m + m^T P m`` for the
-        centred rows c, as products of the rows' quadratic features (formed
-        once per fit) with each precision's coefficients: two matrix products
-        for every structure. The expanded terms grow with the farthest mean's
-        squared distance from the reference, so the form is used while the
-        bound of :func:`~mixtura.families.gaussian_kernel.log_density_error`
-        stays under float64's limit, as in the general kernels; beyond, the
-        structure's explicit deviations.
+        Expanded about the reference, ``-(c^T P c - 2 c^T P m + m^T P m) / 2``
+        plus each component's constant, for the centred rows c: one product of
+        per-component coefficients with the rows' stacked features
+        ``[quadratic; c; 1]`` (formed once per fit), for every structure. The
+        expanded terms grow with the farthest mean's squared distance from the
+        reference, so the form is used while the bound of
+        :func:`~mixtura.families.gaussian_kernel.log_density_error` stays under
+        float64's limit, as in the general kernels; beyond, the structure's
+        explicit deviations.
         """
-        n_components, n_features = means.shape
+        n_features = self.X.shape[1]
+        means = state.means - self.reference
+        precisions_cholesky = state.precisions_cholesky
+        n_components = means.shape[0]
+        log_det = self.structure.log_det_cholesky(precisions_cholesky, n_features)
+        log_normaliser = state.log_weights + (log_det - 0.5 * n_features * LOG_2PI)
         precisions = self._precision_coefficients(precisions_cholesky, n_components)
         if self.structure.full_scatter:
             linear = np.matmul(precisions, means[:, :, None])[:, :, 0]
             rows, cols = self._pair_index
-            coefficients = precisions[:, rows, cols] * self._pair_factor
+            quadratic = precisions[:, rows, cols] * self._pair_factor
         else:
             linear = precisions * means
-            coefficients = precisions
-        constant = np.einsum("kd,kd->k", linear, means)
-        farthest = float(constant.max())
-        if log_density_error(farthest, n_features, _EPS) > self._limit:
-            return self.structure.squared_mahalanobis_centred(
+            quadratic = precisions
+        mean_term = np.einsum("kd,kd->k", linear, means)
+        if log_density_error(float(mean_term.max()), n_features, _EPS) > self._limit:
+            distances = self.structure.squared_mahalanobis_centred(
                 self.centred, means, precisions_cholesky, np
             ).T
-        distances = coefficients @ self._quadratic_rows()
-        distances -= 2.0 * (linear @ self._centred_rows)
-        distances += constant[:, None]
-        return distances
+            joint = np.multiply(distances, -0.5, order="C")
+            joint += log_normaliser[:, None]
+            return joint
+        features = self._stacked_features()
+        n_quadratic = features.shape[0] - n_features - 1
+        coefficients = np.empty((n_components, features.shape[0]))
+        # (broadcasts a spherical structure's one precision over the features)
+        np.multiply(quadratic, -0.5, out=coefficients[:, :n_quadratic])
+        coefficients[:, n_quadratic:-1] = linear
+        coefficients[:, -1] = log_normaliser - 0.5 * mean_term
+        return coefficients @ features
 
     def _precision_coefficients(self, precisions_cholesky, n_components):
-        """Each component's precision: (K, d, d) matrices, or (K, d) diagonals."""
+        """Each component's precision: (K, d, d) matrices, or diagonals (K, d)
+        (or (K, 1) for one variance per component, which broadcasts)."""
         precisions = self.structure.precisions(precisions_cholesky)
-        n_features = self.X.shape[1]
         if self.structure.full_scatter:
+            n_features = self.X.shape[1]
             return self.structure.matrices(precisions, n_components, n_features)
-        return np.broadcast_to(
-            np.reshape(precisions, (n_components, -1)), (n_components, n_features)
-        )
+        return precisions.reshape(n_components, -1)
 
     def _e_step(self, state):
         """Weighted responsibilities (K, n) and the total log-likelihood.
@@ -256,14 +267,7 @@ class LeanGaussianEM:
         the few components then run along contiguous rows, several times
         faster than along the short axis of an (n, K) array.
         """
-        n_features = self.X.shape[1]
-        distances = self._distances(
-            state.means - self.reference, state.precisions_cholesky
-        )
-        log_det = self.structure.log_det_cholesky(state.precisions_cholesky, n_features)
-        constant = state.log_weights + (log_det - 0.5 * n_features * LOG_2PI)
-        joint = np.multiply(distances, -0.5, order="C")
-        joint += constant[:, None]
+        joint = self._joint_log_prob(state)
         peak = joint.max(axis=0)
         joint -= peak
         np.exp(joint, out=joint)
@@ -300,8 +304,7 @@ class LeanGaussianEM:
 
     def _statistics(self, weighted):
         """MomentStats of the weighted responsibilities, shape (K, n)."""
-        resp_sum = weighted.sum(axis=1)
-        means, scatter = self._moments(weighted, resp_sum)
+        resp_sum, means, scatter = self._moments(weighted)
         return MomentStats(resp_sum, means + self.reference, scatter)
 
     def _m_step(self, weighted):
@@ -313,40 +316,46 @@ class LeanGaussianEM:
         log_weights = np.log(counts / counts.sum())
         return LeanGaussianState(log_weights, means, covariances, precisions_cholesky)
 
-    def _moments(self, weighted, resp_sum):
-        """Means about the reference and scatter about the means, per component.
+    def _moments(self, weighted):
+        """Weights, means about the reference and scatter about the means.
 
         The general path's expanded form (``sum_i r_ik c_i c_i^T - n_k m m^T``,
-        the same operations in the same order as
+        the same operations as
         :func:`~mixtura.families.gaussian_kernel.assemble_moments`) from one
-        product with the rows' quadratic features, and the same recomputation,
-        from explicit deviations, of the components that cancelled.
+        product with the rows' stacked features (their sums give the second
+        moments, the first moments and the weights at once), and the same
+        recomputation, from explicit deviations, of the components that
+        cancelled.
 
         Parameters
         ----------
         weighted : ndarray of shape (K, n)
-        resp_sum : ndarray of shape (K,)
 
         Returns
         -------
+        resp_sum : ndarray of shape (K,)
         means : ndarray of shape (K, d)
             About ``self.reference``.
         scatter : ndarray of shape (K, d, d) or (K, d)
         """
+        n_features = self.X.shape[1]
+        sums = weighted @ self._stacked_features().T
+        n_quadratic = sums.shape[1] - n_features - 1
+        resp_sum = sums[:, -1]
         safe = np.where(resp_sum > 0, resp_sum, 1.0)
-        means = weighted @ self.centred
-        means /= safe[:, None]
-        scatter = weighted @ self._quadratic_rows().T
+        means = sums[:, n_quadratic:-1] / safe[:, None]
+        scatter = sums[:, :n_quadratic]
         if self.structure.full_scatter:
             rows, cols = self._pair_index
             scatter -= resp_sum[:, None] * (means[:, rows] * means[:, cols])
             # the upper triangle, in the pairs' order, unfolded to (K, d, d)
-            n_features = means.shape[1]
             scatter = scatter[:, self._symmetric_index].reshape(
                 -1, n_features, n_features
             )
         else:
             scatter -= resp_sum[:, None] * (means * means)
+            scatter = np.ascontiguousarray(scatter)
+        resp_sum = np.ascontiguousarray(resp_sum)
         recompute_cancelled(
             self.structure,
             self.X,
@@ -358,21 +367,26 @@ class LeanGaussianEM:
             _EPS,
             np,
         )
-        return means, scatter
+        return resp_sum, means, scatter
 
-    def _quadratic_rows(self):
-        """The centred rows' squares (and pairwise products when the structure
-        has full matrices), one feature per row: shape (n_quadratic, n).
+    def _stacked_features(self):
+        """The centred rows' features ``[quadratic; c; 1]``, one per row of the
+        result: shape (n_quadratic + d + 1, n).
 
-        Formed at the first call and kept: the data do not change in a fit.
+        ``quadratic`` holds the squares (and, when the structure has full
+        matrices, the pairwise products ``c_i c_j``, i <= j). Formed at the
+        first call and kept: the data do not change in a fit.
         """
-        if self._quadratic is None:
-            features = self._centred_rows
-            if self.structure.full_scatter:
-                n_features, n_samples = features.shape
-                self._quadratic = pair_products_by_feature(
-                    features, np.empty((n_features * (n_features + 1) // 2, n_samples))
-                )
+        if self._features is None:
+            n_features, n_samples = self._centred_rows.shape
+            full = self.structure.full_scatter
+            n_quadratic = n_features * (n_features + 1) // 2 if full else n_features
+            features = np.empty((n_quadratic + n_features + 1, n_samples))
+            if full:
+                pair_products_by_feature(self._centred_rows, features[:n_quadratic])
             else:
-                self._quadratic = np.square(features)
-        return self._quadratic
+                np.square(self._centred_rows, out=features[:n_quadratic])
+            features[n_quadratic:-1] = self._centred_rows
+            features[-1] = 1.0
+            self._features = features
+        return self._features
