@@ -241,8 +241,8 @@ def test_every_mclust_cell_is_matched_from_mclusts_own_partitions(faithful):
 
 @pytest.fixture(scope="module")
 def mclust_grid(faithful):
-    # select's defaults for a grid of mclust's models (MCLUST_GRID_DEFAULTS: hc and
-    # k-means starts, refits from splits, no ridge, tol 1e-6)
+    # select's defaults for a grid of mclust's models (MCLUST_GRID_DEFAULTS: one
+    # start per cell from mclust's own hierarchy, no ridge, tol 1e-6)
     return select(faithful, range(1, 10), "mclust", "mclust_bic")
 
 
@@ -264,12 +264,14 @@ def test_faithful_best_model_is_mclusts(mclust_grid):
 
 @pytest.mark.slow
 def test_faithful_grid_from_mixturas_own_starts(mclust_grid):
-    # mixtura's own starts (its hc and k-means, then every one-cluster split of
-    # the model's fit at K - 1) against mclust's table: every one of the 126
-    # cells reaches mclust's BIC (within 0.5) or higher. mixtura's hierarchy is
-    # not mclust's (their merge orders differ), so its hc partitions alone left
-    # cells lower (EVV,8 by 1.22 even after sharing the 6 best partitions of each
-    # K across models; EVV,8 from mclust's own partition is 0.51 higher).
+    # mixtura's own starts against mclust's table: every one of the 126 cells
+    # reaches mclust's BIC (within 0.5) or higher. mixtura's hierarchy is
+    # mclust's merge for merge (tests/inference/test_hierarchical.py), so each
+    # cell starts where mclust's does; before it was (when ties were broken
+    # otherwise) the hc partitions alone left cells lower (EVV,8 by 1.22), and
+    # the grid needed k-means starts and refits from splits, six times slower.
+    for k, labels in _mclust_partitions().items():
+        assert np.array_equal(mclust_grid.estimator("VVV", k).init_params, labels)
     differences, missing = _compare(mclust_grid, _mclust_bic_table())
     lower = _report(differences, missing, "from mixtura's starts")
     assert not missing
