@@ -195,7 +195,7 @@ class CovarianceStructure(ABC):
         """Number of free covariance parameters."""
 
     @abstractmethod
-    def covariances_from_scatter(self, scatter, nk, reg_covar):
+    def covariances_from_scatter(self, scatter, nk, reg_covar, start=None):
         """M-step: covariances from centred scatter and component weights.
 
         Parameters
@@ -205,6 +205,10 @@ class CovarianceStructure(ABC):
             Weighted number of samples of each component (never zero).
         reg_covar : float
             Added to the diagonal, so every covariance is positive definite.
+        start : ndarray or None, default=None
+            The covariances before this M-step (in the structure's shape).
+            Structures whose M-step is iterative (some of mclust's models)
+            begin their inner iterations there; a closed form ignores it.
         """
 
     @abstractmethod
@@ -444,7 +448,7 @@ class Full(_MatrixStructure):
     def n_parameters(self, n_components, n_features):
         return n_components * n_features * (n_features + 1) // 2
 
-    def covariances_from_scatter(self, scatter, nk, reg_covar):
+    def covariances_from_scatter(self, scatter, nk, reg_covar, start=None):
         covariances = scatter / nk[:, None, None]
         # the diagonals as a strided view of the flat matrices
         n_features = covariances.shape[-1]
@@ -499,7 +503,7 @@ class Tied(_MatrixStructure):
     def n_parameters(self, n_components, n_features):
         return n_features * (n_features + 1) // 2
 
-    def covariances_from_scatter(self, scatter, nk, reg_covar):
+    def covariances_from_scatter(self, scatter, nk, reg_covar, start=None):
         covariance = scatter.sum(axis=0)
         covariance /= nk.sum()
         # the diagonal as a strided view of the flat matrix
@@ -596,7 +600,7 @@ class Diagonal(_DiagonalStructure):
     def n_parameters(self, n_components, n_features):
         return n_components * n_features
 
-    def covariances_from_scatter(self, scatter, nk, reg_covar):
+    def covariances_from_scatter(self, scatter, nk, reg_covar, start=None):
         return scatter / nk[:, None] + reg_covar
 
     def log_det_cholesky(self, precisions_cholesky, n_features):
@@ -633,7 +637,7 @@ class Spherical(_DiagonalStructure):
     def n_parameters(self, n_components, n_features):
         return n_components
 
-    def covariances_from_scatter(self, scatter, nk, reg_covar):
+    def covariances_from_scatter(self, scatter, nk, reg_covar, start=None):
         return (scatter / nk[:, None] + reg_covar).mean(axis=1)
 
     def log_det_cholesky(self, precisions_cholesky, n_features):

@@ -451,7 +451,7 @@ class Gaussian(Family):
             A family of the same configuration (and prior) with the new
             parameters.
         """
-        means, covariances = self.maximized_parameters(stats)
+        means, covariances = self.maximized_parameters(stats, self.covariances)
         return Gaussian(
             self.structure,
             self.reg_covar,
@@ -460,7 +460,7 @@ class Gaussian(Family):
             prior=self.prior,
         )
 
-    def maximized_parameters(self, stats):
+    def maximized_parameters(self, stats, start=None):
         """The M-step's means and covariances as arrays, without a new family.
 
         Shared by :meth:`maximize` and the lean EM step
@@ -470,6 +470,10 @@ class Gaussian(Family):
         Parameters
         ----------
         stats : MomentStats
+        start : ndarray or None, default=None
+            The covariances before this M-step, where an iterative M-step
+            begins (see
+            :meth:`~mixtura.families.covariance.CovarianceStructure.covariances_from_scatter`).
 
         Returns
         -------
@@ -488,7 +492,7 @@ class Gaussian(Family):
                 stats, nk, self.prior, self.structure.full_scatter
             )
         covariances = self.structure.covariances_from_scatter(
-            scatter, counts, self.reg_covar
+            scatter, counts, self.reg_covar, start
         )
         return means, covariances
 

@@ -202,7 +202,7 @@ class LeanGaussianEM:
         weighted, log_likelihood = self._e_step(state)
         mean_log_likelihood = log_likelihood / self.total_weight
         try:
-            return self._m_step(weighted), mean_log_likelihood
+            return self._m_step(weighted, state.covariances), mean_log_likelihood
         except SingularCovarianceError as error:
             error.lower_bound = mean_log_likelihood
             raise
@@ -307,10 +307,14 @@ class LeanGaussianEM:
         resp_sum, means, scatter = self._moments(weighted)
         return MomentStats(resp_sum, means + self.reference, scatter)
 
-    def _m_step(self, weighted):
-        """New parameters from the weighted responsibilities, shape (K, n)."""
+    def _m_step(self, weighted, start=None):
+        """New parameters from the weighted responsibilities, shape (K, n).
+
+        ``start``: the covariances before the step, where an iterative M-step
+        begins (as the chunked path's family begins from its own).
+        """
         stats = self._statistics(weighted)
-        means, covariances = self.template.maximized_parameters(stats)
+        means, covariances = self.template.maximized_parameters(stats, start)
         precisions_cholesky = self.structure.precision_cholesky(covariances)
         counts = stats.resp_sum + _EMPTY_COMPONENT_GUARD
         log_weights = np.log(counts / counts.sum())

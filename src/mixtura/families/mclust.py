@@ -105,6 +105,39 @@ def _check_finite(covariances):
     return covariances
 
 
+def _usable_start(start, shape):
+    """``start`` as a float64 array when it can seed an inner iteration, else None.
+
+    The covariances before an M-step (see
+    :meth:`~mixtura.families.covariance.CovarianceStructure.covariances_from_scatter`):
+    beginning the inner iterations there, rather than from the scatter alone,
+    makes each M-step improve on the previous parameters (a generalised EM
+    step, as mclust's Fortran keeps its inner state across EM iterations) and
+    needs few inner iterations once EM settles.
+    """
+    if start is None:
+        return None
+    start = np.asarray(start, dtype=np.float64)
+    if start.shape != shape or not np.isfinite(start).all():
+        return None
+    return start
+
+
+def _start_volumes(start, shape):
+    """Per-component volumes ``det(Sigma_k)^(1/d)`` of the start, or None."""
+    start = _usable_start(start, shape)
+    if start is None:
+        return None
+    if start.ndim == 3:
+        sign, log_det = np.linalg.slogdet(start)
+        if (sign <= 0).any():
+            return None
+        return np.exp(log_det / start.shape[-1])
+    if (start <= 0).any():
+        return None
+    return _geometric_mean(start)
+
+
 def _regularised_matrices(scatter, nk, reg_covar):
     """``W_k + n_k reg_covar I``, shape (K, d, d)."""
     eye = np.eye(scatter.shape[-1])
@@ -150,7 +183,7 @@ def _equal_volume_variable_shape(values, nk):
     return lam * values / volumes[:, None]
 
 
-def _variable_volume_equal_shape(values, nk):
+def _variable_volume_equal_shape(values, nk, volumes=None):
     """``lambda_k A`` with one shape A (det 1) for all k (Celeux & Govaert 1995).
 
     Alternates ``A = normalise(sum_k values_k / lambda_k)`` and
@@ -162,6 +195,11 @@ def _variable_volume_equal_shape(values, nk):
     values : ndarray of shape (K, d)
         Diagonal scatters (VEI) or sorted scatter eigenvalues (VEV).
     nk : ndarray of shape (K,)
+    volumes : ndarray of shape (K,) or None
+        The ``lambda_k`` to begin from (the previous M-step's); None begins
+        from ``tr(W_k) / (n_k d)``. The minimiser is unique (the objective is
+        convex in the log parameters), so only the number of iterations
+        depends on it.
 
     Returns
     -------
@@ -169,7 +207,7 @@ def _variable_volume_equal_shape(values, nk):
         ``lambda_k A``.
     """
     d = values.shape[1]
-    lam = values.sum(axis=1) / (nk * d)
+    lam = values.sum(axis=1) / (nk * d) if volumes is None else volumes
     previous = np.inf
     for _ in range(INNER_MAX_ITER):
         pooled = (values / lam[:, None]).sum(axis=0)
@@ -226,7 +264,7 @@ class _SphericalModel(_MclustStructure, Spherical):
     def n_parameters(self, n_components, n_features):
         return 1 if self.equal_volume else n_components
 
-    def covariances_from_scatter(self, scatter, nk, reg_covar):
+    def covariances_from_scatter(self, scatter, nk, reg_covar, start=None):
         traces = self.scatter_variances(scatter).sum(axis=1)
         d = self.scatter_variances(scatter).shape[1]
         traces = traces + nk * reg_covar * d
@@ -275,13 +313,16 @@ class V(VII):
 class _DiagonalModel(_MclustStructure, Diagonal):
     """Axis-aligned covariances ``lambda_k A_k``; stored as diagonals (K, d)."""
 
-    def covariances_from_scatter(self, scatter, nk, reg_covar):
+    def covariances_from_scatter(self, scatter, nk, reg_covar, start=None):
         diagonals = self.scatter_variances(scatter) + (nk * reg_covar)[:, None]
         with np.errstate(all="ignore"):
-            return _check_finite(self._constrained(diagonals, nk))
+            return _check_finite(self._constrained(diagonals, nk, start))
 
-    def _constrained(self, diagonals, nk):
-        """The model's covariances (K, d) from regularised scatter diagonals."""
+    def _constrained(self, diagonals, nk, start=None):
+        """The model's covariances (K, d) from regularised scatter diagonals.
+
+        ``start``: the previous covariances, where an iterative rule begins.
+        """
         raise NotImplementedError
 
 
@@ -294,7 +335,7 @@ class EEI(_DiagonalModel):
     def n_parameters(self, n_components, n_features):
         return n_features
 
-    def _constrained(self, diagonals, nk):
+    def _constrained(self, diagonals, nk, start=None):
         pooled = diagonals.sum(axis=0) / nk.sum()
         return np.broadcast_to(pooled, diagonals.shape).copy()
 
@@ -311,8 +352,9 @@ class VEI(_DiagonalModel):
     def n_parameters(self, n_components, n_features):
         return n_components + n_features - 1
 
-    def _constrained(self, diagonals, nk):
-        return _variable_volume_equal_shape(diagonals, nk)
+    def _constrained(self, diagonals, nk, start=None):
+        volumes = _start_volumes(start, diagonals.shape)
+        return _variable_volume_equal_shape(diagonals, nk, volumes)
 
 
 class EVI(_DiagonalModel):
@@ -324,7 +366,7 @@ class EVI(_DiagonalModel):
     def n_parameters(self, n_components, n_features):
         return 1 + n_components * (n_features - 1)
 
-    def _constrained(self, diagonals, nk):
+    def _constrained(self, diagonals, nk, start=None):
         return _equal_volume_variable_shape(diagonals, nk)
 
 
@@ -337,7 +379,7 @@ class VVI(_DiagonalModel):
     def n_parameters(self, n_components, n_features):
         return n_components * n_features
 
-    def _constrained(self, diagonals, nk):
+    def _constrained(self, diagonals, nk, start=None):
         return diagonals / nk[:, None]
 
 
@@ -350,18 +392,21 @@ def _n_rotation(n_features):
 class _MatrixModel(_MclustStructure, Full):
     """Covariances with orientations; stored as full matrices (K, d, d)."""
 
-    def covariances_from_scatter(self, scatter, nk, reg_covar):
+    def covariances_from_scatter(self, scatter, nk, reg_covar, start=None):
         regularised = _regularised_matrices(scatter, nk, reg_covar)
         try:
             with np.errstate(all="ignore"):
-                covariances = self._constrained(regularised, nk)
+                covariances = self._constrained(regularised, nk, start)
         except np.linalg.LinAlgError:
             flat = np.linalg.eigvalsh(regularised)[:, 0] <= 0
             raise _singular(np.flatnonzero(flat).tolist()) from None
         return _check_finite(covariances)
 
-    def _constrained(self, scatter, nk):
-        """The model's covariances (K, d, d) from regularised scatter matrices."""
+    def _constrained(self, scatter, nk, start=None):
+        """The model's covariances (K, d, d) from regularised scatter matrices.
+
+        ``start``: the previous covariances, where an iterative rule begins.
+        """
         raise NotImplementedError
 
 
@@ -374,7 +419,7 @@ class EEE(_MatrixModel):
     def n_parameters(self, n_components, n_features):
         return n_features * (n_features + 1) // 2
 
-    def _constrained(self, scatter, nk):
+    def _constrained(self, scatter, nk, start=None):
         pooled = scatter.sum(axis=0) / nk.sum()
         return np.broadcast_to(pooled, scatter.shape).copy()
 
@@ -388,7 +433,7 @@ class VVV(_MatrixModel):
     def n_parameters(self, n_components, n_features):
         return n_components * n_features * (n_features + 1) // 2
 
-    def _constrained(self, scatter, nk):
+    def _constrained(self, scatter, nk, start=None):
         return scatter / nk[:, None, None]
 
 
@@ -404,7 +449,7 @@ class EVV(_MatrixModel):
     def n_parameters(self, n_components, n_features):
         return 1 + n_components * (n_features - 1 + _n_rotation(n_features))
 
-    def _constrained(self, scatter, nk):
+    def _constrained(self, scatter, nk, start=None):
         sign, log_det = np.linalg.slogdet(scatter)
         with np.errstate(invalid="ignore"):
             volumes = np.where(sign > 0, np.exp(log_det / scatter.shape[-1]), np.nan)
@@ -426,7 +471,7 @@ class EEV(_MatrixModel):
     def n_parameters(self, n_components, n_features):
         return n_features + n_components * _n_rotation(n_features)
 
-    def _constrained(self, scatter, nk):
+    def _constrained(self, scatter, nk, start=None):
         values, vectors = _sorted_eigh(scatter)
         shape = values.sum(axis=0) / nk.sum()
         return _compose(vectors, np.broadcast_to(shape, values.shape))
@@ -445,9 +490,10 @@ class VEV(_MatrixModel):
     def n_parameters(self, n_components, n_features):
         return n_components + n_features - 1 + n_components * _n_rotation(n_features)
 
-    def _constrained(self, scatter, nk):
+    def _constrained(self, scatter, nk, start=None):
         values, vectors = _sorted_eigh(scatter)
-        return _compose(vectors, _variable_volume_equal_shape(values, nk))
+        volumes = _start_volumes(start, scatter.shape)
+        return _compose(vectors, _variable_volume_equal_shape(values, nk, volumes))
 
 
 class VEE(_MatrixModel):
@@ -463,9 +509,11 @@ class VEE(_MatrixModel):
     def n_parameters(self, n_components, n_features):
         return n_components + n_features - 1 + _n_rotation(n_features)
 
-    def _constrained(self, scatter, nk):
+    def _constrained(self, scatter, nk, start=None):
         d = scatter.shape[-1]
-        pooled = scatter.sum(axis=0)
+        start = _usable_start(start, scatter.shape)
+        # the common shape C (det 1) of the previous covariances lambda_k C
+        pooled = scatter.sum(axis=0) if start is None else start[0]
         common = pooled / np.exp(np.linalg.slogdet(pooled)[1] / d)
         previous = np.inf
         for _ in range(INNER_MAX_ITER):
@@ -497,9 +545,14 @@ class _CommonOrientationModel(_MatrixModel):
         """``s_k`` (K, d) from ``diag(D^T W_k D)`` (K, d)."""
         raise NotImplementedError
 
-    def _constrained(self, scatter, nk):
+    def _constrained(self, scatter, nk, start=None):
         d = scatter.shape[-1]
-        orientation = np.linalg.eigh(scatter.sum(axis=0))[1]
+        start = _usable_start(start, scatter.shape)
+        # the previous covariances D diag(s_k) D^T share D, the eigenvectors of
+        # their sum; without them, those of the pooled scatter
+        orientation = np.linalg.eigh(
+            scatter.sum(axis=0) if start is None else start.sum(axis=0)
+        )[1]
         largest = np.linalg.eigvalsh(scatter)[:, -1]
         shifted = largest[:, None, None] * np.eye(d) - scatter
         previous = np.inf
