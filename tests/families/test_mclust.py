@@ -191,6 +191,51 @@ def test_m_step_beats_every_other_covariance_of_the_model(name):
         assert best <= objective(candidate) + 1e-9
 
 
+@pytest.mark.parametrize("name", ["VEI", "VEV", "VEE", "EVE", "VVE"])
+def test_an_iterative_m_step_from_a_start_improves_on_it(name):
+    # EM passes the previous covariances as the inner iterations' start: the
+    # M-step's objective (sum_k n_k log det S_k + tr(W_k S_k^-1)) must be no
+    # worse than at that start (a generalised EM step, whatever the start), and
+    # the convex rules (VEI, VEV, VEE) reach the same minimiser as from scratch
+    rng = np.random.RandomState(4)
+    X = rng.normal(size=(300, 3)) @ rng.normal(size=(3, 3))
+    resp = rng.dirichlet(np.ones(3) * 2, size=300)
+    template = Gaussian(name, reg_covar=0.0)
+    stats = template.statistics(X, resp)
+    structure = get_covariance_structure(name)
+    full_scatter = (
+        np.stack([np.cov(X.T, aweights=r, bias=True) for r in resp.T])
+        * stats.resp_sum[:, None, None]
+    )
+
+    def objective(covariances):
+        matrices = _as_matrices(name, covariances, 3, 3)
+        logdet = np.linalg.slogdet(matrices)[1]
+        trace = np.einsum("kij,kji->k", full_scatter, np.linalg.inv(matrices))
+        return np.sum(stats.resp_sum * logdet + trace)
+
+    cold = structure.covariances_from_scatter(stats.scatter, stats.resp_sum, 0.0)
+    for seed in range(5):
+        start = _model_covariances(name, np.random.RandomState(seed), 3, 3)
+        if not structure.full_scatter:
+            start = np.einsum("kii->ki", start)
+        warm = structure.covariances_from_scatter(
+            stats.scatter, stats.resp_sum, 0.0, start=start
+        )
+        _check_constraints(name, _as_matrices(name, warm, 3, 3))
+        assert objective(warm) <= objective(start) + 1e-9
+        if name in ("VEI", "VEV", "VEE"):
+            np.testing.assert_allclose(warm, cold, rtol=1e-6, atol=1e-9)
+    # a start that cannot seed the iterations (wrong shape, not finite) is ignored
+    for unusable in (np.full_like(cold, np.nan), cold[:2]):
+        np.testing.assert_array_equal(
+            structure.covariances_from_scatter(
+                stats.scatter, stats.resp_sum, 0.0, start=unusable
+            ),
+            cold,
+        )
+
+
 @pytest.mark.parametrize("name", MULTIVARIATE_MODELS)
 def test_one_feature_with_a_multivariate_model_says_use_e_or_v(name):
     X = np.random.RandomState(0).normal(size=(50, 1))
