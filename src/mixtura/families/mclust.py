@@ -80,8 +80,11 @@ MULTIVARIATE_MODELS = (
 UNIVARIATE_MODELS = ("E", "V")
 MCLUST_MODELS = UNIVARIATE_MODELS + MULTIVARIATE_MODELS
 
-#: Relative change of the M-step objective below which inner iterations stop.
-INNER_TOL = 1e-10
+#: Relative change of the M-step objective below which inner iterations stop:
+#: mclust's own (``emControl()$tol[2]``, the square root of float64's epsilon).
+#: The inner iterations begin from the previous M-step's parameters, so each
+#: M-step improves on them whenever it stops (see ``_usable_start``).
+INNER_TOL = float(np.sqrt(np.finfo(np.float64).eps))
 #: Most inner iterations of one iterative M-step.
 INNER_MAX_ITER = 500
 
