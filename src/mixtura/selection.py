@@ -451,19 +451,20 @@ def _run_cells(tasks, n_jobs):
 #: how a grid of mclust's models is fitted unless the caller says otherwise, so
 #: that its table is mclust's (``mclustBIC``): no ridge on the covariances (a
 #: singular fit is a missing cell, not a spurious optimum of huge likelihood),
-#: EM run until the mean log-likelihood settles to 1e-6 (mclust stops at a
-#: relative change of 1e-5 of the total, 40 times looser on Old Faithful), and
-#: every cell started from mclust's hierarchical clustering, which
-#: :func:`~mixtura.inference.hierarchical.hc_labels` reproduces merge for merge.
-#: Measured on Old Faithful: every cell of the 14 x 9 grid at or above mclust's
-#: BIC (32 cells higher by more than 0.5, from the tighter tolerance), best
-#: model EEE, 3, in about 2 s. ``init_params=['hc', 'kmeans']`` and
-#: ``refit_from_splits=True`` search further (79 cells higher, in about 6x the
-#: time). With scikit-learn's defaults instead (reg_covar=1e-6, tol=1e-3, one
+#: mclust's convergence rule (the total log-likelihood changing by at most 1e-5
+#: of itself, ``tol_mode='relative'``), and every cell started from mclust's
+#: hierarchical clustering, which :func:`~mixtura.inference.hierarchical.hc_labels`
+#: reproduces merge for merge. Measured on Old Faithful: every cell of the
+#: 14 x 9 grid within 0.003 of mclust's BIC or higher (one higher by 3.9), best
+#: model EEE, 3, in about 1 s. ``tol=1e-6, tol_mode='absolute'`` runs EM further
+#: (32 cells higher by more than 0.5, 2.3 s); ``init_params=['hc', 'kmeans']``
+#: and ``refit_from_splits=True`` search further still (79 cells higher, about
+#: 12 s). With scikit-learn's defaults instead (reg_covar=1e-6, tol=1e-3, one
 #: k-means start) 70 cells ended lower and the best was a near-singular VVE, 2.
 MCLUST_GRID_DEFAULTS = {
     "reg_covar": 0.0,
-    "tol": 1e-6,
+    "tol": 1e-5,
+    "tol_mode": "relative",
     "max_iter": 5000,
     "init_params": "hc",
 }
@@ -533,9 +534,10 @@ def select(
         Further :class:`~mixtura.GaussianMixture` parameters. A grid of
         mclust's models (every name in it one of mclust's) takes
         :data:`MCLUST_GRID_DEFAULTS` for the ones not given (``reg_covar=0``,
-        ``tol=1e-6``, ``max_iter=5000``, ``init_params='hc'``, mclust's
-        hierarchy reproduced merge for merge), so that its table is mclust's
-        (each cell mclust's fit, run to a tighter tolerance); other grids take
+        ``tol=1e-5`` with ``tol_mode='relative'``, mclust's rule,
+        ``max_iter=5000``, ``init_params='hc'``, mclust's hierarchy reproduced
+        merge for merge), so that its table is mclust's (each cell mclust's
+        fit); other grids take
         the estimator's defaults
         (``tol``,
         ``reg_covar``, ``max_iter``, ``noise``, ``noise_init``...): with

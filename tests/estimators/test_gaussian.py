@@ -910,3 +910,29 @@ def test_a_collapse_with_nothing_to_keep_still_raises():
     X = np.random.RandomState(0).normal(size=(8, 2))
     with pytest.raises(SingularCovarianceError, match="ill-defined empirical"):
         GaussianMixture(8, reg_covar=0.0, random_state=0).fit(X)
+
+
+def test_relative_tolerance_stops_where_mclusts_rule_does():
+    # tol_mode='relative': EM stops at the first iteration whose total
+    # log-likelihood L changed by at most tol * (1 + |L|), as mclust's emControl
+    rng = np.random.default_rng(5)
+    X = np.vstack([rng.normal(size=(150, 2)), rng.normal(3.0, 0.7, size=(150, 2))])
+    tol = 1e-5
+    fitted = GaussianMixture(
+        2, tol=tol, tol_mode="relative", max_iter=500, random_state=0
+    ).fit(X)
+    totals = np.array(fitted.lower_bounds_) * len(X)
+    settled = np.abs(np.diff(totals)) <= tol * (1 + np.abs(totals[1:]))
+    assert fitted.converged_
+    assert settled[-1]
+    assert not settled[:-1].any()
+    # the absolute rule with the same number stops later here (|L| >> 1)
+    absolute = GaussianMixture(2, tol=tol, max_iter=500, random_state=0).fit(X)
+    assert absolute.n_iter_ > fitted.n_iter_
+
+
+def test_tol_mode_is_checked():
+    with pytest.raises(ValueError, match="tol_mode"):
+        GaussianMixture(tol_mode="percent").fit(
+            np.zeros((10, 2)) + np.arange(10)[:, None]
+        )

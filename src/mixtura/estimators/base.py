@@ -596,6 +596,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
             n_init=self.n_init,
             max_iter=self.max_iter,
             tol=self.tol,
+            relative_tol=self._relative_tolerance(),
             random_state=random_state,
             warm_start=warm,
             callback=self._progress_callback(),
@@ -616,6 +617,10 @@ class BaseMixture(DensityMixin, BaseEstimator):
         ]
         self._fit_collapsed = bool(result.collapsed)
         self._online_stats = None  # a full fit restarts online EM's running average
+
+    def _relative_tolerance(self):
+        """Whether ``tol`` is relative to the total bound (mclust's rule)."""
+        return False
 
     def _step_for(self, data):
         """The fit loop's step for ``data``, how its last state is stored, and

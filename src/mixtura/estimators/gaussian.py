@@ -108,6 +108,13 @@ class GaussianMixture(BaseMixture):
         Available for every model but VEE, EVE, VVE and EVV (mclust has no prior
         for them; they raise a ValueError). Model files store ``'default'`` and
         dicts of numbers; a dict holding arrays cannot be saved.
+    tol_mode : {'absolute', 'relative'}, default='absolute'
+        How ``tol`` is read. ``'absolute'``: EM stops when the mean per-sample
+        log-likelihood changes by less than ``tol`` (scikit-learn's rule).
+        ``'relative'``: when the total log-likelihood ``L`` changes by at most
+        ``tol * (1 + |L|)``, mclust's rule (``emControl(tol)``, 1e-5 there),
+        which :func:`~mixtura.selection.select` uses for a grid of mclust's
+        models.
 
     Attributes
     ----------
@@ -180,6 +187,7 @@ class GaussianMixture(BaseMixture):
         "prior": [None, StrOptions({"default"}), dict, MclustPrior],
         "noise": [None, "boolean", Interval(Real, 0.0, None, closed="neither")],
         "noise_init": ["array-like", None],
+        "tol_mode": [StrOptions({"absolute", "relative"})],
     }
 
     def __init__(
@@ -206,6 +214,7 @@ class GaussianMixture(BaseMixture):
         noise=None,
         noise_init=None,
         prior=None,
+        tol_mode="absolute",
     ):
         super().__init__(
             n_components,
@@ -230,6 +239,10 @@ class GaussianMixture(BaseMixture):
         self.noise = noise
         self.noise_init = noise_init
         self.prior = prior
+        self.tol_mode = tol_mode
+
+    def _relative_tolerance(self):
+        return self.tol_mode == "relative"
 
     @property
     def _structure(self):

@@ -81,8 +81,14 @@ class FitResult:
     events: list = field(default_factory=list)
 
 
-def _run_one(data, mixture, step, lower_bound, *, init, max_iter, tol, callback):
+def _run_one(
+    data, mixture, step, lower_bound, *, init, max_iter, tol, relative_tol, callback
+):
     """Iterate ``step`` from ``mixture`` until the bound changes by less than tol.
+
+    With ``relative_tol``, until it changes by at most ``tol`` relative to the
+    total (mclust's rule, ``|L - L_old| <= tol (1 + |L|)`` for the total
+    log-likelihood L, here divided by the data's total weight).
 
     A step whose M-step collapses a component (a diverging start, as in
     scikit-learn#18216) ends the restart: its last valid parameters are kept
@@ -109,12 +115,19 @@ def _run_one(data, mixture, step, lower_bound, *, init, max_iter, tol, callback)
         change = lower_bound - previous
         if callback is not None:
             callback(IterationInfo(init, n_iter, lower_bound, change))
-        if abs(change) < tol:
+        if _settled(change, lower_bound, tol, relative_tol, data):
             converged = True
             break
     return FitResult(
         mixture, converged, n_iter, lower_bound, lower_bounds, bool(events), events
     )
+
+
+def _settled(change, lower_bound, tol, relative_tol, data):
+    """Whether a change of the mean bound ends the restart (see ``_run_one``)."""
+    if not relative_tol:
+        return abs(change) < tol
+    return abs(change) <= tol * (1.0 / data.total_weight + abs(lower_bound))
 
 
 def _warn_collapse(error, init, n_iter):
@@ -134,6 +147,7 @@ def fit_loop(
     n_init=1,
     max_iter=100,
     tol=1e-3,
+    relative_tol=False,
     random_state,
     warm_start: tuple | None = None,
     callback: Callable | None = None,
@@ -154,6 +168,9 @@ def fit_loop(
         Steps per restart; 0 returns the initialisation.
     tol : float
         Convergence threshold on the change of the mean per-sample bound.
+    relative_tol : bool, default=False
+        Read ``tol`` relative to the total bound, as mclust does: a restart
+        ends when ``|change| <= tol (1 / total_weight + |bound|)``.
     random_state : RandomState
     warm_start : (Mixture, float) or None
         A fitted mixture and its bound to continue from, instead of initialising.
@@ -185,6 +202,7 @@ def fit_loop(
                 init=init,
                 max_iter=max_iter,
                 tol=tol,
+                relative_tol=relative_tol,
                 callback=callback,
             )
         events += result.events
