@@ -422,3 +422,15 @@ def test_cells_equal_direct_fits_with_their_seed_and_several_starts(faithful):
             assert grid[(covariance_type, k)]["log_likelihood"] == pytest.approx(
                 direct.score(faithful) * len(faithful), rel=1e-12
             )
+
+
+def test_a_given_tol_on_an_mclust_grid_keeps_the_absolute_reading(faithful):
+    # mclust's relative rule is a default that comes with mclust's tolerance; a
+    # caller's tol is read as GaussianMixture reads it unless tol_mode is given
+    own = select(faithful, [2], ["VVV"], tol=1e-4)
+    assert own.estimator("VVV", 2).tol_mode == "absolute"
+    default = select(faithful, [2], ["VVV"])
+    assert default.estimator("VVV", 2).tol_mode == "relative"
+    assert default.estimator("VVV", 2).tol == 1e-5
+    relative = select(faithful, [2], ["VVV"], tol=1e-4, tol_mode="relative")
+    assert relative.estimator("VVV", 2).tol_mode == "relative"

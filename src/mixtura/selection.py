@@ -470,6 +470,18 @@ MCLUST_GRID_DEFAULTS = {
 }
 
 
+def _mclust_grid_defaults(estimator_params):
+    """The :data:`MCLUST_GRID_DEFAULTS` the caller's parameters leave to fill.
+
+    A ``tol`` given without ``tol_mode`` keeps the estimator's reading of it
+    (absolute): mclust's relative rule comes with mclust's tolerance only.
+    """
+    defaults = dict(MCLUST_GRID_DEFAULTS)
+    if "tol" in estimator_params and "tol_mode" not in estimator_params:
+        del defaults["tol_mode"]
+    return defaults
+
+
 def select(
     X,
     n_components=range(1, 7),
@@ -537,7 +549,8 @@ def select(
         ``tol=1e-5`` with ``tol_mode='relative'``, mclust's rule,
         ``max_iter=5000``, ``init_params='hc'``, mclust's hierarchy reproduced
         merge for merge), so that its table is mclust's (each cell mclust's
-        fit); other grids take
+        fit); a ``tol`` given without ``tol_mode`` is read as the estimator
+        reads it (absolute); other grids take
         the estimator's defaults
         (``tol``,
         ``reg_covar``, ``max_iter``, ``noise``, ``noise_init``...): with
@@ -582,7 +595,10 @@ def select(
     ks = _check_n_components(n_components)
     mclust_grid = all(model in MCLUST_STRUCTURES for model in models)
     if mclust_grid:
-        estimator_params = {**MCLUST_GRID_DEFAULTS, **estimator_params}
+        estimator_params = {
+            **_mclust_grid_defaults(estimator_params),
+            **estimator_params,
+        }
     params = {"random_state": random_state, "n_init": n_init, **estimator_params}
     starts = _starts(
         X, ks, params.pop("init_params", "kmeans"), params.get("noise_init")
