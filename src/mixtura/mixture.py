@@ -12,26 +12,9 @@ from mixtura.backend import (
     to_numpy,
 )
 from mixtura.families.base import Family
-from mixtura.stats import Stats
+from mixtura.stats import EMPTY_COMPONENT_GUARD, Stats
 
 __all__ = ["Mixture"]
-
-_EMPTY_COMPONENT_GUARD = 10 * np.finfo(np.float64).eps
-
-
-def _normalised(log_weights):
-    """Log weights shifted to sum to one in probability, shape (K,).
-
-    The same operations as ``log_weights - logsumexp(log_weights)``, without
-    its namespace and error-state machinery where the largest weight is finite
-    (every fit's case: a mixture is made several times per fit).
-    """
-    peak = log_weights.max() if log_weights.ndim == 1 and log_weights.size else None
-    if peak is None or not np.isfinite(peak):
-        with np.errstate(divide="ignore"):
-            return log_weights - logsumexp(log_weights, 0, np)
-    # exp(0) = 1 is in the sum, so its log is finite: no warning to silence
-    return log_weights - (np.log(np.exp(log_weights - peak).sum()) + peak)
 
 
 class Mixture:
@@ -55,7 +38,8 @@ class Mixture:
     def __init__(self, log_weights, family: Family, *, normalize=True):
         log_weights = np.asarray(log_weights, dtype=np.float64)
         if normalize:
-            log_weights = _normalised(log_weights)
+            # (logsumexp silences the log of zero where every weight is zero)
+            log_weights = log_weights - logsumexp(log_weights, 0, np)
         self.log_weights = log_weights
         self.family = family
         if self.log_weights.shape != (family.n_components,):
@@ -261,7 +245,7 @@ class Mixture:
         mixture : Mixture
             Weights from the responsibility sums, components from ``stats``.
         """
-        nk = stats.resp_sum + _EMPTY_COMPONENT_GUARD
+        nk = stats.resp_sum + EMPTY_COMPONENT_GUARD
         return cls.from_weights(nk / nk.sum(), family.maximize(stats))
 
     def sample(self, n_samples, random_state):

@@ -550,10 +550,8 @@ def select(
         ``max_iter=5000``, ``init_params='hc'``, mclust's hierarchy reproduced
         merge for merge), so that its table is mclust's (each cell mclust's
         fit); a ``tol`` given without ``tol_mode`` is read as the estimator
-        reads it (absolute); other grids take
-        the estimator's defaults
-        (``tol``,
-        ``reg_covar``, ``max_iter``, ``noise``, ``noise_init``...): with
+        reads it (absolute); other grids take the estimator's defaults
+        (``tol``, ``reg_covar``, ``max_iter``, ``noise``, ``noise_init``...): with
         ``noise``, every cell has a noise component besides its K Gaussians
         (mclust's ``initialization = list(noise = ...)``), and ``'hc'`` clusters
         the rows outside ``noise_init``. ``init_params`` may also be a list of

@@ -13,7 +13,12 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-__all__ = ["LinearStats", "MomentStats", "Stats"]
+__all__ = ["EMPTY_COMPONENT_GUARD", "LinearStats", "MomentStats", "Stats"]
+
+#: Added to each component's weighted count where the M-step divides by it (as
+#: scikit-learn does), so that an empty component keeps a finite mean, the
+#: regularised covariance, finite posterior parameters and a positive weight.
+EMPTY_COMPONENT_GUARD = 10 * np.finfo(np.float64).eps
 
 
 class Stats(ABC):

@@ -89,10 +89,6 @@ def _scalar_key(cls, params):
     return cls, tuple((name, type(value), value) for name, value in params.items())
 
 
-def _as_is(state):
-    return state
-
-
 def _combine(callbacks):
     callbacks = [c for c in callbacks if c is not None]
     if not callbacks:
@@ -633,7 +629,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
         step = self._inference_step()
         if step is em_step:
             return em_stepper(data, self._family_template(), self.n_components)
-        return FitSteps(step, _as_is)
+        return FitSteps(step)
 
     def _progress_callback(self):
         printer = (

@@ -14,12 +14,9 @@ from mixtura.families.gaussian_lean import LeanGaussianEM
 from mixtura.families.gaussian_missing import IncompleteRows
 from mixtura.priors.mclust import get_prior_rule
 from mixtura.priors.normal_wishart import NormalWishart
+from mixtura.stats import EMPTY_COMPONENT_GUARD
 
 __all__ = ["Gaussian"]
-
-# Added to each component's weighted count in the M-step (as scikit-learn does), so
-# that an empty component gets a finite mean and the regularised covariance.
-_EMPTY_COMPONENT_GUARD = 10 * np.finfo(np.float64).eps
 
 
 def _incomplete_rows(X):
@@ -481,7 +478,7 @@ class Gaussian(Family):
         covariances : ndarray
             In the structure's shape.
         """
-        nk = stats.resp_sum + _EMPTY_COMPONENT_GUARD
+        nk = stats.resp_sum + EMPTY_COMPONENT_GUARD
         if self.prior is None:
             means = stats.mean * (stats.resp_sum / nk)[:, None]
             scatter, counts = stats.scatter, nk

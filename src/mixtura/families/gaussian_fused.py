@@ -49,6 +49,7 @@ __all__ = [
     "quadratic_moments",
     "row_block_product",
     "split_sums",
+    "stacked_features",
     "symmetric_pair_index",
     "tied_group_sums",
     "upper_pair_indices",
@@ -157,7 +158,9 @@ class PairForm:
     Parameters
     ----------
     precisions : ndarray of shape (n_components, n_features, n_features)
-        Precision matrices.
+        Precision matrices; with ``pairs=False`` also their diagonals, shape
+        (n_components, n_features), or one precision per component, shape
+        (n_components, 1).
     means : ndarray of shape (n_components, n_features)
         Means, centred on the reference point the data will be centred on.
     log_normalisers : ndarray of shape (n_components,)
@@ -167,12 +170,11 @@ class PairForm:
 
     Attributes
     ----------
-    coefficients : ndarray of shape (n_quadratic + n_features, n_components)
-        Coefficients of the quadratic features, then ``P_k m_k`` for the
-        coordinates (the constants, which take the log weights, are appended
-        per call by :meth:`with_constant`).
     constant : ndarray of shape (n_components,)
         ``log_normaliser_k - m_k^T P_k m_k / 2``.
+    offsets : ndarray of shape (n_components,)
+        ``m_k^T P_k m_k``, each mean's squared Mahalanobis distance from the
+        reference point (what the expanded form's error grows with).
     """
 
     def __init__(self, precisions, means, log_normalisers, pairs=True):
@@ -182,11 +184,27 @@ class PairForm:
             rows, cols = upper_pair_indices(self.n_features)
             factors = np.where(rows == cols, -0.5, -1.0)
             quadratic = precisions[:, rows, cols] * factors
+            linear = np.einsum("kij,kj->ki", precisions, means)
         else:
-            quadratic = -0.5 * np.diagonal(precisions, axis1=1, axis2=2)
-        linear = np.einsum("kij,kj->ki", precisions, means)
-        self.coefficients = np.ascontiguousarray(np.hstack([quadratic, linear]).T)
-        self.constant = log_normalisers - 0.5 * np.sum(linear * means, axis=1)
+            if precisions.ndim == 3:
+                diagonals = np.diagonal(precisions, axis1=1, axis2=2)
+            elif precisions.shape != means.shape:  # one precision per component
+                diagonals = np.broadcast_to(precisions, means.shape)
+            else:
+                diagonals = precisions
+            quadratic = -0.5 * diagonals
+            linear = diagonals * means
+        self.offsets = np.sum(linear * means, axis=1)
+        self.constant = log_normalisers - 0.5 * self.offsets
+        # the coefficients of the quadratic features, then P_k m_k for the
+        # coordinates, then the constants (the log weights join them per call,
+        # in with_constant), laid out once as the products read them
+        n_quadratic = quadratic.shape[1]
+        stacked = np.empty((n_quadratic + self.n_features + 1, len(means)))
+        stacked[:n_quadratic] = quadratic.T
+        stacked[n_quadratic:-1] = linear.T
+        stacked[-1] = self.constant
+        self._stacked = stacked
 
     def with_constant(self, log_weights, dtype):
         """Coefficients of the features of :func:`chunk_features`, ones included.
@@ -200,11 +218,12 @@ class PairForm:
         Returns
         -------
         coefficients : ndarray of shape (n_quadratic + n_features + 1, K)
-            :attr:`coefficients` with a last row ``constant + log_weights``.
+            The quadratic and linear coefficients, then a last row
+            ``constant + log_weights``; C-ordered.
         """
-        return np.vstack(
-            [self.coefficients, self.constant + np.asarray(log_weights)]
-        ).astype(dtype, copy=False)
+        coefficients = self._stacked.copy()
+        coefficients[-1] += np.asarray(log_weights)
+        return coefficients.astype(dtype, copy=False)
 
 
 def _n_quadratic(n_features, pairs):
@@ -212,6 +231,27 @@ def _n_quadratic(n_features, pairs):
 
 
 def chunk_features(X, reference, pairs):
+    """Quadratic features, centred coordinates and a row of ones, feature-major.
+
+    :func:`stacked_features` into this thread's scratch buffer.
+
+    Parameters
+    ----------
+    X, reference, pairs
+        As for :func:`stacked_features`.
+
+    Returns
+    -------
+    features : ndarray of shape (n_quadratic + n_features + 1, n_samples)
+        This thread's scratch buffer, valid until the next call.
+    """
+    n_samples, n_features = X.shape
+    n_quadratic = _n_quadratic(n_features, pairs)
+    out = _buffer("features", (n_quadratic + n_features + 1, n_samples), X.dtype)
+    return stacked_features(X, reference, pairs, out)
+
+
+def stacked_features(X, reference, pairs, out=None):
     """Quadratic features, centred coordinates and a row of ones, feature-major.
 
     The row of ones makes each component's constant part of the E-step's product
@@ -226,25 +266,27 @@ def chunk_features(X, reference, pairs):
         The point the rows are centred on.
     pairs : bool
         Pairwise products (full matrices) or squares (diagonal ones).
+    out : ndarray of shape (n_quadratic + n_features + 1, n_samples), optional
+        Where to write them (a new array, in X's dtype, when None).
 
     Returns
     -------
     features : ndarray of shape (n_quadratic + n_features + 1, n_samples)
         Rows ``[:n_quadratic]`` the quadratic features, then the centred
-        coordinates, then ones; this thread's scratch buffer, valid until the
-        next call.
+        coordinates (:func:`centred_rows`), then ones.
     """
     n_samples, n_features = X.shape
     n_quadratic = _n_quadratic(n_features, pairs)
-    features = _buffer("features", (n_quadratic + n_features + 1, n_samples), X.dtype)
-    centred_t = features[n_quadratic:-1]
+    if out is None:
+        out = np.empty((n_quadratic + n_features + 1, n_samples), dtype=X.dtype)
+    centred_t = out[n_quadratic:-1]
     np.subtract(X.T, reference.astype(X.dtype)[:, None], out=centred_t)
     if pairs:
-        pair_products_by_feature(centred_t, features[:n_quadratic])
+        pair_products_by_feature(centred_t, out[:n_quadratic])
     else:
-        np.multiply(centred_t, centred_t, out=features[:n_quadratic])
-    features[-1] = 1.0
-    return features
+        np.multiply(centred_t, centred_t, out=out[:n_quadratic])
+    out[-1] = 1.0
+    return out
 
 
 def centred_rows(features, n_features):

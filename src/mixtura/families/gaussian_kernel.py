@@ -224,6 +224,7 @@ def _cancelled_components(structure, resp_sum, means, scatter, eps):
 
 _LARGEST_SAFE_RATIO = {}
 _NO_COMPONENTS = np.empty(0, dtype=np.intp)
+_NO_COMPONENTS.flags.writeable = False
 
 
 def recompute_cancelled(
@@ -309,7 +310,6 @@ def assemble_moments(
     second=None,
     first=None,
     resp_sum=None,
-    xp=None,
 ):
     """Moments of rows about a reference point, given their raw moments.
 
@@ -331,15 +331,12 @@ def assemble_moments(
     second : ndarray of shape (K, d, d) or (K, d), optional
     first : ndarray of shape (K, d), optional
     resp_sum : ndarray of shape (K,), optional
-    xp : namespace, optional
-        The arrays' namespace, when the caller knows it (looked up otherwise).
 
     Returns
     -------
     stats : MomentStats
     """
-    if xp is None:
-        xp = get_namespace(X, weighted)
+    xp = get_namespace(X, weighted)
     if centred is None:
         centred = X - to_namespace(reference, X)
     if resp_sum is None:

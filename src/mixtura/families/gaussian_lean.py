@@ -8,14 +8,16 @@ chunking and the threads consulted per E-step), not the arithmetic. Here the
 rows are validated, converted and centred once per fit, and each iteration
 works on plain parameter arrays in :class:`LeanGaussianState`:
 
-- E-step: the structure's own batched squared Mahalanobis distances
-  (:meth:`~mixtura.families.covariance.CovarianceStructure.squared_mahalanobis`,
-  or its centred form where the expanded one would cancel digits, by the same
-  bound the general kernels use), log-sum-exp into preallocated buffers;
-- statistics: the general path's expanded moments (as
-  :func:`~mixtura.families.gaussian_kernel.assemble_moments` forms them) from
-  one product with the rows' quadratic features, with the same cancellation
-  check and recomputation
+- E-step: one product of the general kernels' coefficients
+  (:class:`~mixtura.families.gaussian_fused.PairForm`) with the rows'
+  stacked features ``[quadratic; c; 1]``
+  (:func:`~mixtura.families.gaussian_fused.stacked_features`, formed once per
+  fit), or the structure's centred distances where the expanded form would
+  cancel digits (the general kernels' bound), then the log-sum-exp;
+- statistics: one product of the responsibilities with the same features
+  (second moments, first moments and weights at once), expanded as
+  :func:`~mixtura.families.gaussian_kernel.assemble_moments` does, with the
+  same cancellation check and recomputation
   (:func:`~mixtura.families.gaussian_kernel.recompute_cancelled`);
 - M-step: :meth:`Gaussian.maximized_parameters
   <mixtura.families.gaussian.Gaussian.maximized_parameters>` (maximum likelihood
@@ -36,7 +38,9 @@ import numpy as np
 from mixtura.backend import LOG_2PI
 from mixtura.exceptions import SingularCovarianceError
 from mixtura.families.gaussian_fused import (
-    pair_products_by_feature,
+    PairForm,
+    centred_rows,
+    stacked_features,
     symmetric_pair_index,
     upper_pair_indices,
 )
@@ -45,18 +49,17 @@ from mixtura.families.gaussian_kernel import (
     log_density_error,
     recompute_cancelled,
 )
-from mixtura.stats import MomentStats
+from mixtura.stats import EMPTY_COMPONENT_GUARD, MomentStats
 
 __all__ = ["LEAN_MAX_VALUES", "LeanGaussianEM", "LeanGaussianState"]
 
-#: The lean step keeps the rows' quadratic features (d (d + 3) / 2 values a row)
+#: The lean step keeps the rows' stacked features (d (d + 3) / 2 + 1 values a row)
 #: and a few (n_components, n_samples) arrays, so it serves data while those stay
 #: below this many values (4 Mi float64 values, 32 MiB); larger data take the
 #: chunked, threaded path, whose temporaries are bounded.
 LEAN_MAX_VALUES = 4 * 2**20
 
 _EPS = float(np.finfo(np.float64).eps)
-_EMPTY_COMPONENT_GUARD = 10 * _EPS
 
 
 @dataclass(frozen=True)
@@ -102,17 +105,19 @@ class LeanGaussianEM:
             X.mean(axis=0) if weights is None else (weights @ X) / weights.sum()
         )
         self.X = np.ascontiguousarray(X, dtype=np.float64)
-        self.centred = self.X - self.reference
         self.sample_weight = weights
         self.total_weight = float(X.shape[0] if weights is None else weights.sum())
         self._limit = cancellation_limit(_EPS)
-        # feature-major copies (d, n): the products then give (K, n) directly
-        self._centred_rows = np.ascontiguousarray(self.centred.T)
-        self._pair_index = upper_pair_indices(X.shape[1])
-        # x_i x_j appears twice in c^T P c for i != j
-        self._pair_factor = np.where(self._pair_index[0] == self._pair_index[1], 1, 2)
-        self._symmetric_index = symmetric_pair_index(X.shape[1])
-        self._features = None  # the rows' stacked features, made when needed
+        # the centred rows' features [quadratic; c; 1], feature-major (the
+        # products then give (K, n) directly), formed once: the data do not
+        # change in a fit
+        self.features = stacked_features(
+            self.X, self.reference, self.structure.full_scatter
+        )
+        n_features = X.shape[1]
+        self.centred = centred_rows(self.features, n_features)  # (n, d) view
+        self._pair_index = upper_pair_indices(n_features)
+        self._symmetric_index = symmetric_pair_index(n_features)
 
     @classmethod
     def serves(cls, n_samples, n_features, n_components):
@@ -210,12 +215,11 @@ class LeanGaussianEM:
     def _joint_log_prob(self, state):
         """Log of weight times density of every row, component-major (K, n).
 
-        Expanded about the reference, ``-(c^T P c - 2 c^T P m + m^T P m) / 2``
-        plus each component's constant, for the centred rows c: one product of
-        per-component coefficients with the rows' stacked features
-        ``[quadratic; c; 1]`` (formed once per fit), for every structure. The
-        expanded terms grow with the farthest mean's squared distance from the
-        reference, so the form is used while the bound of
+        Expanded about the reference: one product of the coefficients of
+        :class:`~mixtura.families.gaussian_fused.PairForm` (the general
+        kernels' own) with the rows' stacked features, for every structure.
+        The expanded terms grow with the farthest mean's squared distance from
+        the reference, so the form is used while the bound of
         :func:`~mixtura.families.gaussian_kernel.log_density_error` stays under
         float64's limit, as in the general kernels; beyond, the structure's
         explicit deviations.
@@ -223,33 +227,22 @@ class LeanGaussianEM:
         n_features = self.X.shape[1]
         means = state.means - self.reference
         precisions_cholesky = state.precisions_cholesky
-        n_components = means.shape[0]
         log_det = self.structure.log_det_cholesky(precisions_cholesky, n_features)
-        log_normaliser = state.log_weights + (log_det - 0.5 * n_features * LOG_2PI)
-        precisions = self._precision_coefficients(precisions_cholesky, n_components)
-        if self.structure.full_scatter:
-            linear = np.matmul(precisions, means[:, :, None])[:, :, 0]
-            rows, cols = self._pair_index
-            quadratic = precisions[:, rows, cols] * self._pair_factor
-        else:
-            linear = precisions * means
-            quadratic = precisions
-        mean_term = np.einsum("kd,kd->k", linear, means)
-        if log_density_error(float(mean_term.max()), n_features, _EPS) > self._limit:
+        log_normalisers = log_det - 0.5 * n_features * LOG_2PI
+        form = PairForm(
+            self._precision_coefficients(precisions_cholesky, means.shape[0]),
+            means,
+            log_normalisers,
+            pairs=self.structure.full_scatter,
+        )
+        if log_density_error(float(form.offsets.max()), n_features, _EPS) > self._limit:
             distances = self.structure.squared_mahalanobis_centred(
                 self.centred, means, precisions_cholesky, np
             ).T
             joint = np.multiply(distances, -0.5, order="C")
-            joint += log_normaliser[:, None]
+            joint += (state.log_weights + log_normalisers)[:, None]
             return joint
-        features = self._stacked_features()
-        n_quadratic = features.shape[0] - n_features - 1
-        coefficients = np.empty((n_components, features.shape[0]))
-        # (broadcasts a spherical structure's one precision over the features)
-        np.multiply(quadratic, -0.5, out=coefficients[:, :n_quadratic])
-        coefficients[:, n_quadratic:-1] = linear
-        coefficients[:, -1] = log_normaliser - 0.5 * mean_term
-        return coefficients @ features
+        return form.with_constant(state.log_weights, np.float64).T @ self.features
 
     def _precision_coefficients(self, precisions_cholesky, n_components):
         """Each component's precision: (K, d, d) matrices, or diagonals (K, d)
@@ -316,7 +309,7 @@ class LeanGaussianEM:
         stats = self._statistics(weighted)
         means, covariances = self.template.maximized_parameters(stats, start)
         precisions_cholesky = self.structure.precision_cholesky(covariances)
-        counts = stats.resp_sum + _EMPTY_COMPONENT_GUARD
+        counts = stats.resp_sum + EMPTY_COMPONENT_GUARD
         log_weights = np.log(counts / counts.sum())
         return LeanGaussianState(log_weights, means, covariances, precisions_cholesky)
 
@@ -343,7 +336,7 @@ class LeanGaussianEM:
         scatter : ndarray of shape (K, d, d) or (K, d)
         """
         n_features = self.X.shape[1]
-        sums = weighted @ self._stacked_features().T
+        sums = weighted @ self.features.T
         n_quadratic = sums.shape[1] - n_features - 1
         resp_sum = sums[:, -1]
         safe = np.where(resp_sum > 0, resp_sum, 1.0)
@@ -372,25 +365,3 @@ class LeanGaussianEM:
             np,
         )
         return resp_sum, means, scatter
-
-    def _stacked_features(self):
-        """The centred rows' features ``[quadratic; c; 1]``, one per row of the
-        result: shape (n_quadratic + d + 1, n).
-
-        ``quadratic`` holds the squares (and, when the structure has full
-        matrices, the pairwise products ``c_i c_j``, i <= j). Formed at the
-        first call and kept: the data do not change in a fit.
-        """
-        if self._features is None:
-            n_features, n_samples = self._centred_rows.shape
-            full = self.structure.full_scatter
-            n_quadratic = n_features * (n_features + 1) // 2 if full else n_features
-            features = np.empty((n_quadratic + n_features + 1, n_samples))
-            if full:
-                pair_products_by_feature(self._centred_rows, features[:n_quadratic])
-            else:
-                np.square(self._centred_rows, out=features[:n_quadratic])
-            features[n_quadratic:-1] = self._centred_rows
-            features[-1] = 1.0
-            self._features = features
-        return self._features

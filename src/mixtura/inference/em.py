@@ -12,6 +12,10 @@ from mixtura.mixture import Mixture
 __all__ = ["FitSteps", "em_step", "em_stepper"]
 
 
+def _as_is(state):
+    return state
+
+
 class FitSteps(NamedTuple):
     """How the fit loop steps, ends and starts, for one fit's data.
 
@@ -21,7 +25,7 @@ class FitSteps(NamedTuple):
         ``step(state, data) -> (state, lower_bound)``.
     to_mixture : callable
         ``to_mixture(state) -> Mixture`` (or the inference scheme's state), for
-        the loop's result.
+        the loop's result (by default the state as it is).
     statistics : callable
         ``statistics(data, family, resp) -> Stats``, the initialisation's
         statistics for given responsibilities (by default
@@ -29,7 +33,7 @@ class FitSteps(NamedTuple):
     """
 
     step: Callable
-    to_mixture: Callable
+    to_mixture: Callable = _as_is
     statistics: Callable = chunked_statistics
 
 
@@ -91,7 +95,7 @@ def em_stepper(data, template, n_components):
     ):
         lean = template.lean_em(data.X, n_components, data.sample_weight)
     if lean is None:
-        return FitSteps(em_step, _as_is)
+        return FitSteps(em_step)
 
     def to_mixture(state):
         if isinstance(state, Mixture):  # no iteration ran
@@ -106,7 +110,3 @@ def em_stepper(data, template, n_components):
         return chunked_statistics(rows, family, resp)
 
     return FitSteps(lean.step, to_mixture, statistics)
-
-
-def _as_is(mixture):
-    return mixture

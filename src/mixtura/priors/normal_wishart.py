@@ -65,6 +65,7 @@ from mixtura.families.covariance import (
 from mixtura.priors.base import check_parameter_names, check_width
 from mixtura.priors.divergences import kl_gamma
 from mixtura.priors.normal_inverse_wishart import NormalInverseWishart
+from mixtura.stats import EMPTY_COMPONENT_GUARD
 
 __all__ = [
     "COVARIANCE_TYPES",
@@ -75,10 +76,6 @@ __all__ = [
     "expected_log_det_wishart",
     "scale_rule",
 ]
-
-#: added to the components' masses as scikit-learn does, so that an empty
-#: component keeps finite posterior parameters
-_EMPTY_COMPONENT_GUARD = 10 * np.finfo(np.float64).eps
 
 
 def expected_log_det_wishart(degrees_of_freedom, n_features):
@@ -667,7 +664,7 @@ class NormalWishart:
             The posterior, parameters with n_components on the leading axis.
         """
         structure = self.structure
-        nk = stats.resp_sum + _EMPTY_COMPONENT_GUARD
+        nk = stats.resp_sum + EMPTY_COMPONENT_GUARD
         xk = stats.mean * (stats.resp_sum / nk)[:, None]
         sk = structure.covariances_from_scatter(stats.scatter, nk, self.reg_covar)
         mean_precision = self.mean_precision + nk
