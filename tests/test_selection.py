@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 
-from mixtura import GaussianMixture
+from mixtura import GaussianMixture, selection
 from mixtura.datasets import load_faithful
+from mixtura.inference import parallel
 from mixtura.selection import CRITERIA, SelectionTable, _split_labels, select
 
 COVARIANCE_TYPES = ("spherical", "diag", "tied", "full")
@@ -383,9 +384,8 @@ def test_split_labels_split_each_cluster_and_keep_noise():
         assert len(np.unique(labels[split == 2])) == 1
 
 
-@pytest.mark.slow  # starting the worker processes takes seconds
 def test_parallel_grid_equals_the_sequential_one(faithful):
-    sequential = select(faithful, [1, 2], ["EEE", "VII"])
+    sequential = select(faithful, [1, 2], ["EEE", "VII"], n_jobs=1)
     parallel = select(faithful, [1, 2], ["EEE", "VII"], n_jobs=2)
     for record in sequential.records:
         key = (record["model"], record["n_components"])
@@ -396,10 +396,9 @@ def test_parallel_grid_equals_the_sequential_one(faithful):
         )
 
 
-@pytest.mark.slow  # starting the worker processes takes seconds
 def test_parallel_refit_from_splits_equals_the_sequential_one(faithful):
     grid = {"n_components": [1, 2, 3], "models": ["EEE", "VII"], "random_state": 0}
-    sequential = select(faithful, **grid, refit_from_splits=True)
+    sequential = select(faithful, **grid, refit_from_splits=True, n_jobs=1)
     parallel = select(faithful, **grid, refit_from_splits=True, n_jobs=2)
     for record in sequential.records:
         key = (record["model"], record["n_components"])
@@ -408,6 +407,48 @@ def test_parallel_refit_from_splits_equals_the_sequential_one(faithful):
         assert parallel[key]["log_likelihood"] == pytest.approx(
             record["log_likelihood"], rel=1e-12
         )
+
+
+def _workers_used(monkeypatch):
+    used = []
+    original = selection.parallel_map
+
+    def recording(function, tasks, n_workers, serial_seconds=0.0):
+        used.append(n_workers)
+        return original(function, tasks, n_workers, serial_seconds)
+
+    monkeypatch.setattr(selection, "parallel_map", recording)
+    return used
+
+
+def test_mclust_grid_by_default_runs_on_every_cpu_and_equals_one_process(
+    faithful, monkeypatch
+):
+    used = _workers_used(monkeypatch)
+    default = select(faithful, range(1, 10), "mclust")
+    expected = parallel.worker_count(-1, 126, 1) if parallel._forks() else 1
+    assert used == [expected]
+    sequential = select(faithful, range(1, 10), "mclust", n_jobs=1)
+    assert used[-1] == 1
+    for record in sequential.records:
+        key = (record["model"], record["n_components"])
+        assert default[key]["missing"] == record["missing"]
+        if not record["missing"]:
+            assert default[key]["bic"] == pytest.approx(record["bic"], rel=1e-12)
+            assert default[key]["converged"] == record["converged"]
+
+
+def test_a_small_grid_or_a_shared_generator_stays_in_one_process(faithful, monkeypatch):
+    used = _workers_used(monkeypatch)
+    select(faithful[:50], [1, 2], ["EEE", "VII"])  # 200 rows fitted: too little
+    select(faithful, range(1, 10), "mclust", random_state=np.random.RandomState(0))
+    assert used == [1, 1]
+
+
+@pytest.mark.parametrize("n_jobs", [0, 2.5])
+def test_a_bad_n_jobs_is_refused_before_any_fit(faithful, n_jobs):
+    with pytest.raises(ValueError, match="n_jobs must be"):
+        select(faithful, [1, 2], ["EEE"], n_jobs=n_jobs)
 
 
 def test_cells_equal_direct_fits_with_their_seed_and_several_starts(faithful):

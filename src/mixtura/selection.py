@@ -45,6 +45,11 @@ from mixtura.families.mclust import (
 )
 from mixtura.inference.hierarchical import hc_labels, svd_scale
 from mixtura.inference.init import kmeans_labels, shared_kmeans
+from mixtura.inference.parallel import (
+    AUTO_SERIAL_SECONDS,
+    parallel_map,
+    worker_count,
+)
 
 __all__ = ["CRITERIA", "MCLUST_GRID_DEFAULTS", "Criterion", "SelectionTable", "select"]
 
@@ -388,7 +393,11 @@ def _refit_chain_from_splits(X, n_samples, chain, Z, estimator_params):
     return refitted
 
 
-def _refit_from_splits(X, n_samples, cells, estimator_params, n_jobs):
+def _refit_chain_task(task):
+    return _refit_chain_from_splits(*task)
+
+
+def _refit_from_splits(X, n_samples, cells, estimator_params, n_workers):
     """Refit every cell from splits of its model's fit with one component fewer.
 
     A greedy, divisive search over K (Ueda et al. 2000; Verbeek, Vlassis & Krose
@@ -402,18 +411,8 @@ def _refit_from_splits(X, n_samples, cells, estimator_params, n_jobs):
     for cell in cells:
         chains.setdefault(cell.model, []).append(cell)
     chains = [sorted(chain, key=lambda c: c.n_components) for chain in chains.values()]
-    if n_jobs is None or n_jobs == 1:
-        results = [
-            _refit_chain_from_splits(X, n_samples, chain, Z, estimator_params)
-            for chain in chains
-        ]
-    else:
-        from joblib import Parallel, delayed
-
-        results = Parallel(n_jobs=n_jobs)(
-            delayed(_refit_chain_from_splits)(X, n_samples, chain, Z, estimator_params)
-            for chain in chains
-        )
+    tasks = [(X, n_samples, chain, Z, estimator_params) for chain in chains]
+    results = parallel_map(_refit_chain_task, tasks, min(n_workers, len(tasks)))
     refitted = {(c.model, c.n_components): c for chain in results for c in chain}
     return [refitted[(cell.model, cell.n_components)] for cell in cells]
 
@@ -437,15 +436,8 @@ def _check_models(models, covariance_types, n_features):
     return models
 
 
-def _run_cells(tasks, n_jobs):
-    """Fit the cells, in parallel processes when ``n_jobs`` asks for it."""
-    if n_jobs is None or n_jobs == 1:
-        return [_fit_cell_from_starts(*task) for task in tasks]
-    from joblib import Parallel, delayed
-
-    return Parallel(n_jobs=n_jobs)(
-        delayed(_fit_cell_from_starts)(*task) for task in tasks
-    )
+def _fit_task(task):
+    return _fit_cell_from_starts(*task)
 
 
 #: how a grid of mclust's models is fitted unless the caller says otherwise, so
@@ -541,7 +533,18 @@ def select(
         of mclust's grid (32 from the hierarchical start alone), at about six
         times the time.
     n_jobs : int, default=None
-        Cells fitted in parallel (joblib); None or 1 fits them one by one.
+        Processes the cells are fitted in (:mod:`mixtura.inference.parallel`):
+        None uses every usable CPU where the workers can be forked (Linux)
+        for a grid that takes long enough to pay for them (n_samples x cells
+        of at least :data:`~mixtura.inference.parallel.AUTO_MIN_WORK`, and
+        cells left after the first
+        :data:`~mixtura.inference.parallel.AUTO_SERIAL_SECONDS` in this
+        process), else one; 1 fits the cells one by one in this process; -1 all CPUs
+        (elsewhere than Linux through joblib, whose workers take about a
+        second to start). The table is the same either way (to the rounding
+        of a BLAS on one thread per process), except with a ``random_state``
+        that is a generator (or None): each process then draws from its own
+        copy, so None runs in one process unless ``n_jobs`` says otherwise.
     **estimator_params
         Further :class:`~mixtura.GaussianMixture` parameters. A grid of
         mclust's models (every name in it one of mclust's) takes
@@ -591,6 +594,12 @@ def select(
     n_features = np.shape(X)[1] if np.ndim(X) == 2 else 1
     models = _check_models(models, covariance_types, n_features)
     ks = _check_n_components(n_components)
+    n_fits = len(models) * len(ks)
+    n_workers = worker_count(n_jobs, n_fits, n_samples * n_fits)
+    if n_jobs is None and not isinstance(random_state, (int, np.integer)):
+        # a shared generator is drawn from cell after cell: in one process,
+        # so that the table is the one a loop over the cells gives
+        n_workers = 1
     mclust_grid = all(model in MCLUST_STRUCTURES for model in models)
     if mclust_grid:
         estimator_params = {
@@ -605,10 +614,13 @@ def select(
         (X, n_samples, model, k, params, starts[k]) for model in models for k in ks
     ]
     # every model at K starts from the same seed: one k-means per K, not per cell
+    # (per worker process, when the cells run in several)
     with shared_kmeans():
-        cells = _run_cells(tasks, n_jobs)
+        # asked for no number of processes: only a grid that takes a while
+        serial_seconds = AUTO_SERIAL_SECONDS if n_jobs is None else 0.0
+        cells = parallel_map(_fit_task, tasks, n_workers, serial_seconds)
         if refit_from_splits:
-            cells = _refit_from_splits(X, n_samples, cells, params, n_jobs)
+            cells = _refit_from_splits(X, n_samples, cells, params, n_workers)
         if share_partitions:
             cells = _refit_from_partitions(
                 X, n_samples, cells, share_partitions, params
