@@ -6,9 +6,11 @@ timed separately and left out of mclust's figure). mixtura runs ``select``
 with its defaults for a grid of mclust's models (``--config defaults``): every
 cell from its hierarchical initialisation, which reproduces mclust's (one
 hierarchy for the whole grid; both cluster a random subset of 2000 rows when
-n > 2000, each its own subset), EM to a mean log-likelihood change of 1e-6
-(mclust: a relative change of 1e-5 of the total). ``--config search`` adds
-k-means starts and refits from split partitions.
+n > 2000, each its own subset), EM to mclust's rule (a relative change of 1e-5
+of the total log-likelihood, ``tol_mode='relative'``), the cells on every core
+(``n_jobs=None``; mclust runs on one). ``--config serial`` is the same in one
+process (``n_jobs=1``); ``--config search`` adds k-means starts and refits from
+split partitions.
 
 Run (unset the OpenBLAS overrides that this machine may set; they slow NumPy)::
 
@@ -88,6 +90,7 @@ def run_mclust(X, max_k, folder):
 #: search (k-means starts and refits from split partitions as well)
 CONFIGS = {
     "defaults": {},
+    "serial": {"n_jobs": 1},
     "search": {"init_params": ["hc", "kmeans"], "refit_from_splits": True},
 }
 
