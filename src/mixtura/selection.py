@@ -412,7 +412,7 @@ def _refit_from_splits(X, n_samples, cells, estimator_params, n_workers):
         chains.setdefault(cell.model, []).append(cell)
     chains = [sorted(chain, key=lambda c: c.n_components) for chain in chains.values()]
     tasks = [(X, n_samples, chain, Z, estimator_params) for chain in chains]
-    results = parallel_map(_refit_chain_task, tasks, min(n_workers, len(tasks)))
+    results = parallel_map(_refit_chain_task, tasks, n_workers)
     refitted = {(c.model, c.n_components): c for chain in results for c in chain}
     return [refitted[(cell.model, cell.n_components)] for cell in cells]
 
