@@ -173,7 +173,7 @@ def _check_n_components(n_components):
 
 def _fitted_cell(X, n_samples, model, n_components, estimator):
     """A cell's criteria from a fitted estimator."""
-    log_resp, log_density = estimator._predict_data(X)
+    log_resp, log_density = estimator._fitted_rows_posterior(X)
     log_likelihood = float(np.sum(log_density))
     n_parameters = estimator._n_parameters()
     bic = -2 * log_likelihood + n_parameters * math.log(n_samples)

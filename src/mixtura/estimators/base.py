@@ -79,14 +79,25 @@ _SCALAR_TYPES = frozenset({int, float, str, bool, type(None)})
 
 
 def _scalar_key(cls, params):
-    """A hashable key of ``params`` when every value is a plain scalar, else None.
+    """A hashable key of ``params`` when every value is a plain scalar (or an
+    array where any array is allowed), else None.
 
     The type is part of the key (``True`` and ``1`` validate differently); NaN
     never equals itself, so a NaN parameter is simply checked each time.
     """
-    if any(type(value) not in _SCALAR_TYPES for value in params.values()):
-        return None
-    return cls, tuple((name, type(value), value) for name, value in params.items())
+    constraints = cls._parameter_constraints
+    key = []
+    for name, value in params.items():
+        kind = type(value)
+        if kind in _SCALAR_TYPES:
+            key.append((name, kind, value))
+        elif kind is np.ndarray and "array-like" in constraints.get(name, ()):
+            # any ndarray meets "array-like" (e.g. init_params given as labels,
+            # as model selection gives hc's partition to every cell)
+            key.append((name, kind, None))
+        else:
+            return None
+    return cls, tuple(key)
 
 
 def _combine(callbacks):
@@ -644,6 +655,28 @@ class BaseMixture(DensityMixin, BaseEstimator):
         """Log responsibilities and log densities of in-memory rows."""
         data, mixture = self._checked_rows(X)
         return predict_log_resp(data, mixture)
+
+    def _fitted_rows_posterior(self, X):
+        """Log responsibilities and log densities of the rows just fitted.
+
+        ``X`` is the array the last fit validated and ran on (model selection
+        asks this once per cell): the family's lean step gives the posterior
+        without validating the rows again or building the general path's
+        kernels (on small data those cost several EM iterations); where it
+        does not serve the rows, as :meth:`_predict_data`.
+
+        Returns
+        -------
+        log_resp : ndarray of shape (n_samples, n_components)
+        log_density : ndarray of shape (n_samples,)
+        """
+        mixture = self._fitted_mixture()
+        lean = None
+        if isinstance(X, np.ndarray) and not self._missing_em():
+            lean = mixture.family.lean_em(X, mixture.n_components)
+        if lean is None:
+            return self._predict_data(X)
+        return lean.log_posterior(mixture)
 
     def _checked_rows(self, X):
         """In-memory rows to predict (validated, as ArrayData) and the mixture."""

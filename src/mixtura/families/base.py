@@ -353,8 +353,11 @@ class Family(ABC):
         loop's step signature (the first state is a
         :class:`~mixtura.mixture.Mixture`), and ``finish(state) ->
         (log_weights, family)`` for the last state; the fit then works on
-        plain parameter arrays and builds the family once, at the end. The
-        default, None, keeps the chunked path (the reference).
+        plain parameter arrays and builds the family once, at the end. It
+        also gives ``statistics(resp)`` (the initialisation's) and
+        ``log_posterior(state) -> (log_resp, log_density)`` of its rows (a
+        fitted mixture's, for criteria such as ICL). The default, None, keeps
+        the chunked path (the reference).
 
         Parameters
         ----------

@@ -472,7 +472,7 @@ class Full(_MatrixStructure):
         return lower_inverses @ np.swapaxes(lower_inverses, 1, 2)
 
     def log_det_cholesky(self, precisions_cholesky, n_features):
-        return np.log(np.diagonal(precisions_cholesky, axis1=1, axis2=2)).sum(axis=1)
+        return np.log(precisions_cholesky.diagonal(axis1=1, axis2=2)).sum(axis=1)
 
     def matrices(self, covariances, n_components, n_features):
         return np.asarray(covariances)

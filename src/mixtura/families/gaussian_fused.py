@@ -79,6 +79,23 @@ def upper_pair_indices(n_features):
     return _TRIU_CACHE[n_features]
 
 
+_PAIR_FACTORS_CACHE: dict[int, np.ndarray] = {}
+
+
+def _pair_factors(n_features):
+    """Each pair's coefficient in ``-x^T P x / 2``, in ``triu_indices`` order.
+
+    ``-1/2`` for a square ``x_i^2``, ``-1`` for a product ``x_i x_j`` (i < j),
+    which stands for both ``P_ij`` and ``P_ji``. Cached per size; read-only.
+    """
+    if n_features not in _PAIR_FACTORS_CACHE:
+        rows, cols = upper_pair_indices(n_features)
+        factors = np.where(rows == cols, -0.5, -1.0)
+        factors.flags.writeable = False
+        _PAIR_FACTORS_CACHE[n_features] = factors
+    return _PAIR_FACTORS_CACHE[n_features]
+
+
 _SYMMETRIC_CACHE: dict[int, np.ndarray] = {}
 
 
@@ -182,9 +199,8 @@ class PairForm:
         self.n_features = means.shape[1]
         if pairs:
             rows, cols = upper_pair_indices(self.n_features)
-            factors = np.where(rows == cols, -0.5, -1.0)
-            quadratic = precisions[:, rows, cols] * factors
-            linear = np.einsum("kij,kj->ki", precisions, means)
+            quadratic = precisions[:, rows, cols] * _pair_factors(self.n_features)
+            linear = (precisions @ means[:, :, None])[:, :, 0]
         else:
             if precisions.ndim == 3:
                 diagonals = np.diagonal(precisions, axis1=1, axis2=2)
@@ -194,7 +210,7 @@ class PairForm:
                 diagonals = precisions
             quadratic = -0.5 * diagonals
             linear = diagonals * means
-        self.offsets = np.sum(linear * means, axis=1)
+        self.offsets = (linear * means).sum(axis=1)
         self.constant = log_normalisers - 0.5 * self.offsets
         # the coefficients of the quadratic features, then P_k m_k for the
         # coordinates, then the constants (the log weights join them per call,

@@ -30,6 +30,8 @@ chosen.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from mixtura.backend import (
@@ -156,7 +158,7 @@ def log_density_error(mahalanobis, n_features, eps):
     bound : float
     """
     n_terms = n_features * (n_features + 1) // 2 + n_features + 1
-    return float(np.sqrt(n_terms) * eps * (n_features + mahalanobis))
+    return math.sqrt(n_terms) * eps * (n_features + float(mahalanobis))
 
 
 def _cancels(ratio, eps):

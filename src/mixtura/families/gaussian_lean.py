@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mixtura.backend import LOG_2PI
+from mixtura.backend import LOG_2PI, logsumexp
 from mixtura.exceptions import SingularCovarianceError
 from mixtura.families.gaussian_fused import (
     PairForm,
@@ -272,6 +272,31 @@ class LeanGaussianEM:
             joint *= self.sample_weight
             log_density *= self.sample_weight
         return joint, float(log_density.sum())
+
+    def log_posterior(self, state):
+        """Log responsibilities and log densities of the rows under ``state``.
+
+        What the general path's prediction gives on the same rows, without its
+        validation and kernel objects: model selection asks it once per cell
+        of the just-fitted rows, where the general path cost several EM
+        iterations.
+
+        Parameters
+        ----------
+        state : LeanGaussianState or Mixture
+
+        Returns
+        -------
+        log_resp : ndarray of shape (n_samples, n_components)
+        log_density : ndarray of shape (n_samples,)
+            Without the sample weights.
+        """
+        if not isinstance(state, LeanGaussianState):
+            state = self.state(state)
+        joint = self._joint_log_prob(state)
+        log_density = logsumexp(joint, 0, np)
+        joint -= log_density
+        return joint.T, log_density
 
     def statistics(self, resp):
         """The rows' statistics for given responsibilities (the initialisation's).

@@ -92,22 +92,25 @@ INNER_MAX_ITER = 500
 
 
 # -- small helpers -----------------------------------------------------------------
-def _geometric_mean(values, axis=-1):
-    """``prod(values) ** (1 / d)`` along ``axis``, computed in logs."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.exp(np.mean(np.log(values), axis=axis))
+# The helpers below run inside the M-steps' ``np.errstate(all="ignore")`` (in
+# ``covariances_from_scatter``): a degenerate scatter gives 0 or NaN, which
+# ``_check_finite`` then names. They use array methods and ``@`` rather than
+# ``np.mean`` / ``np.sum`` / ``np.einsum``: on the (K, d) arrays of a small fit
+# each NumPy call's overhead is the cost, and the function forms add 1-5 us.
+def _geometric_mean(values):
+    """``prod(values) ** (1 / d)`` along the last axis, computed in logs."""
+    return np.exp(np.log(values).sum(axis=-1) / values.shape[-1])
 
 
 def _check_finite(covariances):
     """Raise SingularCovarianceError naming components with non-finite or
     non-positive parameters."""
     flat = covariances.reshape(len(covariances), -1)
-    bad = ~np.isfinite(flat).all(axis=1)
-    if covariances.ndim < 3:
-        bad |= ~(flat > 0).all(axis=1)
-    if bad.any():
-        raise _singular(np.flatnonzero(bad).tolist())
-    return covariances
+    # variances must be positive and finite (NaN fails both comparisons)
+    good = np.isfinite(flat) if covariances.ndim == 3 else (flat > 0) & (flat < np.inf)
+    if good.all():  # one test of the whole array: every M-step of a fit calls this
+        return covariances
+    raise _singular(np.flatnonzero(~good.all(axis=1)).tolist())
 
 
 def _usable_start(start, shape):
@@ -145,8 +148,10 @@ def _start_volumes(start, shape):
 
 def _regularised_matrices(scatter, nk, reg_covar):
     """``W_k + n_k reg_covar I``, shape (K, d, d)."""
-    eye = np.eye(scatter.shape[-1])
-    return scatter + (nk * reg_covar)[:, None, None] * eye
+    regularised = scatter.copy()
+    diagonal = np.arange(scatter.shape[-1])
+    regularised[:, diagonal, diagonal] += (nk * reg_covar)[:, None]
+    return regularised
 
 
 def _symmetric(matrices):
@@ -165,8 +170,7 @@ def _sorted_eigh(matrices):
 
 def _compose(vectors, shapes):
     """``D_k diag(s_k) D_k^T`` for vectors (K, d, d) or (d, d), shapes (K, d)."""
-    vectors = np.broadcast_to(vectors, (len(shapes), *vectors.shape[-2:]))
-    return _symmetric(np.einsum("kij,kj,klj->kil", vectors, shapes, vectors))
+    return _symmetric((vectors * shapes[:, None, :]) @ np.swapaxes(vectors, -1, -2))
 
 
 def _equal_volume_variable_shape(values, nk):
@@ -218,7 +222,7 @@ def _variable_volume_equal_shape(values, nk, volumes=None):
         pooled = (values / lam[:, None]).sum(axis=0)
         shape = pooled / _geometric_mean(pooled)
         lam = (values / shape).sum(axis=1) / (nk * d)
-        objective = d * np.sum(nk * np.log(lam))
+        objective = d * (np.log(lam) @ nk)
         if _converged(previous, objective):
             break
         previous = objective
@@ -519,19 +523,19 @@ class VEE(_MatrixModel):
         start = _usable_start(start, scatter.shape)
         # the common shape C (det 1) of the previous covariances lambda_k C
         pooled = scatter.sum(axis=0) if start is None else start[0]
-        common = pooled / np.exp(np.linalg.slogdet(pooled)[1] / d)
+        flat_scatter = scatter.reshape(len(scatter), -1)
         previous = np.inf
         for _ in range(INNER_MAX_ITER):
-            inverse = np.linalg.inv(common)
-            lam = np.einsum("kij,ji->k", scatter, inverse) / (nk * d)
-            pooled = (scatter / lam[:, None, None]).sum(axis=0)
             common = pooled / np.exp(np.linalg.slogdet(pooled)[1] / d)
-            objective = d * np.sum(nk * np.log(lam))
+            # tr(W_k C^{-1}) for all k in one product (C^{-1} is symmetric)
+            lam = flat_scatter @ np.linalg.inv(common).reshape(-1) / (nk * d)
+            # stopping here, after the volumes, returns a pair (lam_k, C) in
+            # which each is exact given the other, without a last update
+            objective = d * (np.log(lam) @ nk)
             if _converged(previous, objective):
                 break
             previous = objective
-        inverse = np.linalg.inv(common)
-        lam = np.einsum("kij,ji->k", scatter, inverse) / (nk * d)
+            pooled = (scatter / lam[:, None, None]).sum(axis=0)
         return _symmetric(lam[:, None, None] * common)
 
 
@@ -559,22 +563,24 @@ class _CommonOrientationModel(_MatrixModel):
             scatter.sum(axis=0) if start is None else start.sum(axis=0)
         )[1]
         largest = np.linalg.eigvalsh(scatter)[:, -1]
-        shifted = largest[:, None, None] * np.eye(d) - scatter
+        shifted = -scatter
+        diagonal = np.arange(d)
+        shifted[:, diagonal, diagonal] += largest[:, None]
         previous = np.inf
         for _ in range(INNER_MAX_ITER):
             rotated = np.einsum("ji,kjl,li->ki", orientation, scatter, orientation)
             diagonals = self._diagonals(rotated, nk)
-            objective = np.sum(nk * np.log(diagonals).sum(axis=1)) + np.sum(
-                rotated / diagonals
-            )
+            objective = np.log(diagonals).sum(axis=1) @ nk + (rotated / diagonals).sum()
             if _converged(previous, objective):
-                break
+                break  # the diagonals are those of the current orientation
             previous = objective
-            gradient = np.einsum("kij,jl,kl->il", shifted, orientation, 1.0 / diagonals)
+            gradient = ((shifted @ orientation) / diagonals[:, None, :]).sum(axis=0)
             left, _, right = np.linalg.svd(gradient)
             orientation = left @ right
-        rotated = np.einsum("ji,kjl,li->ki", orientation, scatter, orientation)
-        return _compose(orientation, self._diagonals(rotated, nk))
+        else:  # out of iterations: the diagonals of the last orientation
+            rotated = np.einsum("ji,kjl,li->ki", orientation, scatter, orientation)
+            diagonals = self._diagonals(rotated, nk)
+        return _compose(orientation, diagonals)
 
 
 class EVE(_CommonOrientationModel):
