@@ -217,8 +217,8 @@ def _cancelled_components(structure, resp_sum, means, scatter, eps):
     diagonal = structure.scatter_variances(scatter)
     lost = means * means
     lost *= resp_sum[:, None]
-    lost = lost > largest_ratio * diagonal
-    lost |= ~(diagonal > 0)
+    # "not below": also true where the variance is 0, negative or NaN
+    lost = ~(lost < largest_ratio * diagonal)
     if not lost.any():
         return _NO_COMPONENTS
     return np.flatnonzero((resp_sum > 0) & lost.any(axis=1))

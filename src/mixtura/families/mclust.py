@@ -42,6 +42,7 @@ Journal 8, 289-317.
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import lapack
 
 from mixtura.families.covariance import (
     CovarianceStructure,
@@ -160,6 +161,28 @@ def _symmetric(matrices):
 
 def _converged(previous, current):
     return abs(previous - current) <= INNER_TOL * (1.0 + abs(current))
+
+
+def _orthogonal_factor(matrix):
+    """``U V^T`` from the SVD ``U S V^T`` of one (d, d) float64 matrix.
+
+    LAPACK's ``gesdd`` called directly: for one small matrix NumPy's wrapper
+    costs several times the decomposition, and the EVE / VVE M-steps take one
+    per inner iteration.
+    """
+    left, _, right, info = lapack.dgesdd(matrix)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"SVD did not converge (LAPACK info {info})")
+    return left @ right
+
+
+def _eigenvectors(matrix):
+    """Eigenvectors of one symmetric (d, d) float64 matrix, eigenvalues ascending
+    (``np.linalg.eigh``'s order; LAPACK's ``syevd`` called directly, as above)."""
+    _, vectors, info = lapack.dsyevd(matrix)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"eigh did not converge (LAPACK info {info})")
+    return vectors
 
 
 def _sorted_eigh(matrices):
@@ -559,9 +582,9 @@ class _CommonOrientationModel(_MatrixModel):
         start = _usable_start(start, scatter.shape)
         # the previous covariances D diag(s_k) D^T share D, the eigenvectors of
         # their sum; without them, those of the pooled scatter
-        orientation = np.linalg.eigh(
+        orientation = _eigenvectors(
             scatter.sum(axis=0) if start is None else start.sum(axis=0)
-        )[1]
+        )
         largest = np.linalg.eigvalsh(scatter)[:, -1]
         shifted = -scatter
         diagonal = np.arange(d)
@@ -575,8 +598,7 @@ class _CommonOrientationModel(_MatrixModel):
                 break  # the diagonals are those of the current orientation
             previous = objective
             gradient = ((shifted @ orientation) / diagonals[:, None, :]).sum(axis=0)
-            left, _, right = np.linalg.svd(gradient)
-            orientation = left @ right
+            orientation = _orthogonal_factor(gradient)
         else:  # out of iterations: the diagonals of the last orientation
             rotated = np.einsum("ji,kjl,li->ki", orientation, scatter, orientation)
             diagonals = self._diagonals(rotated, nk)
