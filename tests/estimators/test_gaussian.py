@@ -936,3 +936,16 @@ def test_tol_mode_is_checked():
         GaussianMixture(tol_mode="percent").fit(
             np.zeros((10, 2)) + np.arange(10)[:, None]
         )
+
+
+def test_parameter_checks_remembered_for_array_starts_still_refuse_bad_values():
+    # a set of parameters that passed once (an array start among them, as
+    # select gives every cell) is not checked again; other values still are
+    X = np.random.default_rng(0).normal(size=(60, 2))
+    labels = np.arange(60) % 2
+    for _ in range(2):
+        GaussianMixture(2, init_params=labels, random_state=0).fit(X)
+    with pytest.raises(InvalidParameterError, match="tol"):
+        GaussianMixture(2, init_params=labels, tol=-1.0).fit(X)
+    with pytest.raises(InvalidParameterError, match="init_params"):
+        GaussianMixture(2, init_params="nonsense").fit(X)

@@ -196,3 +196,36 @@ def test_data_beyond_the_lean_budget_take_the_chunked_path():
     with_hole = np.zeros((10, 2))
     with_hole[3, 1] = np.nan
     assert template.lean_em(with_hole, 2) is None
+
+
+@pytest.mark.parametrize(
+    "covariance_type", ["full", "tied", "diag", "spherical", "VEE", "EVE"]
+)
+def test_the_lean_posterior_of_the_fitted_rows_equals_predict(covariance_type):
+    # select's criteria read the posterior of the rows just fitted from the
+    # lean step; it must be what the general path predicts for them
+    X = _blobs(200, 3, seed=6, offset=50.0)
+    model = _fit(X, n_components=3, covariance_type=covariance_type, random_state=0)
+    log_resp, log_density = model._fitted_rows_posterior(X)
+    expected_resp, expected_density = model._predict_data(X)
+    assert log_resp.shape == (200, 3) and log_density.shape == (200,)
+    # both add the same terms about different reference points: rounding of
+    # the log densities (tens of nats), a few ulps of each
+    np.testing.assert_allclose(log_density, expected_density, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(log_resp, expected_resp, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(log_density.sum(), model.score(X) * 200, rtol=1e-12)
+
+
+def test_the_fitted_rows_posterior_falls_back_where_the_lean_step_does_not_serve():
+    X = _blobs(120, 2, seed=7)
+    holes = X.copy()
+    holes[::10, 1] = np.nan
+    missing = GaussianMixture(2, missing="em", random_state=0).fit(holes)
+    np.testing.assert_array_equal(
+        missing._fitted_rows_posterior(holes)[1], missing._predict_data(holes)[1]
+    )
+    single = X.astype(np.float32)
+    model = GaussianMixture(2, random_state=0).fit(single)
+    np.testing.assert_array_equal(
+        model._fitted_rows_posterior(single)[0], model._predict_data(single)[0]
+    )
