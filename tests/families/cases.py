@@ -19,7 +19,10 @@ from mixtura.families import (
     Bernoulli,
     Categorical,
     DirichletMultinomial,
+    Exponential,
+    GammaFamily,
     Gaussian,
+    LogNormal,
     Multinomial,
     Poisson,
     Product,
@@ -326,4 +329,85 @@ FAMILY_CASES += [
     _multinomial_case(1.0),
     _multinomial_case(0.0),
     _dirichlet_multinomial_case(1e-6),
+]
+
+
+# -- positive continuous families: gamma, exponential, log-normal --------------------
+def _gamma_case():
+    def make(rng, n_components, n_features):
+        shapes = rng.uniform(0.8, 6.0, size=(n_components, n_features))
+        rates = rng.uniform(0.3, 3.0, size=(n_components, n_features))
+        return GammaFamily(shapes=shapes, rates=rates)
+
+    def reference(family, X):
+        return np.column_stack(
+            [
+                stats.gamma(a, scale=1 / b).logpdf(X).sum(axis=1)
+                for a, b in zip(family.shapes, family.rates, strict=True)
+            ]
+        )
+
+    return FamilyCase(
+        id="gamma",
+        make=make,
+        data=lambda rng, n, d: rng.gamma(2.0, 1.5, size=(n, d)),
+        reference_log_prob=reference,
+        moments=lambda f: (f.shapes / f.rates, f.shapes / f.rates**2),
+    )
+
+
+def _exponential_case():
+    def make(rng, n_components, n_features):
+        return Exponential(rates=rng.uniform(0.2, 4.0, size=(n_components, n_features)))
+
+    def reference(family, X):
+        return np.column_stack(
+            [stats.expon(scale=1 / r).logpdf(X).sum(axis=1) for r in family.rates]
+        )
+
+    return FamilyCase(
+        id="exponential",
+        make=make,
+        data=lambda rng, n, d: rng.exponential(2.0, size=(n, d)),
+        reference_log_prob=reference,
+        moments=lambda f: (1 / f.rates, 1 / f.rates**2),
+    )
+
+
+def _lognormal_case(covariance_type):
+    def make(rng, n_components, n_features):
+        means = rng.normal(scale=0.5, size=(n_components, n_features))
+        covariances = 0.1 * _constrained_covariances(
+            covariance_type, rng, n_components, n_features
+        )
+        return LogNormal(covariance_type, means=means, covariances=covariances)
+
+    def reference(family, X):
+        # the log density of log x, less the Jacobian sum_j log x_j
+        structure = get_covariance_structure(family.covariance_type)
+        matrices = structure.matrices(
+            family.covariances, family.n_components, family.n_features
+        )
+        return np.column_stack(
+            [
+                stats.multivariate_normal(mean, cov).logpdf(np.log(X))
+                - np.log(X).sum(axis=1)
+                for mean, cov in zip(family.means, matrices, strict=True)
+            ]
+        )
+
+    return FamilyCase(
+        id=f"lognormal-{covariance_type}",
+        make=make,
+        data=lambda rng, n, d: rng.lognormal(0.0, 0.6, size=(n, d)),
+        reference_log_prob=reference,
+        moments=lambda f: f.moments(),
+    )
+
+
+FAMILY_CASES += [
+    _gamma_case(),
+    _exponential_case(),
+    _lognormal_case("diag"),
+    _lognormal_case("full"),
 ]

@@ -226,3 +226,31 @@ def test_a_dict_of_column_groups_is_one_table():
     ]
     np.testing.assert_allclose(model.predict_proba(groups).sum(axis=1), 1.0)
     assert adjusted_rand_score(z, model.predict(groups)) > 0.9
+
+
+def test_positive_columns_take_the_families_they_are_mapped_to(tmp_path):
+    table, z = _table(1500, seed=3)
+    rng = np.random.RandomState(3)
+    table["income"] = np.exp(rng.normal(np.where(z, 11.0, 9.5), 0.4))
+    table["wait"] = rng.gamma(np.where(z, 9.0, 2.0), 1.0)
+    families = {"income": "lognormal", "wait": "gamma", "visits": "exponential"}
+    model = TabularMixture(2, column_families=families, random_state=0).fit(table)
+    parts = {p.name: p for p in model.family_.parts}
+    assert set(parts) == {"gaussian", "bernoulli", "categorical", "lognormal"} | {
+        "gamma",
+        "exponential",
+    }
+    assert adjusted_rand_score(z, model.predict(table)) > 0.9
+    # the log-normal part's log-scale means are the two groups' log incomes
+    np.testing.assert_allclose(
+        np.sort(parts["lognormal"].means[:, 0]), [9.5, 11.0], atol=0.05
+    )
+    mixtura.save(model, tmp_path / "table")
+    loaded = mixtura.load(tmp_path / "table")
+    np.testing.assert_array_equal(
+        loaded.score_samples(table), model.score_samples(table)
+    )
+    with pytest.raises(DataValidationError, match="positive values"):
+        bad = table.copy()
+        bad.loc[4, "income"] = 0.0
+        model.score_samples(bad)

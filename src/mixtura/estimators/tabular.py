@@ -29,13 +29,36 @@ from mixtura.estimators.discrete import (
     _plain_levels,
 )
 from mixtura.exceptions import DataValidationError
-from mixtura.families import Bernoulli, Categorical, Gaussian, Poisson, Product
+from mixtura.families import (
+    Bernoulli,
+    Categorical,
+    Exponential,
+    GammaFamily,
+    Gaussian,
+    LogNormal,
+    Poisson,
+    Product,
+)
 from mixtura.mixture import Mixture
 
 __all__ = ["COLUMN_FAMILIES", "TabularMixture"]
 
+#: column family name -> the part that models those columns, made from the
+#: estimator (its settings and learnt levels) and the columns' indices
+_PART_TEMPLATES = {
+    "gaussian": lambda estimator, columns: Gaussian("diag", estimator.reg_covar),
+    "bernoulli": lambda estimator, columns: Bernoulli(),
+    "categorical": lambda estimator, columns: Categorical(
+        [len(estimator.categories_[j]) for j in columns]
+    ),
+    "poisson": lambda estimator, columns: Poisson(),
+    "gamma": lambda estimator, columns: GammaFamily(),
+    "exponential": lambda estimator, columns: Exponential(),
+    "lognormal": lambda estimator, columns: LogNormal("diag", estimator.reg_covar),
+}
+
 #: the families a column can have, as ``column_families`` names them
-COLUMN_FAMILIES = ("gaussian", "bernoulli", "categorical", "poisson")
+COLUMN_FAMILIES = tuple(_PART_TEMPLATES)
 
 
 def _group_frame(groups):
@@ -124,7 +147,10 @@ class TabularMixture(BaseMixture):
         Number of mixture components.
     column_families : dict, default=None
         Column name -> one of ``'gaussian'``, ``'bernoulli'``, ``'categorical'``,
-        ``'poisson'``; columns not named get a family from their dtype.
+        ``'poisson'``, or for positive measurements ``'gamma'``,
+        ``'exponential'`` (zero allowed) and ``'lognormal'`` (e.g.
+        ``{'income': 'lognormal'}``); columns not named get a family from
+        their dtype.
     reg_covar : float, default=1e-6
         Added to every Gaussian variance.
     missing : {'error', 'em'}, default='error'
@@ -373,17 +399,8 @@ class TabularMixture(BaseMixture):
         for j, family in enumerate(self.column_families_):
             groups.setdefault(family, []).append(j)
         return Product(
-            [(self._part_template(name, cols), cols) for name, cols in groups.items()]
+            [(_PART_TEMPLATES[name](self, cols), cols) for name, cols in groups.items()]
         )
-
-    def _part_template(self, name, columns):
-        if name == "gaussian":
-            return Gaussian("diag", self.reg_covar)
-        if name == "bernoulli":
-            return Bernoulli()
-        if name == "poisson":
-            return Poisson()
-        return Categorical([len(self.categories_[j]) for j in columns])
 
     def _set_fitted(self, mixture, dtype):
         self.weights_ = mixture.weights.astype(dtype)

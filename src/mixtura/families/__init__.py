@@ -10,7 +10,10 @@ from mixtura.families.bernoulli import Bernoulli
 from mixtura.families.categorical import Categorical
 from mixtura.families.covariance import COVARIANCE_STRUCTURES, get_covariance_structure
 from mixtura.families.dirichlet_multinomial import DirichletMultinomial
+from mixtura.families.exponential import Exponential
+from mixtura.families.gamma import GammaFamily
 from mixtura.families.gaussian import Gaussian
+from mixtura.families.lognormal import LogNormal
 from mixtura.families.mclust import MCLUST_STRUCTURES
 from mixtura.families.multinomial import Multinomial
 from mixtura.families.noise import WithNoise
@@ -27,8 +30,11 @@ __all__ = [
     "Bernoulli",
     "Categorical",
     "DirichletMultinomial",
+    "Exponential",
     "Family",
+    "GammaFamily",
     "Gaussian",
+    "LogNormal",
     "Multinomial",
     "Poisson",
     "Product",
@@ -46,3 +52,6 @@ register_family(Product)
 register_family(Multinomial)
 register_family(DirichletMultinomial)
 register_family(WithNoise)
+register_family(GammaFamily)
+register_family(Exponential)
+register_family(LogNormal)

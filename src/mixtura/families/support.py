@@ -10,7 +10,7 @@ import numpy as np
 
 from mixtura.exceptions import DataValidationError
 
-__all__ = ["check_codes", "check_counts"]
+__all__ = ["check_codes", "check_counts", "check_positive"]
 
 
 def check_counts(X, family_name):
@@ -81,5 +81,46 @@ def check_codes(X, n_levels=None):
             f"family='categorical' needs {allowed} in column {column}, which holds "
             f"{float(value):g}. Encode each column's levels as 0, 1, ... (e.g. with "
             "sklearn's OrdinalEncoder), or pass n_levels to allow more levels."
+        )
+    return X
+
+
+def check_positive(X, family_name, allow_zero=False):
+    """Refuse values outside ``(0, inf)`` (``[0, inf)`` with ``allow_zero``).
+
+    NaN (a missing entry) passes: estimators refuse it unless ``missing='em'``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Data.
+    family_name : str
+        Named in the message.
+    allow_zero : bool, default=False
+        Whether 0 lies in the support (the exponential's does; the gamma's and
+        log-normal's log x do not allow it).
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+        Unchanged.
+
+    Raises
+    ------
+    DataValidationError
+        Naming the first offending row, column and value, and how many there are.
+    """
+    X_array = np.asarray(X)
+    with np.errstate(invalid="ignore"):
+        bad = X_array < 0 if allow_zero else X_array <= 0
+    if bad.any():
+        rows, columns = np.nonzero(bad)
+        row, column = int(rows[0]), int(columns[0])
+        support = "non-negative" if allow_zero else "positive"
+        raise DataValidationError(
+            f"family={family_name!r} models {support} values, but row {row}, "
+            f"column {column} holds {float(X_array[row, column]):g} "
+            f"({int(bad.sum())} such value(s) in all). Shift or transform the "
+            "data into the support, or use a Gaussian mixture for real values."
         )
     return X
