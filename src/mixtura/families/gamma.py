@@ -34,7 +34,7 @@ from mixtura.backend import get_namespace, to_namespace
 from mixtura.exceptions import ModelFileError
 from mixtura.families.base import Family, product_row_values
 from mixtura.families.bernoulli import weighted_sums
-from mixtura.families.support import check_positive
+from mixtura.families.support import check_positive, log_scale_jacobian
 from mixtura.stats import EMPTY_COMPONENT_GUARD, LinearStats
 
 __all__ = ["GammaFamily", "gamma_shape"]
@@ -180,8 +180,7 @@ class GammaFamily(Family):
 
     def log_base_measure(self, X):
         """``-sum_j log x_j`` of each row, shape (n,)."""
-        xp = get_namespace(X)
-        return -xp.sum(xp.log(X), axis=1)
+        return log_scale_jacobian(X)
 
     def log_kernel(self, X):
         """``sum_j a_kj log x_j - b_kj x_j`` plus each component's constant."""

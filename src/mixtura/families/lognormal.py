@@ -22,7 +22,7 @@ from mixtura.backend import get_namespace
 from mixtura.exceptions import ModelFileError
 from mixtura.families.base import Family
 from mixtura.families.gaussian import Gaussian
-from mixtura.families.support import check_positive
+from mixtura.families.support import check_positive, log_scale_jacobian
 
 __all__ = ["LogNormal"]
 
@@ -119,8 +119,7 @@ class LogNormal(Family):
 
     def log_base_measure(self, X):
         """``-sum_j log x_j`` of each row, the Jacobian of the logarithm."""
-        xp = get_namespace(X)
-        return -xp.sum(xp.log(X), axis=1)
+        return log_scale_jacobian(X)
 
     def log_kernel(self, X):
         """The Gaussian log density of ``log x``, shape (n, K)."""

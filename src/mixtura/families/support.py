@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from mixtura.backend import get_namespace
 from mixtura.exceptions import DataValidationError
 
-__all__ = ["check_codes", "check_counts", "check_positive"]
+__all__ = ["check_codes", "check_counts", "check_positive", "log_scale_jacobian"]
 
 
 def check_counts(X, family_name):
@@ -124,3 +125,14 @@ def check_positive(X, family_name, allow_zero=False):
             "data into the support, or use a Gaussian mixture for real values."
         )
     return X
+
+
+def log_scale_jacobian(X):
+    """``-sum_j log x_j`` of each row, shape (n,), in X's namespace.
+
+    The base measure of the families modelled on the log scale (gamma's
+    ``x^(a-1)``, the log-normal's change of variables): the same for every
+    component, so the data seam sums it once per fit.
+    """
+    xp = get_namespace(X)
+    return -xp.sum(xp.log(X), axis=1)
