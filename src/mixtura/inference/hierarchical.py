@@ -251,7 +251,8 @@ class _PairCosts:
                 self.cost[j, :j] = self.cost[:j, j] = clusters.costs(j, np.arange(j))
         self.row_min = np.full(m, np.inf)
         self.row_arg = np.full(m, -1)
-        self._rescan(np.arange(1, m))
+        for j in range(1, m):
+            self._rescan(j)
         self.n_active = m
 
     def _singleton_costs(self, block=256):
@@ -275,29 +276,13 @@ class _PairCosts:
             cost[rows - start, rows] = np.inf
             self.cost[rows] = cost
 
-    def _rescan(self, rows, block=256):
-        """Least cost of each row j over the columns ``i < j`` (largest i on ties).
-
-        All the rows at once (a few blocks of them), not one NumPy scan per row:
-        a merge rescans about ten rows, and their count, not their length,
-        made the cost on small data.
-
-        Parameters
-        ----------
-        rows : ndarray of int
-            Distinct rows, each > 0.
-        """
-        for start in range(0, rows.size, block):
-            chunk = rows[start : start + block]
-            width = int(chunk.max())
-            costs = self.cost[chunk, :width]
-            costs[np.arange(width) >= chunk[:, None]] = np.inf  # only i < j
-            # the last minimum: the first of the reversed columns
-            last = width - 1 - np.argmin(costs[:, ::-1], axis=1)
-            # a row of infinities keeps i = j - 1, as a scan of cost[j, :j] would
-            last = np.minimum(last, chunk - 1)
-            self.row_min[chunk] = costs[np.arange(chunk.size), last]
-            self.row_arg[chunk] = last
+    def _rescan(self, j):
+        """Least cost of row j over the columns ``i < j`` (largest i on ties)."""
+        if j == 0:
+            self.row_min[j], self.row_arg[j] = np.inf, -1
+            return
+        i = _last_argmin(self.cost[j, :j])
+        self.row_min[j], self.row_arg[j] = self.cost[j, i], i
 
     def _offer(self, rows, column):
         """Let ``column`` become the minimum of ``rows`` (all > column) if it is."""
@@ -344,9 +329,8 @@ class _PairCosts:
         self._offer(fresh[fresh > i], i)
         if j < last:
             self._offer(fresh[fresh > j], j)
-        stale.discard(0)  # row 0 has no column i < 0 (its minimum stays inf)
-        if stale:
-            self._rescan(np.fromiter(stale, dtype=np.intp, count=len(stale)))
+        for row in stale:
+            self._rescan(row)
 
 
 def _merge_sequence(clusters, min_clusters):
