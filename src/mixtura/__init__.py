@@ -18,6 +18,7 @@ from mixtura.estimators import (
     MixtureModel,
     MultinomialMixture,
     PoissonMixture,
+    StudentMixture,
     TabularMixture,
 )
 from mixtura.exceptions import (
@@ -50,6 +51,7 @@ __all__ = [
     "MultinomialMixture",
     "PoissonMixture",
     "SingularCovarianceError",
+    "StudentMixture",
     "TabularMixture",
     "__version__",
     "load",

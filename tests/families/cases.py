@@ -26,6 +26,7 @@ from mixtura.families import (
     Multinomial,
     Poisson,
     Product,
+    StudentT,
     get_covariance_structure,
 )
 
@@ -410,4 +411,61 @@ FAMILY_CASES += [
     _exponential_case(),
     _lognormal_case("diag"),
     _lognormal_case("full"),
+]
+
+
+# -- Student-t: heavy-tailed components on the Gaussian's scale structures -----------
+def _student_case(covariance_type, df_update="component"):
+    def make(rng, n_components, n_features):
+        means = rng.normal(scale=2.0, size=(n_components, n_features))
+        scales = _gaussian_covariances(covariance_type, rng, n_components, n_features)
+        # above 4 degrees of freedom the sampling test's variances are stable
+        nu = rng.uniform(6.0, 12.0, size=n_components)
+        return StudentT(
+            covariance_type,
+            df_update=df_update,
+            means=means,
+            scales=scales,
+            degrees_of_freedom=nu,
+        )
+
+    def scale_matrices(family):
+        return family.structure.matrices(
+            family.scales, family.n_components, family.n_features
+        )
+
+    def reference(family, X):
+        return np.column_stack(
+            [
+                stats.multivariate_t(mean, shape, df=nu).logpdf(X)
+                for mean, shape, nu in zip(
+                    family.means,
+                    scale_matrices(family),
+                    family.degrees_of_freedom,
+                    strict=True,
+                )
+            ]
+        )
+
+    def moments(family):
+        variances = np.diagonal(scale_matrices(family), 0, 1, 2)
+        nu = family.degrees_of_freedom[:, None]
+        return family.means, variances * nu / (nu - 2)
+
+    return FamilyCase(
+        id=f"student_t-{covariance_type}-{df_update}",
+        make=make,
+        data=lambda rng, n, d: rng.standard_t(5.0, size=(n, d)) + rng.normal(size=d),
+        reference_log_prob=reference,
+        moments=moments,
+        stats_depend_on_parameters=True,
+    )
+
+
+FAMILY_CASES += [
+    _student_case("full"),
+    _student_case("diag"),
+    _student_case("tied", "shared"),
+    _student_case("spherical", "fixed"),
+    _student_case("VVE"),
 ]

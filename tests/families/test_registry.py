@@ -31,6 +31,9 @@ def _assert_stats_equal(a, b, rtol=1e-12):
                     vars(b)[name][key], part, rtol=rtol, atol=1e-10
                 )
             continue
+        if isinstance(value, Stats):  # e.g. StudentStats' weighted moments
+            _assert_stats_equal(value, vars(b)[name], rtol)
+            continue
         if isinstance(value, tuple):  # ProductStats keeps its parts' Stats in one
             assert len(vars(b)[name]) == len(value)
             for mine, theirs in zip(value, vars(b)[name], strict=True):

@@ -15,6 +15,7 @@ from mixtura.estimators.discrete import (
 )
 from mixtura.estimators.gaussian import GaussianMixture
 from mixtura.estimators.mixture_model import MixtureModel
+from mixtura.estimators.student import StudentMixture
 from mixtura.estimators.tabular import TabularMixture
 from mixtura.estimators.text import DirichletMultinomialMixture, MultinomialMixture
 
@@ -31,6 +32,7 @@ __all__ = [
     "MixtureModel",
     "MultinomialMixture",
     "PoissonMixture",
+    "StudentMixture",
     "TabularMixture",
     "register_estimator",
 ]
@@ -52,6 +54,7 @@ register_estimator(BernoulliMixture)
 register_estimator(CategoricalMixture)
 register_estimator(PoissonMixture)
 register_estimator(TabularMixture)
+register_estimator(StudentMixture)
 register_estimator(MultinomialMixture)
 register_estimator(DirichletMultinomialMixture)
 register_estimator(DirichletProcessMixture)

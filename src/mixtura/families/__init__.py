@@ -20,6 +20,7 @@ from mixtura.families.noise import WithNoise
 from mixtura.families.poisson import Poisson
 from mixtura.families.product import Product
 from mixtura.families.registry import FAMILIES, get_family, register_family
+from mixtura.families.student import StudentT
 
 # mclust's models join the covariance registry before any estimator reads it
 COVARIANCE_STRUCTURES.update(MCLUST_STRUCTURES)
@@ -38,6 +39,7 @@ __all__ = [
     "Multinomial",
     "Poisson",
     "Product",
+    "StudentT",
     "WithNoise",
     "get_covariance_structure",
     "get_family",
@@ -55,3 +57,4 @@ register_family(WithNoise)
 register_family(GammaFamily)
 register_family(Exponential)
 register_family(LogNormal)
+register_family(StudentT)

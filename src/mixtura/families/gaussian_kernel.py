@@ -596,22 +596,39 @@ class GaussianEStepKernel:
         -------
         log_prob : array of shape (n_samples, n_components)
         """
+        constant = to_namespace(self.parameters.log_normalisers, X)
+        return constant[None, :] - 0.5 * self.squared_mahalanobis(X)
+
+    def squared_mahalanobis(self, X):
+        """``(x_i - mu_k)^T P_k (x_i - mu_k)`` of complete rows, every component.
+
+        Expanded, or from explicit deviations where the expanded form would
+        cancel digits in the dtype; the core of :meth:`log_prob`, and of
+        families built on Gaussian quadratic forms (e.g. the Student-t,
+        :mod:`mixtura.families.student`).
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            Rows without missing entries, of this kernel's dtype.
+
+        Returns
+        -------
+        distances : array of shape (n_samples, n_components)
+        """
         parameters = self.parameters
         structure = parameters.structure
-        xp = get_namespace(X)
         distance = (
             structure.squared_mahalanobis_centred
             if self.centred
             else structure.squared_mahalanobis
         )
-        distances = distance(
+        return distance(
             X - to_namespace(parameters.reference, X),
             to_namespace(parameters.centred_means, X),
             to_namespace(parameters.precisions_cholesky, X),
-            xp,
+            get_namespace(X),
         )
-        constant = to_namespace(parameters.log_normalisers, X)
-        return constant[None, :] - 0.5 * distances
 
     def step(self, X, log_weights, sample_weight):
         """E-step and statistics of one complete NumPy chunk, fused; or None.
