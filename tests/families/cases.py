@@ -18,6 +18,7 @@ from mixtura.families import (
     COVARIANCE_STRUCTURES,
     Bernoulli,
     Categorical,
+    Dirichlet,
     DirichletMultinomial,
     Exponential,
     GammaFamily,
@@ -469,3 +470,32 @@ FAMILY_CASES += [
     _student_case("spherical", "fixed"),
     _student_case("VVE"),
 ]
+
+
+# -- compositions: Dirichlet ----------------------------------------------------------
+def _dirichlet_case():
+    def make(rng, n_components, n_features):
+        concentrations = rng.uniform(0.5, 8.0, size=(n_components, n_features))
+        return Dirichlet(concentrations=concentrations)
+
+    def reference(family, X):
+        # scipy.stats.dirichlet takes the rows as columns, shape (d, n)
+        return np.column_stack(
+            [stats.dirichlet(a).logpdf(X.T) for a in family.concentrations]
+        )
+
+    def moments(family):
+        a = family.concentrations
+        a0 = a.sum(axis=1, keepdims=True)
+        return a / a0, a * (a0 - a) / (a0**2 * (a0 + 1))
+
+    return FamilyCase(
+        id="dirichlet",
+        make=make,
+        data=lambda rng, n, d: rng.dirichlet(np.full(d, 3.0), size=n),
+        reference_log_prob=reference,
+        moments=moments,
+    )
+
+
+FAMILY_CASES += [_dirichlet_case()]

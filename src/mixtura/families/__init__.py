@@ -9,6 +9,7 @@ from mixtura.families.base import Family
 from mixtura.families.bernoulli import Bernoulli
 from mixtura.families.categorical import Categorical
 from mixtura.families.covariance import COVARIANCE_STRUCTURES, get_covariance_structure
+from mixtura.families.dirichlet import Dirichlet
 from mixtura.families.dirichlet_multinomial import DirichletMultinomial
 from mixtura.families.exponential import Exponential
 from mixtura.families.gamma import GammaFamily
@@ -20,6 +21,7 @@ from mixtura.families.noise import WithNoise
 from mixtura.families.poisson import Poisson
 from mixtura.families.product import Product
 from mixtura.families.registry import FAMILIES, get_family, register_family
+from mixtura.families.von_mises_fisher import VonMisesFisher
 from mixtura.families.student import StudentT
 
 # mclust's models join the covariance registry before any estimator reads it
@@ -30,6 +32,7 @@ __all__ = [
     "FAMILIES",
     "Bernoulli",
     "Categorical",
+    "Dirichlet",
     "DirichletMultinomial",
     "Exponential",
     "Family",
@@ -39,6 +42,7 @@ __all__ = [
     "Multinomial",
     "Poisson",
     "Product",
+    "VonMisesFisher",
     "StudentT",
     "WithNoise",
     "get_covariance_structure",
@@ -57,4 +61,6 @@ register_family(WithNoise)
 register_family(GammaFamily)
 register_family(Exponential)
 register_family(LogNormal)
+register_family(VonMisesFisher)
+register_family(Dirichlet)
 register_family(StudentT)
