@@ -34,4 +34,17 @@ class ModelFileError(MixturaError, ValueError):
 
 
 class SingularCovarianceError(MixturaError, ValueError):
-    """A covariance matrix is not positive definite, so its component collapsed."""
+    """A covariance matrix is not positive definite, so its component collapsed.
+
+    Parameters
+    ----------
+    message : str
+    components : sequence of int, optional
+        The collapsed components (indices into the M-step's components), where
+        the raiser knows them; the fit loop's recovery re-seeds, regularises or
+        removes these (see :mod:`mixtura.inference.degenerate`).
+    """
+
+    def __init__(self, message, components=None):
+        super().__init__(message)
+        self.components = None if components is None else tuple(components)

@@ -553,7 +553,9 @@ def select(
         ``max_iter=5000``, ``init_params='hc'``, mclust's hierarchy reproduced
         merge for merge), so that its table is mclust's (each cell mclust's
         fit); a ``tol`` given without ``tol_mode`` is read as the estimator
-        reads it (absolute); other grids take the estimator's defaults
+        reads it (absolute); ``on_degenerate`` is ``'stop'`` unless given, so
+        that a cell whose fit collapses is missing, as in mclust's table;
+        other grids take the estimator's defaults
         (``tol``, ``reg_covar``, ``max_iter``, ``noise``, ``noise_init``...): with
         ``noise``, every cell has a noise component besides its K Gaussians
         (mclust's ``initialization = list(noise = ...)``), and ``'hc'`` clusters
@@ -606,7 +608,14 @@ def select(
             **_mclust_grid_defaults(estimator_params),
             **estimator_params,
         }
-    params = {"random_state": random_state, "n_init": n_init, **estimator_params}
+    # a cell whose fit collapses is missing from the table, as in mclust's
+    # (a re-seeded or regularised cell would not be the model its row names)
+    params = {
+        "random_state": random_state,
+        "n_init": n_init,
+        "on_degenerate": "stop",
+        **estimator_params,
+    }
     starts = _starts(
         X, ks, params.pop("init_params", "kmeans"), params.get("noise_init")
     )
@@ -665,6 +674,56 @@ class SelectionTable:
         self.n_samples = int(n_samples)
         _check_criterion(criterion)
         self.criterion = criterion
+
+    @classmethod
+    def from_records(cls, records, n_samples, criterion="bic", estimators=None):
+        """A table from cell records, as :attr:`records` gives them.
+
+        For tables computed elsewhere (e.g. the criteria of
+        :class:`~mixtura.estimators.discriminant.MixtureDiscriminantAnalysis`'s
+        EDDA models) or read back from a model file.
+
+        Parameters
+        ----------
+        records : iterable of dict
+            One dict per cell with the keys of :attr:`records`; ``mclust_bic``,
+            ``mclust_icl`` and ``missing`` are derived (from ``bic``, ``icl``
+            and ``error``) and may be left out.
+        n_samples : int
+            Number of samples the models were fitted to.
+        criterion : str, default='bic'
+            The table's default criterion.
+        estimators : dict of (str, int) -> estimator, default=None
+            Fitted estimators of some cells, keyed by (model, K); the other
+            cells hold None.
+
+        Returns
+        -------
+        table : SelectionTable
+        """
+        estimators = {} if estimators is None else estimators
+        cells = []
+        for record in records:
+            key = (str(record["model"]), int(record["n_components"]))
+            cells.append(
+                _Cell(
+                    *key,
+                    **{
+                        name: float(record[name])
+                        for name in (
+                            "log_likelihood",
+                            "n_parameters",
+                            "bic",
+                            "aic",
+                            "icl",
+                        )
+                    },
+                    converged=record["converged"],
+                    error=record["error"],
+                    estimator=estimators.get(key),
+                )
+            )
+        return cls(cells, n_samples=n_samples, criterion=criterion)
 
     def __len__(self):
         return len(self._cells)

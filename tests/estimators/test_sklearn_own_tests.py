@@ -47,6 +47,12 @@ DECLINED = {
         "scikit-learn's out-of-range message swaps its labels ('max value' shows "
         "the minimum); mixtura's keeps the wording but labels them correctly"
     ),
+    "test_gaussian_mixture.py::test_regularisation": (
+        "with reg_covar=0 scikit-learn raises on clusters of zero variance; "
+        "mixtura recovers by default (on_degenerate='reseed' escalates to a "
+        "stronger regularisation, issue 19) and raises the same message with "
+        "on_degenerate='raise'"
+    ),
 }
 
 
@@ -177,3 +183,28 @@ def test_declined_weights_message_is_still_mislabelled_in_scikit_learn():
 
     with pytest.raises(ValueError, match=r"min value 1\.20000 and max value 1\.9"):
         mixtura.GaussianMixture(2, weights_init=weights).fit(X)
+
+
+def test_declined_regularisation_error_is_raised_on_request():
+    # scikit-learn's test_regularisation data: two points, five copies each,
+    # ten components without regularisation
+    import warnings
+
+    import numpy as np
+    from sklearn.mixture import GaussianMixture as SklearnMixture
+
+    import mixtura
+
+    X = np.vstack((np.ones((5, 5)), np.zeros((5, 5))))
+    message = "ill-defined empirical covariance"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with pytest.raises(ValueError, match=message):
+            SklearnMixture(10, reg_covar=0, random_state=0).fit(X)
+    with pytest.raises(ValueError, match=message):
+        mixtura.GaussianMixture(
+            10, reg_covar=0, random_state=0, on_degenerate="raise"
+        ).fit(X)
+    with pytest.warns(mixtura.ConvergenceWarning, match="fit_events_"):
+        recovered = mixtura.GaussianMixture(10, reg_covar=0, random_state=0).fit(X)
+    assert np.isfinite(recovered.lower_bound_)

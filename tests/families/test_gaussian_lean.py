@@ -177,7 +177,13 @@ def test_a_collapsing_fit_stops_alike():
     tight = np.repeat(rng.normal(size=(1, 2)) + 3, 3, axis=0)
     tight += rng.normal(scale=1e-3, size=(3, 2)) * [[1], [1], [0]]
     X = np.concatenate([loose, tight])
-    params = {"n_components": 4, "reg_covar": 0.0, "random_state": 4, "max_iter": 200}
+    params = {
+        "n_components": 4,
+        "reg_covar": 0.0,
+        "random_state": 4,
+        "max_iter": 200,
+        "on_degenerate": "stop",
+    }
     lean, chunked = _fit(X, **params), _fit(X, chunk_size=5, **params)
     assert lean._fit_collapsed and chunked._fit_collapsed
     assert lean.n_iter_ == chunked.n_iter_ > 1

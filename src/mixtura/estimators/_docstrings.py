@@ -51,6 +51,15 @@ callback : callable, default=None
     "chunk_size": """\
 chunk_size : int, default=None
     Rows processed at a time.""",
+    "on_degenerate": """\
+on_degenerate : {'reseed', 'regularize', 'prune', 'stop', 'raise'}, \
+            default='reseed'
+    What an M-step that collapses a component (a singular covariance) does:
+    re-seed the component from the worst-explained rows, redo the M-step
+    with ten times the regularisation, remove the component, end the
+    restart with the last valid parameters, or raise. A recovery that
+    fails escalates in that order; each one is recorded in ``fit_events_``
+    (see :mod:`mixtura.inference.degenerate`).""",
     "learning_decay": """\
 learning_decay : float, default=0.7
     Step-size exponent of :meth:`partial_fit` (online EM): batch t moves the

@@ -19,6 +19,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from mixtura._validation import NanPolicy, check_data, check_sample_weight
+from mixtura.exceptions import SingularCovarianceError
 from mixtura.inference import (
     INIT_METHODS,
     FitSteps,
@@ -34,6 +35,7 @@ from mixtura.inference.data import (
     predict_labels,
     predict_log_resp,
 )
+from mixtura.inference.degenerate import ON_DEGENERATE, DegenerateRecovery
 from mixtura.inference.online import online_update
 from mixtura.inference.sources import DataRules, map_rows, to_fit_data
 from mixtura.mixture import Mixture
@@ -59,6 +61,11 @@ class _VerbosePrinter:
                     f"\t lower bound {info.lower_bound:.5f}\t change {info.change:.5f}"
                 )
             print(text, file=self.stream)
+
+
+def _raise_collapse(state, error, steps):
+    """``on_degenerate='raise'``: the collapse propagates."""
+    raise error
 
 
 def _supports_online_em(estimator):
@@ -170,6 +177,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
         "verbose_interval": [Interval(Integral, 1, None, closed="left")],
         "callback": [callable, None],
         "chunk_size": [Interval(Integral, 1, None, closed="left"), None],
+        "on_degenerate": [StrOptions(set(ON_DEGENERATE))],
     }
 
     #: fitted attributes that model files store, besides the family's parameters
@@ -189,6 +197,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
         verbose_interval,
         callback,
         chunk_size,
+        on_degenerate="reseed",
     ):
         self.n_components = n_components
         self.tol = tol
@@ -201,6 +210,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
         self.verbose_interval = verbose_interval
         self.callback = callback
         self.chunk_size = chunk_size
+        self.on_degenerate = on_degenerate
 
     # -- hooks for subclasses ---------------------------------------------------
     @abstractmethod
@@ -450,27 +460,55 @@ class BaseMixture(DensityMixin, BaseEstimator):
             self._check_initial_parameters(fit_data.initial.X)
         return fit_data
 
-    def _initializer(self, data, statistics=chunked_statistics):
+    def _initializer(self, data, statistics=chunked_statistics, recover=None):
         """``initialize(rng) -> state`` for the fit loop, on ``data``'s rows.
 
         ``statistics(data, family, resp)`` gives the statistics of the initial
         responsibilities (the fit's :class:`~mixtura.inference.em.FitSteps`).
+        With a :class:`~mixtura.inference.degenerate.DegenerateRecovery`, an
+        initial M-step that collapses is redone with a stronger
+        regularisation, and ``initialize`` returns that
+        :class:`~mixtura.inference.degenerate.Recovery`.
         """
 
         def initialize(rng):
-            resp = None
-            if self._needs_initial_responsibilities():
-                resp = initial_responsibilities(
-                    self._family_template().init_features(data.X),
-                    self.n_components,
-                    self.init_params,
-                    rng,
-                    data.sample_weight,
-                    dense=False,
-                )
-            return self._initial_mixture(data, resp, statistics)
+            resp = self._initial_responsibilities(data, rng)
+            try:
+                return self._initial_mixture(data, resp, statistics)
+            except SingularCovarianceError as error:
+                recovered = None
+                if resp is not None and hasattr(recover, "initial"):
+                    recovered = recover.initial(resp, resp.shape[1], error)
+                if recovered is None:
+                    raise
+                return recovered
 
         return initialize
+
+    def _initial_responsibilities(self, data, rng):
+        """Responsibilities the first M-step starts from (None: none needed).
+
+        Parameters
+        ----------
+        data : ArrayData
+            The rows the initialisation clusters.
+        rng : RandomState
+
+        Returns
+        -------
+        resp : ndarray, OneHotResponsibilities or None
+            Of shape (n_samples, n_components).
+        """
+        if not self._needs_initial_responsibilities():
+            return None
+        return initial_responsibilities(
+            self._family_template().init_features(data.X),
+            self.n_components,
+            self.init_params,
+            rng,
+            data.sample_weight,
+            dense=False,
+        )
 
     def _fit(self, X, sample_weight, labels=True):
         self._validate_params()
@@ -596,10 +634,11 @@ class BaseMixture(DensityMixin, BaseEstimator):
             The fitted state and bound to continue from.
         """
         steps = self._step_for(data)
+        recover = self._degenerate_recovery(data, initial_data)
         result = fit_loop(
             data,
-            self._initializer(initial_data, steps.statistics),
-            steps.step,
+            self._initializer(initial_data, steps.statistics, recover),
+            steps,
             n_init=self.n_init,
             max_iter=self.max_iter,
             tol=self.tol,
@@ -607,6 +646,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
             random_state=random_state,
             warm_start=warm,
             callback=self._progress_callback(),
+            recover=recover,
         )
         self._store_fitted(steps.to_mixture(result.mixture), dtype)
         self.converged_ = bool(result.converged)
@@ -618,12 +658,31 @@ class BaseMixture(DensityMixin, BaseEstimator):
                 "restart": event.restart,
                 "iteration": event.iteration,
                 "event": event.kind,
+                "components": list(event.components),
                 "message": event.message,
             }
             for event in result.events
         ]
         self._fit_collapsed = bool(result.collapsed)
         self._online_stats = None  # a full fit restarts online EM's running average
+
+    def _degenerate_recovery(self, data, rows):
+        """The fit loop's ``recover`` for ``on_degenerate`` (None: stop).
+
+        Only EM's steps recover (:mod:`mixtura.inference.degenerate`); the
+        variational ones keep their priors' own protection.
+        """
+        policy = getattr(self, "on_degenerate", "reseed")
+        if policy == "raise":
+            return _raise_collapse
+        if policy == "stop" or self._inference_step() is not em_step:
+            return None
+        return DegenerateRecovery(
+            policy,
+            rows,
+            self._family_template(),
+            lambda template, n_components: em_stepper(data, template, n_components),
+        )
 
     def _relative_tolerance(self):
         """Whether ``tol`` is relative to the total bound (mclust's rule)."""

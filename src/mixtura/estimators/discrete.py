@@ -32,7 +32,7 @@ _SHARED_DOC = fill_shared_parameters(
         ``score_samples`` use a row's observed entries, and a row with nothing
         observed gets the mixing weights (with a warning).
     {{shared: tol max_iter n_init init_params random_state warm_start verbose}}
-    {{shared: verbose_interval callback chunk_size}}"""
+    {{shared: verbose_interval callback chunk_size on_degenerate}}"""
 )
 
 _FIT_INFO_DOC = """
@@ -169,6 +169,7 @@ class BernoulliMixture(_FamilyMixture):
         verbose_interval=10,
         callback=None,
         chunk_size=None,
+        on_degenerate="reseed",
     ):
         super().__init__(
             n_components,
@@ -182,6 +183,7 @@ class BernoulliMixture(_FamilyMixture):
             verbose_interval=verbose_interval,
             callback=callback,
             chunk_size=chunk_size,
+            on_degenerate=on_degenerate,
         )
         self.alpha = alpha
         self.beta = beta
@@ -273,6 +275,7 @@ class PoissonMixture(_FamilyMixture):
         verbose_interval=10,
         callback=None,
         chunk_size=None,
+        on_degenerate="reseed",
     ):
         super().__init__(
             n_components,
@@ -286,6 +289,7 @@ class PoissonMixture(_FamilyMixture):
             verbose_interval=verbose_interval,
             callback=callback,
             chunk_size=chunk_size,
+            on_degenerate=on_degenerate,
         )
         self.gamma_shape = gamma_shape
         self.gamma_rate = gamma_rate
@@ -501,6 +505,7 @@ class CategoricalMixture(_FamilyMixture):
         verbose_interval=10,
         callback=None,
         chunk_size=None,
+        on_degenerate="reseed",
     ):
         super().__init__(
             n_components,
@@ -514,6 +519,7 @@ class CategoricalMixture(_FamilyMixture):
             verbose_interval=verbose_interval,
             callback=callback,
             chunk_size=chunk_size,
+            on_degenerate=on_degenerate,
         )
         self.alpha = alpha
         self.missing = missing

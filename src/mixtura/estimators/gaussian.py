@@ -75,6 +75,7 @@ class GaussianMixture(BaseMixture):
     {{shared: verbose_interval callback}}
     chunk_size : int, default=None
         Rows processed at a time; None sizes chunks to a 32 MiB working set.
+    {{shared: on_degenerate}}
     missing : {'error', 'em'}, default='error'
         What NaN entries mean: an error (say what to do), or missing values
         that EM integrates out (the E-step uses the density of each row's
@@ -209,6 +210,7 @@ class GaussianMixture(BaseMixture):
         verbose_interval=10,
         callback=None,
         chunk_size=None,
+        on_degenerate="reseed",
         missing="error",
         learning_decay=0.7,
         noise=None,
@@ -228,6 +230,7 @@ class GaussianMixture(BaseMixture):
             verbose_interval=verbose_interval,
             callback=callback,
             chunk_size=chunk_size,
+            on_degenerate=on_degenerate,
         )
         self.covariance_type = covariance_type
         self.reg_covar = reg_covar
@@ -365,15 +368,10 @@ class GaussianMixture(BaseMixture):
         given = (self.weights_init, self.means_init, self.precisions_init)
         return self._has_noise() or any(value is None for value in given)
 
-    def _initializer(self, data, statistics=chunked_statistics):
+    def _initial_responsibilities(self, data, rng):
         if not self._has_noise():
-            return super()._initializer(data, statistics)
-
-        def initialize(rng):
-            resp = self._noise_responsibilities(data, rng)
-            return self._initial_mixture(data, resp, statistics)
-
-        return initialize
+            return super()._initial_responsibilities(data, rng)
+        return self._noise_responsibilities(data, rng)
 
     def _noise_responsibilities(self, data, rng):
         """Initial responsibilities (n_samples, K + 1), the noise column last.

@@ -12,6 +12,7 @@ from numbers import Real
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from mixtura.estimators._docstrings import shared_docstring
 from mixtura.estimators.base import BaseMixture
 from mixtura.estimators.discrete import _FamilyMixture
 from mixtura.families.covariance import COVARIANCE_STRUCTURES
@@ -20,6 +21,7 @@ from mixtura.families.student import DF_UPDATES, StudentT
 __all__ = ["StudentMixture"]
 
 
+@shared_docstring
 class StudentMixture(_FamilyMixture):
     """Mixture of multivariate Student-t components, fitted by ECM.
 
@@ -62,6 +64,7 @@ class StudentMixture(_FamilyMixture):
         Called after every iteration with the fit's progress.
     chunk_size : int or None, default=None
         Rows per chunk of the E-step (None: sized to the cache).
+    {{shared: on_degenerate}}
 
     Attributes
     ----------
@@ -139,6 +142,7 @@ class StudentMixture(_FamilyMixture):
         verbose_interval=10,
         callback=None,
         chunk_size=None,
+        on_degenerate="reseed",
     ):
         super().__init__(
             n_components,
@@ -152,6 +156,7 @@ class StudentMixture(_FamilyMixture):
             verbose_interval=verbose_interval,
             callback=callback,
             chunk_size=chunk_size,
+            on_degenerate=on_degenerate,
         )
         self.covariance_type = covariance_type
         self.df_update = df_update

@@ -167,6 +167,7 @@ class TabularMixture(BaseMixture):
         features side by side, each scaled to unit variance (one-hot categories,
         log counts, flags, measurements).
     {{shared: random_state warm_start verbose verbose_interval callback chunk_size}}
+    {{shared: on_degenerate}}
 
     Attributes
     ----------
@@ -241,6 +242,7 @@ class TabularMixture(BaseMixture):
         verbose_interval=10,
         callback=None,
         chunk_size=None,
+        on_degenerate="reseed",
     ):
         super().__init__(
             n_components,
@@ -254,6 +256,7 @@ class TabularMixture(BaseMixture):
             verbose_interval=verbose_interval,
             callback=callback,
             chunk_size=chunk_size,
+            on_degenerate=on_degenerate,
         )
         self.column_families = column_families
         self.reg_covar = reg_covar

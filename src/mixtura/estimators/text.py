@@ -41,6 +41,7 @@ _SHARED_PARAMETERS_DOC = fill_shared_parameters(
     {{shared: verbose_interval callback}}
     chunk_size : int, default=None
         Rows processed at a time; None sizes chunks by the stored entries per row.
+    {{shared: on_degenerate}}
 """
 )
 
@@ -139,6 +140,7 @@ class MultinomialMixture(_CountMixture):
         verbose_interval=10,
         callback=None,
         chunk_size=None,
+        on_degenerate="reseed",
     ):
         super().__init__(
             n_components,
@@ -152,6 +154,7 @@ class MultinomialMixture(_CountMixture):
             verbose_interval=verbose_interval,
             callback=callback,
             chunk_size=chunk_size,
+            on_degenerate=on_degenerate,
         )
         self.alpha = alpha
         self.missing = missing
@@ -252,6 +255,7 @@ class DirichletMultinomialMixture(_CountMixture):
         verbose_interval=10,
         callback=None,
         chunk_size=None,
+        on_degenerate="reseed",
     ):
         super().__init__(
             n_components,
@@ -265,6 +269,7 @@ class DirichletMultinomialMixture(_CountMixture):
             verbose_interval=verbose_interval,
             callback=callback,
             chunk_size=chunk_size,
+            on_degenerate=on_degenerate,
         )
         self.min_concentration = min_concentration
         self.missing = missing

@@ -21,7 +21,6 @@ from mixtura.families.noise import WithNoise
 from mixtura.families.poisson import Poisson
 from mixtura.families.product import Product
 from mixtura.families.registry import FAMILIES, get_family, register_family
-from mixtura.families.von_mises_fisher import VonMisesFisher
 from mixtura.families.student import StudentT
 
 # mclust's models join the covariance registry before any estimator reads it
@@ -42,7 +41,6 @@ __all__ = [
     "Multinomial",
     "Poisson",
     "Product",
-    "VonMisesFisher",
     "StudentT",
     "WithNoise",
     "get_covariance_structure",
@@ -61,6 +59,5 @@ register_family(WithNoise)
 register_family(GammaFamily)
 register_family(Exponential)
 register_family(LogNormal)
-register_family(VonMisesFisher)
 register_family(Dirichlet)
 register_family(StudentT)

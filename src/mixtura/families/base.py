@@ -192,6 +192,25 @@ class Family(ABC):
         xp = get_namespace(X)
         return xp.matmul(X, to_namespace(coefficients, X))
 
+    def regularized(self, X):
+        """A template like this one with a ten times stronger regularisation.
+
+        The fit loop's recovery from a collapsed component
+        (``on_degenerate='regularize'``, :mod:`mixtura.inference.degenerate`)
+        redoes the M-step with it. None (the default) where the family has no
+        regularisation to strengthen; the recovery then removes the component.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            The fit's in-memory rows, for a regularisation on their scale.
+
+        Returns
+        -------
+        template : Family or None
+        """
+        return None
+
     def check_data(self, X):
         """Check that ``X`` lies in the family's support; return it (converted).
 

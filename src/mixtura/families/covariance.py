@@ -46,7 +46,9 @@ _SINGULAR_ADVICE = (
 
 
 def _singular(components):
-    return SingularCovarianceError(_SINGULAR_ADVICE.format(components=components))
+    return SingularCovarianceError(
+        _SINGULAR_ADVICE.format(components=components), components
+    )
 
 
 # Up to this dimension the triangular inverses of all K components come from one

@@ -16,7 +16,7 @@ from mixtura.priors.mclust import get_prior_rule
 from mixtura.priors.normal_wishart import NormalWishart
 from mixtura.stats import EMPTY_COMPONENT_GUARD
 
-__all__ = ["Gaussian"]
+__all__ = ["Gaussian", "stronger_reg_covar"]
 
 
 def _incomplete_rows(X):
@@ -31,6 +31,28 @@ def _incomplete_rows(X):
     # takes the missing-data path, as harmless as inf anywhere)
     rows = np.isnan(X @ np.ones(X.shape[1], dtype=X.dtype))
     return rows if rows.any() else None
+
+
+def stronger_reg_covar(reg_covar, X):
+    """Ten times ``reg_covar``, and at least 1e-6 of the rows' mean variance.
+
+    The floor puts a regularisation of 0 (or one far below the data's scale)
+    on the data's scale at once; 1e-6 for rows without variance.
+
+    Parameters
+    ----------
+    reg_covar : float
+    X : ndarray of shape (n_samples, n_features)
+        Rows (NaN entries are ignored).
+
+    Returns
+    -------
+    reg_covar : float
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        variance = float(np.nanmean(np.nanvar(np.asarray(X, dtype=np.float64), axis=0)))
+    floor = 1e-6 * variance if np.isfinite(variance) and variance > 0 else 1e-6
+    return max(10.0 * reg_covar, floor)
 
 
 class Gaussian(Family):
@@ -211,6 +233,12 @@ class Gaussian(Family):
                 "this Gaussian family is a template without parameters; "
                 "estimate it with maximize(statistics) first"
             )
+
+    def regularized(self, X):
+        """A template with :func:`stronger_reg_covar` (:meth:`Family.regularized`)."""
+        return Gaussian(
+            self.structure, stronger_reg_covar(self.reg_covar, X), prior=self.prior
+        )
 
     def check_data(self, X):
         """Check that the covariance structure can model ``X``'s dimension.

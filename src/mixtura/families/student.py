@@ -19,15 +19,16 @@ the current parameters, row i's expected precision scale in component k is
     u_ik = E[u | x_i, k] = (nu_k + d) / (nu_k + delta_ik),
 
 small for a row far out in the tails: the outlier weight. The statistics are
-additive sums at the current parameters (so the family is a generalised-EM
-family, like the Dirichlet-multinomial): the responsibility sums ``n_k``, the
-moments of the rows weighted by ``tau_ik u_ik`` and ``sum_i tau_ik (log u_ik
-- u_ik)``. The M-step's conditional maximisations are
+the expected complete-data sufficient statistics at the current parameters
+(additive over rows, and blended by online EM like any others): the
+responsibility sums ``n_k``, the moments of the rows weighted by
+``tau_ik u_ik`` and ``sum_i tau_ik (E[log u_ik] - u_ik)``, where
+``E[log u | x_i, k] = log u_ik + psi((nu_k + d)/2) - log((nu_k + d)/2)``. The
+M-step's conditional maximisations are
 
     mu_k = sum_i tau u x / sum_i tau u,
     Sigma_k = structure's M-step of sum_i tau u (x - mu)(x - mu)^T with counts n_k,
-    nu_k solves log(nu/2) - psi(nu/2) = -1 - mean_k(log u - u)
-                                        + log((nu_old + d)/2) - psi((nu_old + d)/2),
+    nu_k solves log(nu/2) - psi(nu/2) = -1 - mean_k(E[log u] - u),
 
 the last being Peel & McLachlan's (2000, eq. 30) degrees-of-freedom step with
 the expectation of ``log u`` at the current parameters (the ECM form; the
@@ -58,7 +59,7 @@ from mixtura.exceptions import ModelFileError
 from mixtura.families.base import Family
 from mixtura.families.covariance import get_covariance_structure
 from mixtura.families.gamma import _log_minus_digamma, gamma_shape
-from mixtura.families.gaussian import Gaussian
+from mixtura.families.gaussian import Gaussian, stronger_reg_covar
 from mixtura.families.gaussian_fused import (
     centred_rows,
     chunk_features,
@@ -92,7 +93,7 @@ class StudentStats(Stats):
         Count, mean and scatter of the rows weighted by ``w_i tau_ik u_ik``
         (its ``resp_sum`` is ``sum_i w_i tau_ik u_ik``).
     log_weight_gap : array-like of shape (n_components,)
-        ``sum_i w_i tau_ik (log u_ik - u_ik)``, for the degrees of freedom.
+        ``sum_i w_i tau_ik (E[log u_ik] - u_ik)``, for the degrees of freedom.
     """
 
     def __init__(self, resp_sum, moments, log_weight_gap):
@@ -283,6 +284,15 @@ class StudentT(Family):
                 "estimate it with maximize(statistics) first"
             )
 
+    def regularized(self, X):
+        """A template with :func:`~mixtura.families.gaussian.stronger_reg_covar`."""
+        return StudentT(
+            self.structure,
+            stronger_reg_covar(self.reg_covar, X),
+            self.df_update,
+            self.df_init,
+        )
+
     def check_data(self, X):
         """Check that the scale structure can model ``X``'s dimension."""
         self.structure.check_n_features(X.shape[1])
@@ -367,11 +377,14 @@ class StudentT(Family):
         moments = weighted_statistics(
             self.structure, X, weighted * weights, self.gaussian.kernels.reference
         )
-        return StudentStats(
-            to_numpy(xp.sum(weighted, axis=0)),
-            moments,
-            to_numpy(xp.sum(weighted * (log_weights - weights), axis=0)),
-        )
+        resp_sum = to_numpy(xp.sum(weighted, axis=0))
+        gap = to_numpy(xp.sum(weighted * (log_weights - weights), axis=0))
+        return StudentStats(resp_sum, moments, self._expected_log_gap(gap, resp_sum))
+
+    def _expected_log_gap(self, gap, resp_sum):
+        """``sum tau (E[log u] - u)`` from ``sum tau (log u - u)``: adds
+        ``n_k (psi(h) - log h)``, h = (nu + d) / 2."""
+        return gap - resp_sum * _log_minus_digamma(self._half_shape)
 
     def fused_statistics(self, X, log_weights, sample_weight=None):
         """E-step and statistics of a NumPy chunk, its distances computed once.
@@ -446,6 +459,7 @@ class StudentT(Family):
                 weight_sum,
             )
         log_likelihood = float(np.sum(log_density, dtype=np.float64))
+        gap = self._expected_log_gap(gap, resp_sum)
         return StudentStats(resp_sum, moments, gap), log_likelihood
 
     # -- M-step -----------------------------------------------------------------
@@ -485,9 +499,9 @@ class StudentT(Family):
             return np.full(n_components, self.df_init)
         if self.df_update == "fixed":
             return self.degrees_of_freedom
-        # log(nu/2) - psi(nu/2) = -1 - mean(log u - u) + log(h) - psi(h),
-        # h = (nu_old + d) / 2; positive, since log u - u <= -1
-        gap = -1.0 - stats.log_weight_gap / nk + _log_minus_digamma(self._half_shape)
+        # log(nu/2) - psi(nu/2) = -1 - mean(E[log u] - u), positive: by
+        # Jensen E[log u] - E[u] <= log E[u] - E[u] <= -1
+        gap = -1.0 - stats.log_weight_gap / nk
         if self.df_update == "shared":
             gap = np.full(n_components, np.sum(nk * gap) / np.sum(nk))
         return np.clip(2.0 * gamma_shape(gap), MIN_DF, MAX_DF)

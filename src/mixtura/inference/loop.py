@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mixtura.exceptions import ConvergenceWarning, SingularCovarianceError
+from mixtura.inference.degenerate import MAX_RECOVERIES, Recovery
+from mixtura.inference.em import FitSteps
 from mixtura.mixture import Mixture
 
 __all__ = ["FitEvent", "FitResult", "IterationInfo", "fit_loop"]
@@ -54,14 +56,19 @@ class FitEvent:
         Iteration within the restart (1-based).
     kind : str
         ``'collapsed'``: an M-step collapsed a component; the restart kept the
-        parameters before it and stopped.
+        parameters before it and stopped. ``'reseeded'``, ``'regularized'``,
+        ``'pruned'``: it collapsed and the restart went on from a recovered
+        state (:mod:`mixtura.inference.degenerate`).
     message : str
+    components : tuple of int
+        The degenerate components (indices before the event), where known.
     """
 
     restart: int
     iteration: int
     kind: str
     message: str
+    components: tuple = ()
 
 
 @dataclass
@@ -82,35 +89,68 @@ class FitResult:
 
 
 def _run_one(
-    data, mixture, step, lower_bound, *, init, max_iter, tol, relative_tol, callback
+    data,
+    mixture,
+    steps,
+    lower_bound,
+    *,
+    init,
+    max_iter,
+    tol,
+    relative_tol,
+    callback,
+    recover,
 ):
-    """Iterate ``step`` from ``mixture`` until the bound changes by less than tol.
+    """Iterate ``steps.step`` from ``mixture`` until the bound settles.
 
-    With ``relative_tol``, until it changes by at most ``tol`` relative to the
-    total (mclust's rule, ``|L - L_old| <= tol (1 + |L|)`` for the total
-    log-likelihood L, here divided by the data's total weight).
+    Until the bound changes by less than ``tol``; with ``relative_tol``, by at
+    most ``tol`` relative to the total (mclust's rule, ``|L - L_old| <= tol
+    (1 + |L|)`` for the total log-likelihood L, here divided by the data's
+    total weight).
 
     A step whose M-step collapses a component (a diverging start, as in
-    scikit-learn#18216) ends the restart: its last valid parameters are kept
-    with their bound, unconverged, and a warning says what happened. A collapse
-    that leaves no valid parameters (the initialisation itself) propagates.
+    scikit-learn#18216) goes to ``recover``, which gives a state (and stepper)
+    to go on from, at most :data:`~mixtura.inference.degenerate.MAX_RECOVERIES`
+    times; the next iteration is then not tested for convergence. Without a
+    recovery the restart ends: its last valid parameters are kept with their
+    bound, unconverged. A collapse that leaves no valid parameters (the
+    initialisation itself) propagates. The result's state is a mixture
+    wherever a recovery changed the stepper.
     """
     lower_bounds = []
     converged = False
     n_iter = 0
     events = []
+    recovered = False
     for n_iter in range(1, max_iter + 1):
         previous = lower_bound
         try:
-            mixture, lower_bound = step(mixture, data)
+            mixture, lower_bound = steps.step(mixture, data)
         except SingularCovarianceError as error:
             if not hasattr(error, "lower_bound"):
                 raise
-            _warn_collapse(error, init, n_iter)
-            events.append(FitEvent(init, n_iter, "collapsed", str(error)))
-            lower_bound = error.lower_bound
-            lower_bounds.append(lower_bound)
-            break
+            lower_bounds.append(error.lower_bound)
+            recovery = None
+            if recover is not None and len(events) < MAX_RECOVERIES:
+                recovery = recover(mixture, error, steps)
+            if recovery is None:
+                events.append(
+                    FitEvent(
+                        init, n_iter, "collapsed", str(error), error.components or ()
+                    )
+                )
+                lower_bound = error.lower_bound
+                break
+            events.append(
+                FitEvent(
+                    init, n_iter, recovery.kind, recovery.message, recovery.components
+                )
+            )
+            mixture, steps, recovered = recovery.state, recovery.steps, True
+            # the recovered state's bound is not the collapsed step's: the
+            # next change is not a convergence test
+            lower_bound = -math.inf
+            continue
         lower_bounds.append(lower_bound)
         change = lower_bound - previous
         if callback is not None:
@@ -118,9 +158,26 @@ def _run_one(
         if _settled(change, lower_bound, tol, relative_tol, data):
             converged = True
             break
+    if recovered:
+        mixture = steps.to_mixture(mixture)
+    stopped = bool(events) and events[-1].kind == "collapsed"
     return FitResult(
-        mixture, converged, n_iter, lower_bound, lower_bounds, bool(events), events
+        mixture, converged, n_iter, lower_bound, lower_bounds, stopped, events
     )
+
+
+def _bound_of(mixture, steps, data, lower_bound):
+    """The bound of a start that takes no step (``max_iter=0``): one E-step.
+
+    A step's bound is that of the parameters it starts from, so one step
+    gives it (its new parameters are dropped); a warm start's is known.
+    """
+    if math.isfinite(lower_bound):
+        return lower_bound
+    try:
+        return steps.step(mixture, data)[1]
+    except SingularCovarianceError as error:
+        return getattr(error, "lower_bound", lower_bound)
 
 
 def _settled(change, lower_bound, tol, relative_tol, data):
@@ -130,10 +187,28 @@ def _settled(change, lower_bound, tol, relative_tol, data):
     return abs(change) <= tol * (1.0 / data.total_weight + abs(lower_bound))
 
 
-def _warn_collapse(error, init, n_iter):
+def _warn_events(events):
+    """One warning for a fit's degenerate components, whatever their number."""
+    if not events:
+        return
+    lines = []
+    for event in events[:3]:
+        if event.kind == "collapsed":
+            lines.append(
+                f"Restart {event.restart} stopped at iteration {event.iteration}: "
+                f"{event.message} The parameters before that M-step are kept "
+                "(converged_ is False)."
+            )
+        else:
+            lines.append(
+                f"Restart {event.restart}, iteration {event.iteration}: "
+                f"{event.message}."
+            )
+    if len(events) > 3:
+        lines.append(f"... and {len(events) - 3} more.")
     warnings.warn(
-        f"Restart {init} stopped at iteration {n_iter}: {error} The parameters "
-        "before that M-step are kept (converged_ is False).",
+        " ".join(lines) + " See the fitted model's fit_events_ "
+        "(on_degenerate chooses what a collapse does).",
         ConvergenceWarning,
         stacklevel=4,
     )
@@ -151,6 +226,7 @@ def fit_loop(
     random_state,
     warm_start: tuple | None = None,
     callback: Callable | None = None,
+    recover: Callable | None = None,
 ) -> FitResult:
     """Fit a mixture from ``n_init`` starts and keep the one with the best bound.
 
@@ -158,10 +234,15 @@ def fit_loop(
     ----------
     data : ArrayData or another data type with an ``accumulate`` implementation
     initialize : callable
-        ``initialize(random_state) -> Mixture``, called once per restart.
-    step : callable
+        ``initialize(random_state) -> Mixture``, called once per restart; or a
+        :class:`~mixtura.inference.degenerate.Recovery` where the initial
+        M-step collapsed and was recovered (the restart then steps with the
+        recovery's stepper).
+    step : callable or FitSteps
         ``step(mixture, data) -> (new_mixture, lower_bound)``, where the bound is
-        that of ``mixture`` (the parameters the step started from).
+        that of ``mixture`` (the parameters the step started from); or the
+        :class:`~mixtura.inference.em.FitSteps` it belongs to (which a
+        recovery needs, to make its state a mixture).
     n_init : int
         Number of restarts (ignored with ``warm_start``).
     max_iter : int
@@ -176,6 +257,11 @@ def fit_loop(
         A fitted mixture and its bound to continue from, instead of initialising.
     callback : callable or None
         Called with an :class:`IterationInfo` after every iteration.
+    recover : callable or None
+        ``recover(state, error, steps) -> Recovery or None`` for an M-step
+        that collapsed a component
+        (:class:`~mixtura.inference.degenerate.DegenerateRecovery`); None ends
+        the restart at its last valid state.
 
     Returns
     -------
@@ -183,32 +269,45 @@ def fit_loop(
         The best restart; a :class:`ConvergenceWarning` is issued when it did not
         converge within ``max_iter``.
     """
+    steps = step if isinstance(step, FitSteps) else FitSteps(step)
     best = None
     events = []
     starts = 1 if warm_start is not None else n_init
     for init in range(starts):
+        restart_steps, start_events = steps, []
         if warm_start is not None:
             mixture, lower_bound = warm_start
         else:
             mixture, lower_bound = initialize(random_state), -math.inf
+            if isinstance(mixture, Recovery):  # the initial M-step was recovered
+                start_events.append(
+                    FitEvent(init, 0, mixture.kind, mixture.message, mixture.components)
+                )
+                mixture, restart_steps = mixture.state, mixture.steps
         if max_iter == 0:
-            result = FitResult(mixture, False, 0, lower_bound, [])
+            lower_bound = _bound_of(mixture, restart_steps, data, lower_bound)
+            result = FitResult(restart_steps.to_mixture(mixture), False, 0, lower_bound)
         else:
             result = _run_one(
                 data,
                 mixture,
-                step,
+                restart_steps,
                 lower_bound,
                 init=init,
                 max_iter=max_iter,
                 tol=tol,
                 relative_tol=relative_tol,
                 callback=callback,
+                recover=recover,
             )
+        if restart_steps is not steps:  # the result must be a mixture
+            result.mixture = restart_steps.to_mixture(result.mixture)
+        result.events = start_events + result.events
         events += result.events
         if best is None or result.lower_bound > best.lower_bound:
             best = result
     best.events = events
+    _warn_events(events)
     if not best.converged and max_iter > 0:
         warnings.warn(
             "Best performing initialization did not converge. Try different init "
