@@ -20,6 +20,7 @@ from mixtura.estimators import (
     PoissonMixture,
     StudentMixture,
     TabularMixture,
+    VonMisesFisherMixture,
 )
 from mixtura.exceptions import (
     ConvergenceWarning,
@@ -53,6 +54,7 @@ __all__ = [
     "SingularCovarianceError",
     "StudentMixture",
     "TabularMixture",
+    "VonMisesFisherMixture",
     "__version__",
     "load",
     "save",

@@ -14,6 +14,8 @@ CHECK_SETTINGS = {
     "DirichletProcessMixture": {"n_iter": 10, "random_state": 0},
     # count data (the checks draw counts for positive_only estimators)
     "BayesianMixture": {"family": "poisson", "random_state": 0},
+    # the checks draw rows of any length; the family models unit rows
+    "VonMisesFisherMixture": {"normalize": True},
 }
 
 # Checks whose data no setting can bring into the family's support, by class.
@@ -37,6 +39,10 @@ EXPECTED_FAILED_CHECKS = {
 _SPARSE_CHECKS_ASSUME_A_CLASSIFIER = (
     "sklearn's sparse check expects classifier-shaped predict_proba output"
 )
+EXPECTED_FAILED_CHECKS["VonMisesFisherMixture"] = {
+    "check_estimators_dtypes": "its integer data hold a row of zeros, which has no "
+    "direction; the family refuses it, naming the row"
+}
 for _name in ("MultinomialMixture", "DirichletMultinomialMixture"):
     EXPECTED_FAILED_CHECKS[_name] = {
         "check_sample_weight_equivalence_on_dense_data": _NOT_IN_SUPPORT,

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from mixtura.families import (
     COVARIANCE_STRUCTURES,
@@ -28,6 +28,7 @@ from mixtura.families import (
     Poisson,
     Product,
     StudentT,
+    VonMisesFisher,
     get_covariance_structure,
 )
 
@@ -499,3 +500,46 @@ def _dirichlet_case():
 
 
 FAMILY_CASES += [_dirichlet_case()]
+
+
+# -- directions: von Mises-Fisher ----------------------------------------------------
+def _von_mises_fisher_case():
+    def make(rng, n_components, n_features):
+        directions = rng.normal(size=(n_components, n_features))
+        directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+        concentrations = rng.uniform(0.5, 20.0, size=n_components)
+        return VonMisesFisher(mean_directions=directions, concentrations=concentrations)
+
+    def reference(family, X):
+        return np.column_stack(
+            [
+                stats.vonmises_fisher(mu, kappa).logpdf(X)
+                for mu, kappa in zip(
+                    family.mean_directions, family.concentrations, strict=True
+                )
+            ]
+        )
+
+    def moments(family):
+        # E x = A mu and E x x^T = (A / kappa) I + (1 - d A / kappa) mu mu^T, with
+        # A = I_(d/2)(kappa) / I_(d/2-1)(kappa) from scipy's Bessel functions
+        mu, kappa = family.mean_directions, family.concentrations[:, None]
+        d = family.n_features
+        a = special.ive(d / 2, kappa) / special.ive(d / 2 - 1, kappa)
+        second = a / kappa + (1 - d * a / kappa) * mu**2
+        return a * mu, second - (a * mu) ** 2
+
+    def data(rng, n_samples, n_features):
+        X = rng.normal(size=(n_samples, n_features))
+        return X / np.linalg.norm(X, axis=1, keepdims=True)
+
+    return FamilyCase(
+        id="von_mises_fisher",
+        make=make,
+        data=data,
+        reference_log_prob=reference,
+        moments=moments,
+    )
+
+
+FAMILY_CASES += [_von_mises_fisher_case()]

@@ -23,7 +23,7 @@ def test_each_method_gives_valid_responsibilities(method):
     # chunked consumers slice rows: each slice is that block of the dense array
     np.testing.assert_array_equal(lazy[7:23], resp[7:23])
     assert np.all(resp >= 0)
-    if method in ("kmeans", "random", "hc"):  # every row assigned
+    if method in ("kmeans", "random", "hc", "spherical-kmeans"):  # every row assigned
         np.testing.assert_allclose(resp.sum(axis=1), 1.0)
     else:  # seeds: one row per component
         np.testing.assert_array_equal(resp.sum(axis=0), 1.0)

@@ -18,6 +18,7 @@ from mixtura.estimators.mixture_model import MixtureModel
 from mixtura.estimators.student import StudentMixture
 from mixtura.estimators.tabular import TabularMixture
 from mixtura.estimators.text import DirichletMultinomialMixture, MultinomialMixture
+from mixtura.estimators.von_mises_fisher import VonMisesFisherMixture
 
 __all__ = [
     "ESTIMATORS",
@@ -34,6 +35,7 @@ __all__ = [
     "PoissonMixture",
     "StudentMixture",
     "TabularMixture",
+    "VonMisesFisherMixture",
     "register_estimator",
 ]
 
@@ -58,3 +60,4 @@ register_estimator(StudentMixture)
 register_estimator(MultinomialMixture)
 register_estimator(DirichletMultinomialMixture)
 register_estimator(DirichletProcessMixture)
+register_estimator(VonMisesFisherMixture)

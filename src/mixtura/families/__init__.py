@@ -22,6 +22,7 @@ from mixtura.families.poisson import Poisson
 from mixtura.families.product import Product
 from mixtura.families.registry import FAMILIES, get_family, register_family
 from mixtura.families.student import StudentT
+from mixtura.families.von_mises_fisher import VonMisesFisher
 
 # mclust's models join the covariance registry before any estimator reads it
 COVARIANCE_STRUCTURES.update(MCLUST_STRUCTURES)
@@ -42,6 +43,7 @@ __all__ = [
     "Poisson",
     "Product",
     "StudentT",
+    "VonMisesFisher",
     "WithNoise",
     "get_covariance_structure",
     "get_family",
@@ -59,5 +61,6 @@ register_family(WithNoise)
 register_family(GammaFamily)
 register_family(Exponential)
 register_family(LogNormal)
+register_family(VonMisesFisher)
 register_family(Dirichlet)
 register_family(StudentT)
