@@ -19,7 +19,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from mixtura._validation import NanPolicy, check_data, check_sample_weight
-from mixtura.exceptions import SingularCovarianceError
+from mixtura.exceptions import DataValidationError, SingularCovarianceError
 from mixtura.inference import (
     INIT_METHODS,
     FitSteps,
@@ -36,6 +36,13 @@ from mixtura.inference.data import (
     predict_log_resp,
 )
 from mixtura.inference.degenerate import ON_DEGENERATE, DegenerateRecovery
+from mixtura.inference.labelled import (
+    UNLABELLED,
+    LabelledRows,
+    aligned_responsibilities,
+    check_labels,
+    marks_unlabelled,
+)
 from mixtura.inference.online import online_update
 from mixtura.inference.sources import DataRules, map_rows, to_fit_data
 from mixtura.mixture import Mixture
@@ -392,8 +399,13 @@ class BaseMixture(DensityMixin, BaseEstimator):
             random sample, the stream's first rows). Every kind is validated
             alike (:mod:`mixtura.inference.sources`): NaN is a missing value
             with ``missing='em'`` and an error otherwise.
-        y : None
-            Ignored; present for API consistency.
+        y : array-like of shape (n_samples,), default=None
+            Partial labels (semi-supervised EM, :mod:`mixtura.inference.
+            labelled`): a component index for each row whose component is
+            known, -1 for the others; labelled rows keep their component as a
+            fixed responsibility, and the start's components are matched to
+            the labels. Only with in-memory rows. A ``y`` without any -1 is
+            ignored, as scikit-learn's clusterers ignore ``y``.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; an integer weight counts a row that many times
             (not with a stream).
@@ -403,7 +415,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        self._fit_any(X, sample_weight, labels=False)
+        self._fit_any(X, sample_weight, labels=False, y=y)
         return self
 
     def fit_predict(self, X, y=None, sample_weight=None):
@@ -416,8 +428,8 @@ class BaseMixture(DensityMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_samples, n_features), dask array or ChunkStream
             Training data.
-        y : None
-            Ignored; present for API consistency.
+        y : array-like of shape (n_samples,), default=None
+            Partial labels, as in :meth:`fit`; labelled rows get their label.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the rows.
 
@@ -427,13 +439,13 @@ class BaseMixture(DensityMixin, BaseEstimator):
             Component labels (lazy for a dask array; None for a stream, whose
             labels are not kept: call ``predict`` on it).
         """
-        return self._fit_any(X, sample_weight, labels=True)
+        return self._fit_any(X, sample_weight, labels=True, y=y)
 
-    def _fit_any(self, X, sample_weight, labels):
+    def _fit_any(self, X, sample_weight, labels, y=None):
         """Fit on any supported data; the training labels when ``labels``."""
         saved_state = dict(self.__dict__)
         try:
-            return self._fit(X, sample_weight, labels)
+            return self._fit(X, sample_weight, labels, y)
         except BaseException:
             # a failed call leaves a fitted model as it was
             self.__dict__.clear()
@@ -460,7 +472,9 @@ class BaseMixture(DensityMixin, BaseEstimator):
             self._check_initial_parameters(fit_data.initial.X)
         return fit_data
 
-    def _initializer(self, data, statistics=chunked_statistics, recover=None):
+    def _initializer(
+        self, data, statistics=chunked_statistics, recover=None, known=None
+    ):
         """``initialize(rng) -> state`` for the fit loop, on ``data``'s rows.
 
         ``statistics(data, family, resp)`` gives the statistics of the initial
@@ -468,11 +482,15 @@ class BaseMixture(DensityMixin, BaseEstimator):
         With a :class:`~mixtura.inference.degenerate.DegenerateRecovery`, an
         initial M-step that collapses is redone with a stronger
         regularisation, and ``initialize`` returns that
-        :class:`~mixtura.inference.degenerate.Recovery`.
+        :class:`~mixtura.inference.degenerate.Recovery`. With partial labels
+        (``known``), the start's columns are matched to them and the labelled
+        rows set to their labels.
         """
 
         def initialize(rng):
             resp = self._initial_responsibilities(data, rng)
+            if known is not None and resp is not None:
+                resp = aligned_responsibilities(resp[0 : data.n_samples], known)
             try:
                 return self._initial_mixture(data, resp, statistics)
             except SingularCovarianceError as error:
@@ -510,24 +528,67 @@ class BaseMixture(DensityMixin, BaseEstimator):
             dense=False,
         )
 
-    def _fit(self, X, sample_weight, labels=True):
+    def _fit(self, X, sample_weight, labels=True, y=None):
         self._validate_params()
         random_state = check_random_state(self.random_state)
         fit_data = self._prepare_fit(X, sample_weight, random_state)
+        data, known = self._with_partial_labels(fit_data, y)
 
         warm = None
         if self.warm_start and hasattr(self, "converged_"):
             warm = (self._fitted_state(), self.lower_bound_)
 
         self._fit_and_store(
-            fit_data.data, fit_data.initial, fit_data.dtype, random_state, warm
+            data, fit_data.initial, fit_data.dtype, random_state, warm, known
         )
         if not labels:
             return None
         mixture = self._fitted_mixture()
-        return fit_data.labels(
+        predicted = fit_data.labels(
             lambda data: predict_labels(data, mixture), self._data_rules()
         )
+        if known is not None:  # labelled rows keep their labels
+            predicted = np.where(known == UNLABELLED, predicted, known)
+        return predicted
+
+    def _with_partial_labels(self, fit_data, y):
+        """The data the loop reads and the partial labels of a fit (or None).
+
+        Rows labelled with a component keep it as their fixed responsibility
+        (:mod:`mixtura.inference.labelled`). A ``y`` without any -1 is not
+        partial labels: it is ignored, as scikit-learn's clusterers ignore
+        ``y`` (pipelines and model selection pass the targets through ``fit``).
+        """
+        if not marks_unlabelled(y):
+            return fit_data.data, None
+        data = fit_data.data
+        if not isinstance(data, ArrayData):
+            raise DataValidationError(
+                "partial labels (y) need in-memory rows: fit a NumPy array, or "
+                "fit a dask array or stream without y"
+            )
+        known = check_labels(y, data.n_samples, self.n_components)
+        labelled = known != UNLABELLED
+        if not labelled.any():
+            return data, None
+        weights = data.sample_weight
+        free = ArrayData(
+            data.X[~labelled],
+            None if weights is None else weights[~labelled],
+            data.chunk_size,
+        )
+        rows = LabelledRows(
+            free,
+            data.X[labelled],
+            known[labelled],
+            None if weights is None else weights[labelled],
+            self._n_responsibility_columns(),
+        )
+        return rows, known
+
+    def _n_responsibility_columns(self):
+        """Columns of the fit's responsibilities (a noise component adds one)."""
+        return self.n_components
 
     @available_if(_supports_online_em)
     @available_if(_supports_online_em)
@@ -548,8 +609,8 @@ class BaseMixture(DensityMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_samples, n_features)
             One batch of data.
-        y : None
-            Ignored; present for API consistency.
+        y : array-like of shape (n_samples,), default=None
+            Partial labels of the batch's rows, as in :meth:`fit`.
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the batch's rows.
 
@@ -560,23 +621,25 @@ class BaseMixture(DensityMixin, BaseEstimator):
         """
         saved_state = dict(self.__dict__)
         try:
-            self._partial_fit(X, sample_weight)
+            self._partial_fit(X, sample_weight, y)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(saved_state)
             raise
         return self
 
-    def _partial_fit(self, X, sample_weight):
+    def _partial_fit(self, X, sample_weight, y=None):
         first = not hasattr(self, "converged_")
         if first:
             self._validate_params()
         fit_data = self._prepare_fit(
             X, sample_weight, check_random_state(self.random_state), reset=first
         )
-        data = fit_data.data
+        data, known = self._with_partial_labels(fit_data, y)
         if first:
-            state, (stats, mean_log_likelihood) = self._best_start(fit_data)
+            state, (stats, mean_log_likelihood) = self._best_start(
+                fit_data, data, known
+            )
             running, n_updates, bounds = None, 0, []
         else:
             state = self._fitted_state()
@@ -594,13 +657,17 @@ class BaseMixture(DensityMixin, BaseEstimator):
         self.lower_bound_ = float(mean_log_likelihood)
         self.lower_bounds_ = [*bounds, float(mean_log_likelihood)]
 
-    def _best_start(self, fit_data):
+    def _best_start(self, fit_data, data, known=None):
         """Of ``n_init`` initial states, the one the batch likes best.
 
         Parameters
         ----------
         fit_data : FitData
-            The batch: its initial rows start the states, its data scores them.
+            The batch: its initial rows start the states.
+        data : ArrayData or LabelledRows
+            The batch as the E-step reads it, which scores them.
+        known : ndarray of shape (n_samples,) or None
+            Partial labels of the batch's rows.
 
         Returns
         -------
@@ -608,17 +675,19 @@ class BaseMixture(DensityMixin, BaseEstimator):
         accumulated : tuple
             ``(stats, mean_log_likelihood)`` of the batch under ``state``.
         """
-        initialize = self._initializer(fit_data.initial)
+        initialize = self._initializer(fit_data.initial, known=known)
         random_state = check_random_state(self.random_state)
         best = None
         for _ in range(self.n_init):
             state = initialize(random_state)
-            accumulated = accumulate(fit_data.data, state)
+            accumulated = accumulate(data, state)
             if best is None or accumulated[1] > best[1][1]:
                 best = (state, accumulated)
         return best
 
-    def _fit_and_store(self, data, initial_data, dtype, random_state, warm=None):
+    def _fit_and_store(
+        self, data, initial_data, dtype, random_state, warm=None, known=None
+    ):
         """Run the shared fit loop and store its result as fitted attributes.
 
         Parameters
@@ -632,12 +701,15 @@ class BaseMixture(DensityMixin, BaseEstimator):
         random_state : RandomState
         warm : (state, float) or None
             The fitted state and bound to continue from.
+        known : ndarray of shape (n_samples,) or None
+            Partial labels of ``initial_data``'s rows (-1: unknown), which the
+            initial responsibilities are aligned with.
         """
         steps = self._step_for(data)
         recover = self._degenerate_recovery(data, initial_data)
         result = fit_loop(
             data,
-            self._initializer(initial_data, steps.statistics, recover),
+            self._initializer(initial_data, steps.statistics, recover, known),
             steps,
             n_init=self.n_init,
             max_iter=self.max_iter,
