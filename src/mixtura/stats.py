@@ -138,6 +138,42 @@ class MomentStats(Stats):
             self.resp_sum * factor, self.mean, self.scatter * factor, self.pooled
         )
 
+    def recentred(self, rows, centres):
+        """The same rows' moments about other centres for some components.
+
+        The scatter about ``c`` is the scatter about the mean plus
+        ``n (m - c)(m - c)^T``: what an M-step of covariances about fixed
+        means needs (:mod:`mixtura.inference.frozen`).
+
+        Parameters
+        ----------
+        rows : ndarray of int or None
+            The components to recentre (None: all).
+        centres : ndarray of shape (n_components, n_features)
+            Their new centres (rows not in ``rows`` are ignored).
+
+        Returns
+        -------
+        stats : MomentStats
+        """
+        rows = np.arange(self.resp_sum.shape[0]) if rows is None else rows
+        offsets = self.mean[rows] - centres[rows]
+        counts = self.resp_sum[rows]
+        if self.full:
+            correction = counts[:, None, None] * (
+                offsets[:, :, None] * offsets[:, None, :]
+            )
+        else:
+            correction = counts[:, None] * offsets**2
+        mean = self.mean.copy()
+        mean[rows] = centres[rows]
+        scatter = self.scatter.copy()
+        if self.pooled:
+            scatter[0] += correction.sum(axis=0)
+        else:
+            scatter[rows] += correction
+        return MomentStats(self.resp_sum, mean, scatter, self.pooled)
+
     def permuted(self, order):
         # pooled scatter is a sum over the components: the order leaves it
         scatter = self.scatter if self.pooled else self.scatter[order]

@@ -60,6 +60,14 @@ on_degenerate : {'reseed', 'regularize', 'prune', 'stop', 'raise'}, \
     restart with the last valid parameters, or raise. A recovery that
     fails escalates in that order; each one is recorded in ``fit_events_``
     (see :mod:`mixtura.inference.degenerate`).""",
+    "frozen": """\
+frozen : str, list of str or dict, default=None
+    Parameters EM keeps at their starting values (``means_init``, a warm
+    start or the initialisation's), bit for bit: ``'weights'`` or the
+    family's parameter names (``'means'``, ``'covariances'``, ``'rates'``,
+    ...), or a dict giving the components of each, ``{'means': [0, 2]}``.
+    The other parameters are fitted given them (a Gaussian's covariances
+    about frozen means); see :mod:`mixtura.inference.frozen`.""",
     "learning_decay": """\
 learning_decay : float, default=0.7
     Step-size exponent of :meth:`partial_fit` (online EM): batch t moves the

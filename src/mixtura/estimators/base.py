@@ -36,6 +36,7 @@ from mixtura.inference.data import (
     predict_log_resp,
 )
 from mixtura.inference.degenerate import ON_DEGENERATE, DegenerateRecovery
+from mixtura.inference.frozen import FrozenParameters
 from mixtura.inference.labelled import (
     UNLABELLED,
     LabelledRows,
@@ -185,6 +186,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
         "callback": [callable, None],
         "chunk_size": [Interval(Integral, 1, None, closed="left"), None],
         "on_degenerate": [StrOptions(set(ON_DEGENERATE))],
+        "frozen": [None, str, list, tuple, set, frozenset, dict],
     }
 
     #: fitted attributes that model files store, besides the family's parameters
@@ -205,6 +207,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
         callback,
         chunk_size,
         on_degenerate="reseed",
+        frozen=None,
     ):
         self.n_components = n_components
         self.tol = tol
@@ -218,6 +221,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
         self.callback = callback
         self.chunk_size = chunk_size
         self.on_degenerate = on_degenerate
+        self.frozen = frozen
 
     # -- hooks for subclasses ---------------------------------------------------
     @abstractmethod
@@ -649,13 +653,27 @@ class BaseMixture(DensityMixin, BaseEstimator):
             stats, mean_log_likelihood = accumulate(data, state)
         decay = getattr(self, "learning_decay", 0.7)
         running = online_update(running, stats, data.total_weight, n_updates, decay)
-        self._store_fitted(state.maximize(running), fit_data.dtype)
+        self._store_fitted(self._online_maximize(state, running, first), fit_data.dtype)
         self._online_stats = running
         self.n_batches_ = n_updates + 1
         self.converged_ = False
         self.n_iter_ = len(bounds) + 1
         self.lower_bound_ = float(mean_log_likelihood)
         self.lower_bounds_ = [*bounds, float(mean_log_likelihood)]
+
+    def _online_maximize(self, state, running, first):
+        """Online EM's M-step, keeping frozen parameters at the first batch's start.
+
+        The first batch's start (``first``) is remembered for later batches.
+        """
+        if first:
+            self._online_frozen = self._frozen_parameters()
+            if self._online_frozen is not None:
+                self._online_frozen.capture(state)
+        frozen = getattr(self, "_online_frozen", None)
+        if frozen is None:
+            return state.maximize(running)
+        return frozen.maximized(state, running)
 
     def _best_start(self, fit_data, data, known=None):
         """Of ``n_init`` initial states, the one the batch likes best.
@@ -705,11 +723,17 @@ class BaseMixture(DensityMixin, BaseEstimator):
             Partial labels of ``initial_data``'s rows (-1: unknown), which the
             initial responsibilities are aligned with.
         """
-        steps = self._step_for(data)
-        recover = self._degenerate_recovery(data, initial_data)
+        frozen = self._frozen_parameters()
+        steps = self._step_for(data) if frozen is None else FitSteps(frozen.step)
+        recover = self._degenerate_recovery(data, initial_data, frozen)
+        initialize = self._initializer(initial_data, steps.statistics, recover, known)
+        if frozen is not None:
+            initialize = frozen.capturing(initialize)
+            if warm is not None:
+                frozen.capture(warm[0])
         result = fit_loop(
             data,
-            self._initializer(initial_data, steps.statistics, recover, known),
+            initialize,
             steps,
             n_init=self.n_init,
             max_iter=self.max_iter,
@@ -738,23 +762,46 @@ class BaseMixture(DensityMixin, BaseEstimator):
         self._fit_collapsed = bool(result.collapsed)
         self._online_stats = None  # a full fit restarts online EM's running average
 
-    def _degenerate_recovery(self, data, rows):
+    def _degenerate_recovery(self, data, rows, frozen=None):
         """The fit loop's ``recover`` for ``on_degenerate`` (None: stop).
 
         Only EM's steps recover (:mod:`mixtura.inference.degenerate`); the
-        variational ones keep their priors' own protection.
+        variational ones keep their priors' own protection. With frozen
+        parameters the recovered restart keeps its frozen step, and no
+        component is removed (the frozen values are per component).
         """
         policy = getattr(self, "on_degenerate", "reseed")
         if policy == "raise":
             return _raise_collapse
         if policy == "stop" or self._inference_step() is not em_step:
             return None
+        if frozen is None:
+
+            def make_steps(template, n_components):
+                return em_stepper(data, template, n_components)
+
+        else:
+
+            def make_steps(template, n_components):
+                return FitSteps(frozen.step)
+
         return DegenerateRecovery(
             policy,
             rows,
             self._family_template(),
-            lambda template, n_components: em_stepper(data, template, n_components),
+            make_steps,
+            can_prune=frozen is None,
         )
+
+    def _frozen_parameters(self):
+        """The fit's :class:`~mixtura.inference.frozen.FrozenParameters`, or None.
+
+        Only EM estimators freeze parameters (``frozen=``).
+        """
+        spec = getattr(self, "frozen", None)
+        if not spec or self._inference_step() is not em_step:
+            return None
+        return FrozenParameters(spec)
 
     def _relative_tolerance(self):
         """Whether ``tol`` is relative to the total bound (mclust's rule)."""

@@ -32,7 +32,7 @@ _SHARED_DOC = fill_shared_parameters(
         ``score_samples`` use a row's observed entries, and a row with nothing
         observed gets the mixing weights (with a warning).
     {{shared: tol max_iter n_init init_params random_state warm_start verbose}}
-    {{shared: verbose_interval callback chunk_size on_degenerate}}"""
+    {{shared: verbose_interval callback chunk_size on_degenerate frozen}}"""
 )
 
 _FIT_INFO_DOC = """
@@ -170,6 +170,7 @@ class BernoulliMixture(_FamilyMixture):
         callback=None,
         chunk_size=None,
         on_degenerate="reseed",
+        frozen=None,
     ):
         super().__init__(
             n_components,
@@ -184,6 +185,7 @@ class BernoulliMixture(_FamilyMixture):
             callback=callback,
             chunk_size=chunk_size,
             on_degenerate=on_degenerate,
+            frozen=frozen,
         )
         self.alpha = alpha
         self.beta = beta
@@ -276,6 +278,7 @@ class PoissonMixture(_FamilyMixture):
         callback=None,
         chunk_size=None,
         on_degenerate="reseed",
+        frozen=None,
     ):
         super().__init__(
             n_components,
@@ -290,6 +293,7 @@ class PoissonMixture(_FamilyMixture):
             callback=callback,
             chunk_size=chunk_size,
             on_degenerate=on_degenerate,
+            frozen=frozen,
         )
         self.gamma_shape = gamma_shape
         self.gamma_rate = gamma_rate
@@ -506,6 +510,7 @@ class CategoricalMixture(_FamilyMixture):
         callback=None,
         chunk_size=None,
         on_degenerate="reseed",
+        frozen=None,
     ):
         super().__init__(
             n_components,
@@ -520,6 +525,7 @@ class CategoricalMixture(_FamilyMixture):
             callback=callback,
             chunk_size=chunk_size,
             on_degenerate=on_degenerate,
+            frozen=frozen,
         )
         self.alpha = alpha
         self.missing = missing

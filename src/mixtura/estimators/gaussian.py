@@ -75,7 +75,7 @@ class GaussianMixture(BaseMixture):
     {{shared: verbose_interval callback}}
     chunk_size : int, default=None
         Rows processed at a time; None sizes chunks to a 32 MiB working set.
-    {{shared: on_degenerate}}
+    {{shared: on_degenerate frozen}}
     missing : {'error', 'em'}, default='error'
         What NaN entries mean: an error (say what to do), or missing values
         that EM integrates out (the E-step uses the density of each row's
@@ -211,6 +211,7 @@ class GaussianMixture(BaseMixture):
         callback=None,
         chunk_size=None,
         on_degenerate="reseed",
+        frozen=None,
         missing="error",
         learning_decay=0.7,
         noise=None,
@@ -231,6 +232,7 @@ class GaussianMixture(BaseMixture):
             callback=callback,
             chunk_size=chunk_size,
             on_degenerate=on_degenerate,
+            frozen=frozen,
         )
         self.covariance_type = covariance_type
         self.reg_covar = reg_covar

@@ -28,7 +28,7 @@ class MixtureModel(BaseMixture):
         Keyword arguments of the family, e.g. ``{"covariance_type": "diag"}``
         for ``'gaussian'``.
     {{shared: tol max_iter n_init init_params random_state warm_start verbose}}
-    {{shared: verbose_interval callback chunk_size on_degenerate}}
+    {{shared: verbose_interval callback chunk_size on_degenerate frozen}}
     missing : {'error', 'em'}, default='error'
         What NaN entries mean: an error (say what to do), or missing values
         that EM integrates out (the E-step uses the density of each row's
@@ -79,6 +79,7 @@ class MixtureModel(BaseMixture):
         callback=None,
         chunk_size=None,
         on_degenerate="reseed",
+        frozen=None,
         missing="error",
         learning_decay=0.7,
     ):
@@ -95,6 +96,7 @@ class MixtureModel(BaseMixture):
             callback=callback,
             chunk_size=chunk_size,
             on_degenerate=on_degenerate,
+            frozen=frozen,
         )
         self.family = family
         self.family_params = family_params

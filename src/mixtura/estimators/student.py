@@ -64,7 +64,7 @@ class StudentMixture(_FamilyMixture):
         Called after every iteration with the fit's progress.
     chunk_size : int or None, default=None
         Rows per chunk of the E-step (None: sized to the cache).
-    {{shared: on_degenerate}}
+    {{shared: on_degenerate frozen}}
 
     Attributes
     ----------
@@ -143,6 +143,7 @@ class StudentMixture(_FamilyMixture):
         callback=None,
         chunk_size=None,
         on_degenerate="reseed",
+        frozen=None,
     ):
         super().__init__(
             n_components,
@@ -157,6 +158,7 @@ class StudentMixture(_FamilyMixture):
             callback=callback,
             chunk_size=chunk_size,
             on_degenerate=on_degenerate,
+            frozen=frozen,
         )
         self.covariance_type = covariance_type
         self.df_update = df_update

@@ -167,7 +167,7 @@ class TabularMixture(BaseMixture):
         features side by side, each scaled to unit variance (one-hot categories,
         log counts, flags, measurements).
     {{shared: random_state warm_start verbose verbose_interval callback chunk_size}}
-    {{shared: on_degenerate}}
+    {{shared: on_degenerate frozen}}
 
     Attributes
     ----------
@@ -243,6 +243,7 @@ class TabularMixture(BaseMixture):
         callback=None,
         chunk_size=None,
         on_degenerate="reseed",
+        frozen=None,
     ):
         super().__init__(
             n_components,
@@ -257,6 +258,7 @@ class TabularMixture(BaseMixture):
             callback=callback,
             chunk_size=chunk_size,
             on_degenerate=on_degenerate,
+            frozen=frozen,
         )
         self.column_families = column_families
         self.reg_covar = reg_covar

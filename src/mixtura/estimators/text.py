@@ -41,7 +41,7 @@ _SHARED_PARAMETERS_DOC = fill_shared_parameters(
     {{shared: verbose_interval callback}}
     chunk_size : int, default=None
         Rows processed at a time; None sizes chunks by the stored entries per row.
-    {{shared: on_degenerate}}
+    {{shared: on_degenerate frozen}}
 """
 )
 
@@ -141,6 +141,7 @@ class MultinomialMixture(_CountMixture):
         callback=None,
         chunk_size=None,
         on_degenerate="reseed",
+        frozen=None,
     ):
         super().__init__(
             n_components,
@@ -155,6 +156,7 @@ class MultinomialMixture(_CountMixture):
             callback=callback,
             chunk_size=chunk_size,
             on_degenerate=on_degenerate,
+            frozen=frozen,
         )
         self.alpha = alpha
         self.missing = missing
@@ -256,6 +258,7 @@ class DirichletMultinomialMixture(_CountMixture):
         callback=None,
         chunk_size=None,
         on_degenerate="reseed",
+        frozen=None,
     ):
         super().__init__(
             n_components,
@@ -270,6 +273,7 @@ class DirichletMultinomialMixture(_CountMixture):
             callback=callback,
             chunk_size=chunk_size,
             on_degenerate=on_degenerate,
+            frozen=frozen,
         )
         self.min_concentration = min_concentration
         self.missing = missing

@@ -49,7 +49,7 @@ class VonMisesFisherMixture(_FamilyMixture):
         component), a Euclidean method on the unit rows, or integer labels of
         the training rows.
     {{shared: random_state warm_start verbose}}
-    {{shared: verbose_interval callback chunk_size on_degenerate}}"""
+    {{shared: verbose_interval callback chunk_size on_degenerate frozen}}"""
 
     __doc__ = fill_shared_parameters(__doc__) + (
         """
@@ -124,6 +124,7 @@ class VonMisesFisherMixture(_FamilyMixture):
         callback=None,
         chunk_size=None,
         on_degenerate="reseed",
+        frozen=None,
     ):
         super().__init__(
             n_components,
@@ -138,6 +139,7 @@ class VonMisesFisherMixture(_FamilyMixture):
             callback=callback,
             chunk_size=chunk_size,
             on_degenerate=on_degenerate,
+            frozen=frozen,
         )
         self.normalize = normalize
 

@@ -192,6 +192,55 @@ class Family(ABC):
         xp = get_namespace(X)
         return xp.matmul(X, to_namespace(coefficients, X))
 
+    def parameter_groups(self):
+        """Parameter names, each with the arrays that are frozen with it.
+
+        What ``frozen=`` may name (:mod:`mixtura.inference.frozen`): by
+        default every array of :meth:`arrays` alone; families whose arrays
+        describe one parameter twice (a covariance and its precision factor)
+        group them, so that frozen ones stay consistent.
+
+        Returns
+        -------
+        groups : dict of str to tuple of str
+        """
+        return {name: (name,) for name in self.arrays()}
+
+    def component_parameters(self):
+        """The names of :meth:`parameter_groups` that may be frozen per component.
+
+        All of them by default; a parameter shared by the components, or
+        constrained across them (a tied covariance, most of mclust's
+        models), is frozen whole only.
+
+        Returns
+        -------
+        names : set of str
+        """
+        return set(self.parameter_groups())
+
+    def maximize_given(self, stats, fixed):
+        """The M-step of the free parameters given frozen ones.
+
+        The conditional maximisation (an ECM step, Meng & Rubin 1993) where a
+        free parameter's M-step depends on a frozen one (a Gaussian's scatter
+        about frozen means, a gamma's rate given a frozen shape); the frozen
+        values themselves are put back by the caller
+        (:mod:`mixtura.inference.frozen`). The default is :meth:`maximize`:
+        the free parameters' M-step does not depend on the frozen ones.
+
+        Parameters
+        ----------
+        stats : Stats
+        fixed : dict of str to (ndarray or None, ndarray)
+            Frozen array name -> (frozen components or None for all, value).
+
+        Returns
+        -------
+        family : Family
+        """
+        return self.maximize(stats)
+
     def regularized(self, X):
         """A template like this one with a ten times stronger regularisation.
 

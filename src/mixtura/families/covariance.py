@@ -184,6 +184,10 @@ class CovarianceStructure(ABC):
     #: components' summed scatter: the E-step then whitens each row once and
     #: keeps pooled statistics (gaussian_fused.TiedForm)
     shared_matrix: ClassVar[bool] = False
+    #: whether each component's covariance is estimated from its own scatter
+    #: alone (no volume, shape or orientation shared across components), so
+    #: that one component's covariance can be frozen while the others move
+    independent_components: ClassVar[bool] = False
     #: how the MAP M-step takes a conjugate prior (None: no prior offered), see
     #: :mod:`mixtura.priors.mclust_rules`
     prior_rule: ClassVar[mclust_rules.PriorRule | None] = None
@@ -442,6 +446,7 @@ class Full(_MatrixStructure):
     """Each component has its own full covariance matrix; shape (K, d, d)."""
 
     name = "full"
+    independent_components = True
     prior_rule = mclust_rules.VVV_RULE
 
     def shape(self, n_components, n_features):
@@ -594,6 +599,7 @@ class Diagonal(_DiagonalStructure):
     """Each component has its own diagonal covariance; shape (K, d)."""
 
     name = "diag"
+    independent_components = True
     prior_rule = mclust_rules.VVI_RULE
 
     def shape(self, n_components, n_features):
@@ -631,6 +637,7 @@ class Spherical(_DiagonalStructure):
     """Each component has one variance shared by all features; shape (K,)."""
 
     name = "spherical"
+    independent_components = True
     prior_rule = mclust_rules.VII_RULE
 
     def shape(self, n_components, n_features):

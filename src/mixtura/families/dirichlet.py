@@ -44,7 +44,11 @@ from mixtura.backend import get_namespace, to_namespace, to_numpy
 from mixtura.exceptions import DataValidationError, ModelFileError
 from mixtura.families.base import Family, product_row_values
 from mixtura.families.bernoulli import weighted_sums
-from mixtura.families.gamma import _inverse_minus_trigamma, _log_minus_digamma
+from mixtura.families.gamma import (
+    _inverse_minus_trigamma,
+    _log_minus_digamma,
+    inverse_digamma,
+)
 from mixtura.families.support import log_scale_jacobian
 from mixtura.stats import LinearStats
 
@@ -65,41 +69,9 @@ ROUNDING_FACTOR = 16.0
 GRADIENT_EPS = 1.0
 #: Halvings of a Newton step before the fixed-point step is taken instead.
 MAX_HALVINGS = 40
-#: Newton steps of the inverse digamma function (quadratic from Minka's start).
-INVERSE_DIGAMMA_ITER = 6
 #: Rows may miss a sum of one by this many machine epsilons (of their dtype)
 #: per feature: the rounding of normalising them, with room to spare.
 ROW_SUM_EPS = 256
-
-
-def inverse_digamma(y):
-    """The ``x > 0`` with ``digamma(x) = y``, elementwise (Minka 2000, appendix C).
-
-    Newton's method from Minka's start ``exp(y) + 1/2`` (``y >= -2.22``) or
-    ``-1 / (y - digamma(1))``; each step is kept positive.
-
-    Parameters
-    ----------
-    y : array-like
-        Any real values.
-
-    Returns
-    -------
-    x : ndarray
-        Of the shape of ``y``, float64.
-    """
-    y = np.asarray(y, dtype=np.float64)
-    large = y >= -2.22
-    # each branch evaluated where the other is chosen too: keep both finite
-    x = np.where(
-        large,
-        np.exp(np.minimum(y, 700.0)) + 0.5,
-        -1.0 / (np.minimum(y, -2.22) - digamma(1.0)),
-    )
-    for _ in range(INVERSE_DIGAMMA_ITER):
-        updated = x - (digamma(x) - y) / polygamma(1, x)
-        x = np.where(updated > 0, updated, 0.5 * x)
-    return x
 
 
 def _reciprocal_trigamma_excess(a):

@@ -37,7 +37,7 @@ from mixtura.families.bernoulli import weighted_sums
 from mixtura.families.support import check_positive, log_scale_jacobian
 from mixtura.stats import EMPTY_COMPONENT_GUARD, LinearStats
 
-__all__ = ["GammaFamily", "gamma_shape"]
+__all__ = ["GammaFamily", "gamma_shape", "inverse_digamma"]
 
 #: Smallest gap ``log m - mean log x`` the shape equation is solved for. A
 #: component whose values are all equal has a gap of 0 and an infinite shape
@@ -83,6 +83,40 @@ def _inverse_minus_trigamma(shape):
     square = inverse * inverse
     series = -square * (0.5 + inverse * (1 / 6 - square * (1 / 30 - square / 42)))
     return np.where(large, series, 1.0 / shape - polygamma(1, shape))
+
+
+#: Newton steps of the inverse digamma function (quadratic from Minka's start).
+INVERSE_DIGAMMA_ITER = 6
+
+
+def inverse_digamma(y):
+    """The ``x > 0`` with ``digamma(x) = y``, elementwise (Minka 2000, appendix C).
+
+    Newton's method from Minka's start ``exp(y) + 1/2`` (``y >= -2.22``) or
+    ``-1 / (y - digamma(1))``; each step is kept positive.
+
+    Parameters
+    ----------
+    y : array-like
+        Any real values.
+
+    Returns
+    -------
+    x : ndarray
+        Of the shape of ``y``, float64.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    large = y >= -2.22
+    # each branch evaluated where the other is chosen too: keep both finite
+    x = np.where(
+        large,
+        np.exp(np.minimum(y, 700.0)) + 0.5,
+        -1.0 / (np.minimum(y, -2.22) - digamma(1.0)),
+    )
+    for _ in range(INVERSE_DIGAMMA_ITER):
+        updated = x - (digamma(x) - y) / polygamma(1, x)
+        x = np.where(updated > 0, updated, 0.5 * x)
+    return x
 
 
 def gamma_shape(log_gap):
@@ -216,6 +250,30 @@ class GammaFamily(Family):
             gap = np.log(mean) - mean_log
         shapes = np.where(empty, 1.0, gamma_shape(np.nan_to_num(gap, nan=0.0)))
         return GammaFamily(shapes=shapes, rates=shapes / mean)
+
+    def maximize_given(self, stats, fixed):
+        """Rates given frozen shapes (``b = a / m``), shapes given frozen rates.
+
+        With the rate fixed the shape solves ``digamma(a) = log b + mean log x``
+        (the inverse digamma of Minka 2000, appendix C); see
+        :meth:`Family.maximize_given`.
+        """
+        fitted = self.maximize(stats)
+        shapes, rates = fitted.shapes.copy(), fitted.rates.copy()
+        mean = fitted.shapes / fitted.rates
+        if "shapes" in fixed:
+            rows, value = fixed["shapes"]
+            rows = slice(None) if rows is None else rows
+            shapes[rows] = value[rows]
+            rates[rows] = value[rows] / mean[rows]
+        elif "rates" in fixed:
+            rows, value = fixed["rates"]
+            rows = slice(None) if rows is None else rows
+            weight = stats.resp_sum[:, None] + EMPTY_COMPONENT_GUARD
+            mean_log = stats.sum_log_x / weight
+            rates[rows] = value[rows]
+            shapes[rows] = inverse_digamma(np.log(value[rows]) + mean_log[rows])
+        return GammaFamily(shapes=shapes, rates=rates)
 
     def sample(self, labels, random_state):
         self._require_parameters()

@@ -234,6 +234,26 @@ class Gaussian(Family):
                 "estimate it with maximize(statistics) first"
             )
 
+    def parameter_groups(self):
+        """Means; covariances frozen with their precision factors."""
+        return {
+            "means": ("means",),
+            "covariances": ("covariances", "precisions_cholesky"),
+            "precisions_cholesky": ("covariances", "precisions_cholesky"),
+        }
+
+    def component_parameters(self):
+        """Means; covariances where the structure keeps components independent."""
+        if self.structure.independent_components:
+            return set(self.parameter_groups())
+        return {"means"}
+
+    def maximize_given(self, stats, fixed):
+        """Covariances about frozen means (see :meth:`Family.maximize_given`)."""
+        if "means" in fixed:
+            stats = stats.recentred(*fixed["means"])
+        return self.maximize(stats)
+
     def regularized(self, X):
         """A template with :func:`stronger_reg_covar` (:meth:`Family.regularized`)."""
         return Gaussian(

@@ -132,6 +132,17 @@ class LogNormal(Family):
     def maximize(self, stats):
         return LogNormal._of(self.gaussian.maximize(stats))
 
+    def parameter_groups(self):
+        """The log-scale Gaussian's (means; covariances with their factors)."""
+        return self.gaussian.parameter_groups()
+
+    def component_parameters(self):
+        return self.gaussian.component_parameters()
+
+    def maximize_given(self, stats, fixed):
+        """The log-scale Gaussian's: scatter of ``log x`` about frozen means."""
+        return LogNormal._of(self.gaussian.maximize_given(stats, fixed))
+
     def moments(self):
         """Per-feature mean and variance on the original scale, each (K, d).
 

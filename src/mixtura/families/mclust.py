@@ -41,6 +41,8 @@ Journal 8, 289-317.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.linalg import lapack
 
@@ -256,6 +258,10 @@ def _variable_volume_equal_shape(values, nk, volumes=None):
 class _MclustStructure(CovarianceStructure):
     """What mclust's models share: the dimension check."""
 
+    # the constraints across components are the model's own: the few models
+    # without them (VII, VVI, VVV) say so
+    independent_components = False
+
     #: whether the model is one of mclust's univariate models (E, V)
     univariate = False
     #: mclust's conjugate prior rule (None for VEE, EVE, VVE, EVV, which have none)
@@ -322,6 +328,7 @@ class VII(_SphericalModel):
     """Spherical, variable volume: ``Sigma_k = lambda_k I``."""
 
     name = "VII"
+    independent_components = True
     prior_rule = mclust_rules.VII_RULE
     equal_volume = False
 
@@ -406,6 +413,7 @@ class VVI(_DiagonalModel):
     """Diagonal, variable volume and shape: ``lambda_k A_k`` (as ``'diag'``)."""
 
     name = "VVI"
+    independent_components = True
     prior_rule = mclust_rules.VVI_RULE
 
     def n_parameters(self, n_components, n_features):
@@ -460,6 +468,7 @@ class VVV(_MatrixModel):
     """Ellipsoidal, all variable: ``Sigma_k = W_k / n_k`` (as ``'full'``)."""
 
     name = "VVV"
+    independent_components = True
     prior_rule = mclust_rules.VVV_RULE
 
     def n_parameters(self, n_components, n_features):
@@ -594,6 +603,9 @@ class _CommonOrientationModel(_MatrixModel):
             rotated = np.einsum("ji,kjl,li->ki", orientation, scatter, orientation)
             diagonals = self._diagonals(rotated, nk)
             objective = np.log(diagonals).sum(axis=1) @ nk + (rotated / diagonals).sum()
+            if not math.isfinite(objective):  # a zero diagonal (singular scatter):
+                # the gradient would not be finite, and gesdd may never return
+                raise np.linalg.LinAlgError("the orientation's objective is not finite")
             if _converged(previous, objective):
                 break  # the diagonals are those of the current orientation
             previous = objective

@@ -208,6 +208,14 @@ class Product(Family):
             ]
         }
 
+    def parameter_groups(self):
+        """Each part's groups, under the part's prefix (``part0_rates``)."""
+        return {
+            f"part{i}_{name}": tuple(f"part{i}_{member}" for member in members)
+            for i, part in enumerate(self.parts)
+            for name, members in part.parameter_groups().items()
+        }
+
     def arrays(self):
         return {
             f"part{i}_{name}": value

@@ -284,6 +284,32 @@ class StudentT(Family):
                 "estimate it with maximize(statistics) first"
             )
 
+    def parameter_groups(self):
+        """Means, degrees of freedom; scales frozen with their factors."""
+        return {
+            "means": ("means",),
+            "scales": ("scales", "precisions_cholesky"),
+            "precisions_cholesky": ("scales", "precisions_cholesky"),
+            "degrees_of_freedom": ("degrees_of_freedom",),
+        }
+
+    def component_parameters(self):
+        """Locations and degrees of freedom; scales as the Gaussian's."""
+        names = {"means", "degrees_of_freedom"}
+        if self.structure.independent_components:
+            names |= {"scales", "precisions_cholesky"}
+        return names
+
+    def maximize_given(self, stats, fixed):
+        """Weighted scatter about frozen locations."""
+        if "means" in fixed:
+            stats = StudentStats(
+                stats.resp_sum,
+                stats.moments.recentred(*fixed["means"]),
+                stats.log_weight_gap,
+            )
+        return self.maximize(stats)
+
     def regularized(self, X):
         """A template with :func:`~mixtura.families.gaussian.stronger_reg_covar`."""
         return StudentT(

@@ -100,13 +100,19 @@ class DegenerateRecovery:
         The fit's family configuration, without parameters.
     make_steps : callable
         ``make_steps(template, n_components) -> FitSteps`` for the fit's data.
+    can_prune : bool, default=True
+        Whether a component may be removed (not where parameters are frozen
+        per component).
     """
 
-    def __init__(self, policy, rows: ArrayData, template, make_steps: Callable):
+    def __init__(
+        self, policy, rows: ArrayData, template, make_steps: Callable, can_prune=True
+    ):
         self.policy = policy
         self.rows = rows
         self.template = template
         self.make_steps = make_steps
+        self.can_prune = can_prune
 
     def __call__(self, state, error, steps):
         """A :class:`Recovery` from the collapse ``error``, or None (stop).
@@ -215,7 +221,7 @@ class DegenerateRecovery:
 
     def _prune(self, valid, components, log_resp, log_density):
         keep = np.setdiff1d(np.arange(valid.n_components), components)
-        if keep.size == 0 or keep.size == valid.n_components:
+        if not self.can_prune or keep.size in (0, valid.n_components):
             return None
         resp = np.exp(log_resp)
         resp[:, list(components)] = 0.0
