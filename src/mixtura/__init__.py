@@ -22,6 +22,7 @@ from mixtura.estimators import (
     TabularMixture,
     VonMisesFisherMixture,
 )
+from mixtura.estimators.discriminant import MixtureDiscriminantAnalysis
 from mixtura.exceptions import (
     ConvergenceWarning,
     DataTypeError,
@@ -47,6 +48,7 @@ __all__ = [
     "GaussianMixture",
     "MixturaError",
     "Mixture",
+    "MixtureDiscriminantAnalysis",
     "MixtureModel",
     "ModelFileError",
     "MultinomialMixture",

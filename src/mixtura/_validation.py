@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import math
 import numbers
 from dataclasses import dataclass
 
@@ -9,9 +11,39 @@ import numpy as np
 import scipy.sparse
 from sklearn.utils.validation import validate_data
 
-from mixtura.exceptions import DataTypeError, DataValidationError
+from mixtura.exceptions import DataTypeError, DataValidationError, MixturaError
 
 FLOAT_DTYPES = (np.float64, np.float32)
+
+
+def magnitude_bound(dtype):
+    """The largest magnitude a value of floating ``dtype`` may have in data.
+
+    ``sqrt(max) / 2**20`` (about 1.3e148 for float64, 1.8e13 for float32):
+    squares of such values, their sums over 2**20 rows, and their squares
+    divided by a variance as small as 1e-6 all stay finite, so no family's
+    statistics or log densities overflow (issue 19: 1e300 made the Gaussian
+    statistics infinite and the E-step NaN, with a RuntimeWarning from NumPy).
+
+    Parameters
+    ----------
+    dtype : dtype
+        A floating dtype.
+
+    Returns
+    -------
+    bound : float
+    """
+    return math.sqrt(float(np.finfo(dtype).max)) * 2.0**-20
+
+
+_MAGNITUDE_ADVICE = (
+    "Values of such magnitude overflow the mixture's statistics (their squares "
+    f"exceed the dtype's range; the limits are {magnitude_bound(np.float64):.2g} "
+    f"for float64 and {magnitude_bound(np.float32):.2g} for float32): rescale the "
+    "data (divide by a power of ten, or use sklearn's StandardScaler), or pass "
+    "float64 rather than float32."
+)
 
 
 @dataclass(frozen=True)
@@ -73,6 +105,12 @@ class NanPolicy:
 
     def _refusal(self, scan, what):
         column = int(np.flatnonzero(scan.refused)[0])
+        if scan.too_large[column] and not scan.infinite[column]:
+            return (
+                f"{what} holds values too large in magnitude in column {column} "
+                f"({int(scan.refused.sum())} column(s) and {scan.n_refused_rows} "
+                f"row(s) hold NaN, infinity or such values). {_MAGNITUDE_ADVICE}"
+            )
         kind = "infinity" if scan.infinite[column] else "NaN"
         if kind == "infinity":
             advice = (
@@ -112,6 +150,8 @@ class ValueScan:
         Rows holding a refused value.
     n_rows : int
         Rows scanned.
+    too_large : ndarray of bool of shape (n_features,)
+        Columns holding a finite value above :func:`magnitude_bound`.
     """
 
     refused: np.ndarray
@@ -119,6 +159,7 @@ class ValueScan:
     observed: np.ndarray
     n_refused_rows: int
     n_rows: int
+    too_large: np.ndarray
 
     def __add__(self, other):
         return ValueScan(
@@ -127,6 +168,7 @@ class ValueScan:
             self.observed | other.observed,
             self.n_refused_rows + other.n_refused_rows,
             self.n_rows + other.n_rows,
+            self.too_large | other.too_large,
         )
 
 
@@ -191,7 +233,7 @@ def scan_values(X, allow_nan):
 
 def _empty_scan(n_features):
     nothing = np.zeros(n_features, dtype=bool)
-    return ValueScan(nothing, nothing, nothing, 0, 0)
+    return ValueScan(nothing, nothing, nothing, 0, 0, nothing)
 
 
 def _scan_block(block, allow_nan, find_observed=True):
@@ -201,21 +243,28 @@ def _scan_block(block, allow_nan, find_observed=True):
     NaN there is refused, so "observed" never decides anything).
     """
     n_rows, n_features = block.shape
-    refused = np.isinf(block) if allow_nan else ~np.isfinite(block)
+    # infinity, NaN (unless allowed) and finite values above the magnitude
+    # bound are refused: a NaN fails ``<=`` and passes ``>``
+    magnitude = np.abs(block)
+    bound = magnitude_bound(block.dtype) if block.dtype.kind == "f" else math.inf
+    refused = magnitude > bound if allow_nan else ~(magnitude <= bound)
     clean = np.zeros(n_features, dtype=bool)
     if refused.any():
         refused_columns = refused.any(axis=0)
         n_refused_rows = int(refused.any(axis=1).sum())
-        infinite = np.isinf(block).any(axis=0) if not allow_nan else refused_columns
+        infinite = np.isinf(block).any(axis=0)
+        too_large = (refused & np.isfinite(block)).any(axis=0)
     else:
-        refused_columns, infinite, n_refused_rows = clean, clean, 0
+        refused_columns, infinite, too_large, n_refused_rows = clean, clean, clean, 0
     if not allow_nan:
         observed = np.full(n_features, n_rows > 0)
     elif find_observed:
         observed = ~np.isnan(block).all(axis=0) if n_rows else clean
     else:
         observed = clean
-    return ValueScan(refused_columns, infinite, observed, n_refused_rows, n_rows)
+    return ValueScan(
+        refused_columns, infinite, observed, n_refused_rows, n_rows, too_large
+    )
 
 
 def check_data(
@@ -305,7 +354,7 @@ def _plain_float_array(estimator, X, reset, ensure_min_samples):
 
 def _validated(estimator, X, reset, ensure_min_samples, accept_sparse):
     """validate_data's conversion and checks, with mixtura's error types."""
-    try:
+    with sklearn_data_errors(X):
         return validate_data(
             estimator,
             X,
@@ -317,13 +366,36 @@ def _validated(estimator, X, reset, ensure_min_samples, accept_sparse):
             ensure_all_finite=False,
             ensure_min_samples=ensure_min_samples,
         )
+
+
+@contextlib.contextmanager
+def sklearn_data_errors(X):
+    """Raise scikit-learn's refusals of the data ``X`` as mixtura's errors.
+
+    For the ``validate_data`` / ``check_array`` calls of the estimators: a
+    conversion failure becomes a :class:`DataValidationError` that says what
+    to do, a TypeError a :class:`DataTypeError`, and every other refusal (0-d,
+    1-d or 3-d input, too few rows, no columns, complex values, ragged lists,
+    another number of features or other feature names than fitted) a
+    :class:`DataValidationError` with scikit-learn's message (issue 19: they
+    were bare ValueErrors).
+
+    Parameters
+    ----------
+    X : object
+        The data, named in a DataTypeError's message.
+    """
+    try:
+        yield
+    except MixturaError:
+        raise
     except ValueError as exc:
         if _is_conversion_error(exc):
             raise DataValidationError(
                 f"X must be numeric, but could not be converted to floats ({exc}). "
                 "Encode categorical columns as numbers or select the numeric columns."
             ) from exc
-        raise
+        raise DataValidationError(str(exc)) from exc
     except TypeError as exc:
         raise DataTypeError(
             f"X must be a numeric array-like of shape (n_samples, n_features); "
@@ -335,6 +407,16 @@ def _check_finite_sparse(X):
     """:func:`check_finite` for a scipy.sparse matrix, on its stored values only."""
     finite = np.isfinite(X.data)
     if finite.all():
+        # the magnitude bound of dense data (see magnitude_bound)
+        bound = magnitude_bound(X.dtype)
+        large = np.abs(X.data) > bound
+        if large.any():
+            coo = X.tocoo()
+            column = int(coo.col[np.abs(coo.data) > bound].min())
+            raise DataValidationError(
+                f"X holds values too large in magnitude in column {column} "
+                f"({int(large.sum())} stored value(s)). {_MAGNITUDE_ADVICE}"
+            )
         return
     coo = X.tocoo()
     bad = ~np.isfinite(coo.data)
@@ -376,11 +458,18 @@ def check_sample_weight(sample_weight, n_samples, dtype):
     if isinstance(sample_weight, numbers.Number):
         sample_weight = np.full(n_samples, sample_weight)
     try:
-        weights = np.asarray(sample_weight, dtype=dtype)
+        weights = np.asarray(sample_weight)
+        if weights.dtype.kind != "c":
+            # weights beyond a float32 fit's range become infinity, refused below
+            with np.errstate(over="ignore"):
+                weights = np.asarray(weights, dtype=dtype)
     except (TypeError, ValueError) as exc:
         raise DataValidationError(
             f"sample_weight must be numeric; could not convert it ({exc})."
         ) from exc
+    if weights.dtype.kind == "c":
+        # issue 19: NumPy dropped the imaginary parts with a ComplexWarning
+        raise DataValidationError("sample_weight must be real; got complex values.")
     if weights.ndim != 1 or weights.shape[0] != n_samples:
         raise DataValidationError(
             f"sample_weight must have shape ({n_samples},), one weight per row of X; "
@@ -397,8 +486,19 @@ def check_sample_weight(sample_weight, n_samples, dtype):
             "sample_weight must be non-negative; rows "
             f"{np.flatnonzero(weights < 0)[:5].tolist()} have negative weights."
         )
-    if weights.sum() <= 0:
+    with np.errstate(over="ignore"):
+        total = weights.sum(dtype=np.float64)
+    if total <= 0:
         raise DataValidationError(
             "sample_weight sums to zero: at least one row needs a positive weight."
+        )
+    # issue 19: weights summing to 1e300 or more (or below the smallest normal
+    # float, e.g. 5e-324 each) made the weighted statistics overflow; their sum
+    # is held to the magnitude bound of the data
+    if not total <= magnitude_bound(dtype) or total < np.finfo(dtype).tiny:
+        raise DataValidationError(
+            f"sample_weight sums to {total:g}, outside the range the weighted sums "
+            f"of {np.dtype(dtype).name} data can hold. Rescale the weights (e.g. "
+            "divide them by their mean)."
         )
     return weights

@@ -10,6 +10,21 @@ A model file is a zip archive (any file name; ``.mixtura`` by convention) holdin
                             levels, column families) an ``encoding`` of plain JSON
     arrays/<name>.npy       one numeric array per manifest entry
 
+An estimator made of several fitted estimators (a
+:data:`~mixtura.estimators.COMPOSITE_ESTIMATORS` class, such as the mixture
+discriminant classifier) is stored with its parts::
+
+    model.json              format name and version, estimator class name,
+                            hyperparameters, feature names, ``state`` (plain JSON
+                            the estimator gives and checks), ``models`` (one
+                            document per part, as a part's own file would hold)
+                            and the manifest of the hyperparameters' arrays
+    arrays/<name>.npy       the hyperparameters' arrays
+    models/<i>/arrays/...   part ``i``'s arrays
+
+A part is always a registered mixture estimator (:data:`ESTIMATORS`), never
+another composite, so nesting is one level deep.
+
 The arrays are ``log_weights`` (the mixing weights), ``family.<name>`` (the family's
 parameters, :meth:`~mixtura.families.Family.arrays`) and ``params.<parameter>``
 (array-valued hyperparameters). The first two are the estimator's fitted mixture,
@@ -49,7 +64,7 @@ from sklearn.utils.validation import check_is_fitted
 from mixtura._npy import read_npy_header
 from mixtura._version import __version__
 from mixtura.backend import logsumexp
-from mixtura.estimators import ESTIMATORS
+from mixtura.estimators import COMPOSITE_ESTIMATORS, ESTIMATORS
 from mixtura.exceptions import ModelFileError
 from mixtura.families import FAMILIES
 from mixtura.mixture import Mixture
@@ -80,6 +95,22 @@ _DOCUMENT_KEYS = frozenset(
         "arrays",
     }
 )
+# The document of a composite estimator: its parts' documents under "models".
+_COMPOSITE_KEYS = frozenset(
+    {
+        "format",
+        "format_version",
+        "mixtura_version",
+        "estimator",
+        "params",
+        "n_features_in_",
+        "feature_names_in_",
+        "state",
+        "models",
+        "arrays",
+    }
+)
+_MAX_PARTS = 4096
 # Written only by estimators that encode their input (category levels, column
 # families): plain JSON (objects, lists, strings, numbers, booleans, null) that the
 # estimator's ``_encoding_state()`` gives and ``_set_encoding_state`` checks.
@@ -153,7 +184,10 @@ def save(model, path):
     Parameters
     ----------
     model : estimator
-        A fitted estimator of a class in :data:`mixtura.estimators.ESTIMATORS`.
+        A fitted estimator of a class in :data:`mixtura.estimators.ESTIMATORS`,
+        or a composite one (:data:`mixtura.estimators.COMPOSITE_ESTIMATORS`,
+        e.g. :class:`~mixtura.MixtureDiscriminantAnalysis`), stored with its
+        fitted parts.
     path : str or os.PathLike
         Where to write the file (``.mixtura`` by convention); an existing file is
         replaced.
@@ -190,15 +224,11 @@ def save(model, path):
     True
     """
     check_is_fitted(model)
-    _check_registered(model)
-    if not getattr(model, "_saves_to_model_files", True):
-        raise NotImplementedError(
-            f"mixtura.save cannot store a {type(model).__name__} yet: model files "
-            "hold estimators whose fitted state is a mixture of one family "
-            "(GaussianMixture, MixtureModel, the discrete and text mixtures)."
-        )
     arrays, dropped = {}, []
-    document = _describe(model, arrays, dropped)
+    if COMPOSITE_ESTIMATORS.get(type(model).__name__) is type(model):
+        document, parts = _describe_composite(model, arrays, dropped)
+    else:
+        document, parts = _describe_checked(model, arrays, dropped), []
     for name, what in dropped:
         warnings.warn(
             f"mixtura.save: parameter {name!r} holds {what}, which a model file "
@@ -206,7 +236,55 @@ def save(model, path):
             UserWarning,
             stacklevel=2,
         )
-    _write_archive(os.fspath(path), document, arrays)
+    _write_archive(os.fspath(path), document, arrays, parts)
+
+
+def _describe_checked(model, arrays, dropped):
+    """The document of a registered mixture estimator that model files can hold."""
+    _check_registered(model)
+    if not getattr(model, "_saves_to_model_files", True):
+        raise NotImplementedError(
+            f"mixtura.save cannot store a {type(model).__name__} yet: model files "
+            "hold estimators whose fitted state is a mixture of one family "
+            "(GaussianMixture, MixtureModel, the discrete and text mixtures)."
+        )
+    return _describe(model, arrays, dropped)
+
+
+def _describe_composite(model, arrays, dropped):
+    """The document of a composite estimator, and its parts' arrays.
+
+    Returns
+    -------
+    document : dict
+    parts : list of dict
+        Each part's arrays (name -> array), in the order of ``models``.
+    """
+    state, models = model._model_file_state()
+    documents, parts = [], []
+    for part in models:
+        part_arrays = {}
+        documents.append(_describe_checked(part, part_arrays, dropped))
+        parts.append(part_arrays)
+    feature_names = getattr(model, "feature_names_in_", None)
+    document = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "mixtura_version": __version__,
+        "estimator": type(model).__name__,
+        "params": _encode_params(model, arrays, dropped),
+        "n_features_in_": int(model.n_features_in_),
+        "feature_names_in_": (
+            None if feature_names is None else [str(n) for n in feature_names]
+        ),
+        "state": state,
+        "models": documents,
+    }
+    document["arrays"] = {
+        name: {"shape": list(value.shape), "dtype": value.dtype.name}
+        for name, value in sorted(arrays.items())
+    }
+    return document, parts
 
 
 def _check_registered(model):
@@ -300,7 +378,13 @@ def _encode_param(name, value, arrays, dropped):
         return scalar
     if isinstance(value, dict):
         return {"mapping": _encode_mapping(name, value)}
-    if isinstance(value, (np.ndarray, list, tuple)):
+    if (
+        isinstance(value, (list, tuple))
+        and value
+        and all(isinstance(item, str) for item in value)
+    ):
+        return {"strings": [str(item) for item in value]}
+    if isinstance(value, (np.ndarray, list, tuple, range)):
         try:
             array = np.asarray(value)
         except ValueError as exc:
@@ -374,7 +458,7 @@ def _encode_fit_scalar(name, value):
     return scalar
 
 
-def _write_archive(path, document, arrays):
+def _write_archive(path, document, arrays, parts=()):
     # Everything is encoded before the file is opened, so most errors leave no
     # trace on disk; the archive goes to a temporary file that replaces ``path``
     # only once it is complete.
@@ -384,6 +468,11 @@ def _write_archive(path, document, arrays):
         raise ValueError(f"cannot save: a value is not finite ({exc}).") from exc
     members = [(_JSON_MEMBER, text.encode("utf-8"))]
     members += [(_member(name), _npy_bytes(arrays[name])) for name in sorted(arrays)]
+    for index, part in enumerate(parts):
+        prefix = _part_prefix(index)
+        members += [
+            (_member(name, prefix), _npy_bytes(part[name])) for name in sorted(part)
+        ]
     directory, base = os.path.split(os.path.abspath(path))
     temporary = os.path.join(directory, f".{base}.{secrets.token_hex(8)}.tmp")
     try:
@@ -400,8 +489,13 @@ def _write_archive(path, document, arrays):
         raise
 
 
-def _member(name):
-    return f"arrays/{name}.npy"
+def _member(name, prefix=""):
+    return f"{prefix}arrays/{name}.npy"
+
+
+def _part_prefix(index):
+    """Where part ``index`` of a composite estimator keeps its arrays."""
+    return f"models/{index}/"
 
 
 def _npy_bytes(array):
@@ -459,7 +553,7 @@ def load(path):
 
     Returns
     -------
-    model : BaseMixture
+    model : BaseMixture or composite estimator
         The fitted estimator, predicting exactly as the saved one did.
         Hyperparameters that were lists come back as arrays; a callable
         ``callback`` or RandomState ``random_state`` that was saved comes back as
@@ -488,6 +582,8 @@ def load(path):
     path = os.fspath(path)
     with _open_archive(path) as archive:
         document = _read_document(archive, path)
+        if "models" in document:
+            return _load_composite(archive, document, path)
         plan = _audit(document, path)
         _check_members(archive, plan.manifest, path)
         arrays = {
@@ -495,6 +591,119 @@ def load(path):
             for name, (shape, dtype) in plan.manifest.items()
         }
     return _construct(plan, arrays, path)
+
+
+@dataclass(frozen=True)
+class _CompositePlan:
+    """What an audited composite estimator's file says to build."""
+
+    estimator_cls: type
+    params: dict
+    n_features_in: int
+    feature_names: list | None
+    state: object
+    parts: tuple
+    manifest: dict
+
+
+def _load_composite(archive, document, path):
+    """Audit a composite estimator's document, read its arrays, then build it."""
+    plan = _audit_composite(document, path)
+    expected = {_member(name) for name in plan.manifest}
+    for index, part in enumerate(plan.parts):
+        expected |= {_member(name, _part_prefix(index)) for name in part.manifest}
+    _check_member_names(archive, expected, path)
+    arrays = {
+        name: _read_array(archive, name, shape, dtype, path)
+        for name, (shape, dtype) in plan.manifest.items()
+    }
+    part_arrays = [
+        {
+            name: _read_array(archive, name, shape, dtype, path, _part_prefix(index))
+            for name, (shape, dtype) in part.manifest.items()
+        }
+        for index, part in enumerate(plan.parts)
+    ]
+    return _construct_composite(plan, arrays, part_arrays, path)
+
+
+def _audit_composite(document, path):
+    _audit_version(document, path)
+    missing = sorted(_COMPOSITE_KEYS - set(document))
+    if missing:
+        raise _error(path, f"{_JSON_MEMBER} lacks the keys {missing}")
+    unknown = sorted(set(document) - _COMPOSITE_KEYS)
+    if unknown:
+        raise _error(path, f"{_JSON_MEMBER} has unknown keys {unknown}")
+    if not isinstance(document["mixtura_version"], str):
+        raise _error(path, "mixtura_version must be a string")
+    name = document["estimator"]
+    # Only a dictionary lookup, as for the mixture estimators.
+    if not isinstance(name, str) or name not in COMPOSITE_ESTIMATORS:
+        raise _error(
+            path,
+            f"unknown composite estimator {name!r}; the known ones are "
+            f"{sorted(COMPOSITE_ESTIMATORS)}",
+            "A file naming another class was written by a newer mixtura or edited; "
+            "upgrade mixtura or save the model again.",
+        )
+    estimator_cls = COMPOSITE_ESTIMATORS[name]
+    manifest = _audit_manifest(document["arrays"], path)
+    params = _audit_params(document["params"], estimator_cls, path)
+    referenced = {v.name for v in params.values() if isinstance(v, _ArrayRef)}
+    if set(manifest) != referenced:
+        raise _error(
+            path,
+            f"the manifest lists the arrays {sorted(manifest)}, but the parameters "
+            f"refer to {sorted(referenced)}",
+        )
+    n_features, feature_names = _audit_features(document, path)
+    models = document["models"]
+    if not isinstance(models, list) or not 1 <= len(models) <= _MAX_PARTS:
+        raise _error(path, f"models must be a list of 1 to {_MAX_PARTS} documents")
+    parts = []
+    for index, part in enumerate(models):
+        where = f"{path} [part {index}]"
+        if not isinstance(part, dict) or part.get("format") != FORMAT_NAME:
+            raise _error(where, f"a part must be a {FORMAT_NAME!r} document")
+        parts.append(_audit(part, where))
+    return _CompositePlan(
+        estimator_cls=estimator_cls,
+        params=params,
+        n_features_in=n_features,
+        feature_names=feature_names,
+        state=_audit_encoding(document["state"], path),
+        parts=tuple(parts),
+        manifest=manifest,
+    )
+
+
+def _construct_composite(plan, arrays, part_arrays, path):
+    params = {
+        name: arrays[value.name] if isinstance(value, _ArrayRef) else value
+        for name, value in plan.params.items()
+    }
+    cls = plan.estimator_cls
+    with _wrap_errors(path, f"its parameters are invalid for {cls.__name__}"):
+        estimator = cls(**params)
+        estimator._validate_params()
+    models = [
+        _construct(part, part_arrays[index], f"{path} [part {index}]")
+        for index, part in enumerate(plan.parts)
+    ]
+    for index, model in enumerate(models):
+        if model.n_features_in_ != plan.n_features_in:
+            raise _error(
+                path,
+                f"part {index} has {model.n_features_in_} features, the model "
+                f"{plan.n_features_in}",
+            )
+    with _wrap_errors(path, "its state is invalid"):
+        estimator._set_model_file_state(plan.state, models)
+    estimator.n_features_in_ = plan.n_features_in
+    if plan.feature_names is not None:
+        estimator.feature_names_in_ = np.asarray(plan.feature_names, dtype=object)
+    return estimator
 
 
 def _error(path, problem, advice=_ADVICE):
@@ -596,7 +805,8 @@ def _audit(document, path):
     estimator_cls = _audit_estimator(document["estimator"], path)
     family_cls, family_config = _audit_family(document["family"], path)
     dtype = document["dtype"]
-    if dtype not in _FIT_DTYPES:
+    # a string first: a list or dict is unhashable (issue 19: TypeError escaped)
+    if not isinstance(dtype, str) or dtype not in _FIT_DTYPES:
         raise _error(path, f"dtype must be one of {sorted(_FIT_DTYPES)}; got {dtype!r}")
     manifest = _audit_manifest(document["arrays"], path)
     params = _audit_params(document["params"], estimator_cls, path)
@@ -710,7 +920,7 @@ def _audit_manifest_entry(name, entry, path):
         or not all(_is_int(n) and n >= 0 for n in shape)
     ):
         raise _error(path, f"array {name!r} has an invalid shape {shape!r}")
-    if dtype not in _ARRAY_DTYPES:
+    if not isinstance(dtype, str) or dtype not in _ARRAY_DTYPES:
         raise _error(
             path,
             f"array {name!r} has dtype {dtype!r}; model files hold numeric arrays "
@@ -748,6 +958,13 @@ def _decode_param(name, value, path):
         return _ArrayRef(value["array"])
     if isinstance(value, dict) and set(value) == {"mapping"}:
         return _decode_mapping(name, value["mapping"], path)
+    if isinstance(value, dict) and set(value) == {"strings"}:
+        strings = value["strings"]
+        if not isinstance(strings, list) or not all(
+            isinstance(item, str) for item in strings
+        ):
+            raise _error(path, f"parameter {name!r} must be a list of strings")
+        return tuple(strings)
     decoded = _decode_float(value)
     if decoded is None:
         raise _error(path, f"parameter {name!r} has an unsupported value {value!r}")
@@ -850,10 +1067,15 @@ def _audit_features(document, path):
 
 
 def _check_members(archive, manifest, path):
+    _check_member_names(archive, {_member(name) for name in manifest}, path)
+
+
+def _check_member_names(archive, array_members, path):
+    """The archive holds model.json and exactly the declared array members."""
     members = archive.namelist()
     if len(set(members)) != len(members):
         raise _error(path, "the zip archive holds a member name twice")
-    expected = {_JSON_MEMBER} | {_member(name) for name in manifest}
+    expected = {_JSON_MEMBER} | set(array_members)
     missing = sorted(expected - set(members))
     if missing:
         raise _error(path, f"the arrays' members {missing} are missing")
@@ -862,10 +1084,11 @@ def _check_members(archive, manifest, path):
         raise _error(path, f"unexpected members {unexpected} that no entry declares")
 
 
-def _read_array(archive, name, shape, dtype, path):
+def _read_array(archive, name, shape, dtype, path, prefix=""):
     """Read one array, checking its header against the manifest before its data."""
     n_bytes = math.prod(shape) * dtype.itemsize
-    raw = _read_member(archive, _member(name), n_bytes + _MAX_NPY_HEADER_BYTES, path)
+    member = _member(name, prefix)
+    raw = _read_member(archive, member, n_bytes + _MAX_NPY_HEADER_BYTES, path)
     stream = BytesIO(raw)
     header_shape, header_dtype = _read_npy_header(stream, name, path)
     if header_dtype.hasobject or header_dtype.name not in _ARRAY_DTYPES:
@@ -923,6 +1146,10 @@ def _construct(plan, arrays, path):
         with _wrap_errors(path, "its encoding is invalid"):
             estimator._set_encoding_state(plan.encoding)
     _check_family_matches(estimator, plan, path)
+    if plan.encoding is None and hasattr(estimator, "_set_encoding_state"):
+        # issue 19: a CategoricalMixture file whose encoding was nulled loaded a
+        # model without its levels, whose predictions raised AttributeError
+        raise _error(path, f"{cls.__name__} needs an encoding, and the file has none")
     mixture = _build_mixture(plan, arrays, path)
     _set_fitted_arrays(estimator, mixture, plan, arrays, path)
     for name, value in plan.fit_info.items():

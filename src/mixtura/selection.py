@@ -709,7 +709,7 @@ class SelectionTable:
                 _Cell(
                     *key,
                     **{
-                        name: float(record[name])
+                        name: record[name]
                         for name in (
                             "log_likelihood",
                             "n_parameters",

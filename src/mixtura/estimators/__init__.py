@@ -21,6 +21,7 @@ from mixtura.estimators.text import DirichletMultinomialMixture, MultinomialMixt
 from mixtura.estimators.von_mises_fisher import VonMisesFisherMixture
 
 __all__ = [
+    "COMPOSITE_ESTIMATORS",
     "ESTIMATORS",
     "BaseMixture",
     "BayesianGaussianMixture",
@@ -36,6 +37,7 @@ __all__ = [
     "StudentMixture",
     "TabularMixture",
     "VonMisesFisherMixture",
+    "register_composite_estimator",
     "register_estimator",
 ]
 
@@ -45,6 +47,18 @@ ESTIMATORS: dict[str, type[BaseMixture]] = {}
 def register_estimator(cls):
     """Add an estimator class to the registry under its class name."""
     ESTIMATORS[cls.__name__] = cls
+    return cls
+
+
+#: estimators made of several fitted registered estimators (the mixture
+#: discriminant classifier, :mod:`mixtura.estimators.discriminant`): model files
+#: store them with their parts, and they register themselves when imported
+COMPOSITE_ESTIMATORS: dict[str, type] = {}
+
+
+def register_composite_estimator(cls):
+    """Add a composite estimator class (see :data:`COMPOSITE_ESTIMATORS`)."""
+    COMPOSITE_ESTIMATORS[cls.__name__] = cls
     return cls
 
 

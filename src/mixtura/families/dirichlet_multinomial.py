@@ -365,12 +365,21 @@ class DirichletMultinomial(Family):
     @classmethod
     def from_arrays(cls, config, arrays):
         try:
+            # issue 19: the M-step floors the concentrations at
+            # min_concentration; an edited file's 1e-300 made sample() fail
+            if np.any(
+                np.asarray(arrays["concentrations"]) < config["min_concentration"]
+            ):
+                raise ValueError(
+                    "concentrations must be at least min_concentration "
+                    f"({config['min_concentration']})"
+                )
             return cls(
                 config["min_concentration"],
                 concentrations=arrays["concentrations"],
                 lengths=arrays.get("lengths"),
             )
-        except (KeyError, ValueError) as exc:
+        except (KeyError, ValueError, TypeError) as exc:
             raise ModelFileError(
                 f"invalid Dirichlet-multinomial parameters: {exc}"
             ) from exc

@@ -94,13 +94,21 @@ class Exponential(Family):
         """Maximum likelihood rates ``sum r / sum r x``.
 
         A component without weight gets rate 1. A feature whose weighted sum
-        is 0 (every value of the component 0) would have an infinite rate; it
-        is capped at ``1 / tiny`` so that the densities stay finite.
+        is 0 (every value of the component 0) would have an infinite rate; its
+        mean is floored at ``eps`` times the feature's mean over all components
+        (1 for a feature of zeros), and the rate capped at ``1 / tiny``, so that
+        the densities of other values stay finite.
         """
         weight = np.broadcast_to(stats.resp_sum[:, None], stats.sum_x.shape)
-        tiny = np.finfo(np.float64).tiny
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rates = weight / np.maximum(stats.sum_x, tiny * np.maximum(weight, tiny))
+        eps, tiny = np.finfo(np.float64).eps, np.finfo(np.float64).tiny
+        # issue 19: the floor was ``tiny`` alone, so a component of zeros got a
+        # rate of 4.5e307, and ``rate * x`` overflowed for any other x >= 4 (in
+        # float32 the rate itself did), with RuntimeWarnings and -inf densities
+        total_weight = max(float(stats.resp_sum.sum()), tiny)
+        feature_mean = stats.sum_x.sum(axis=0) / total_weight
+        floor = eps * np.where(feature_mean > 0, feature_mean, 1.0)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            rates = weight / np.maximum(stats.sum_x, floor * weight)
         rates = np.where(weight > 0, rates, 1.0)
         return Exponential(rates=np.minimum(rates, 1.0 / tiny))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mixtura._validation import magnitude_bound
 from mixtura.backend import get_namespace, posterior_in_place, to_numpy
 from mixtura.exceptions import ModelFileError
 from mixtura.families.base import Family
@@ -589,6 +590,25 @@ class Gaussian(Family):
                     f"{structure.name!r} with means of shape {means.shape}; "
                     f"got {arrays[name].shape}"
                 )
+        # issue 19: an edited file's means of 1e300 made every prediction
+        # overflow; fitted means are means of data within the magnitude bound
+        if np.any(np.abs(means.astype(np.float64)) > magnitude_bound(np.float64)):
+            raise ModelFileError(
+                f"means must lie within +-{magnitude_bound(np.float64):.3g}, the "
+                "magnitude data may have"
+            )
+        # issue 19: a factor with a non-positive diagonal (e.g. negated, which
+        # gives the same covariances) made the log-determinants NaN
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_det = structure.log_det_cholesky(
+                np.asarray(arrays["precisions_cholesky"], dtype=np.float64),
+                n_features,
+            )
+        if not np.all(np.isfinite(log_det)):
+            raise ModelFileError(
+                "precisions_cholesky are not Cholesky factors: their diagonals "
+                "must be positive"
+            )
         # the two arrays describe one model: predictions use the factors, sampling
         # the covariances, so an edited file must not let them disagree
         derived = structure.covariances_from_precision_cholesky(

@@ -16,8 +16,11 @@ scale is ``exp(mu_kj + Sigma_kjj / 2)``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from mixtura._validation import magnitude_bound
 from mixtura.backend import get_namespace
 from mixtura.exceptions import ModelFileError
 from mixtura.families.base import Family
@@ -171,11 +174,21 @@ class LogNormal(Family):
     @classmethod
     def from_arrays(cls, config, arrays):
         try:
-            return cls._of(Gaussian.from_arrays(config, arrays))
+            gaussian = Gaussian.from_arrays(config, arrays)
         except (KeyError, ValueError) as exc:
             if isinstance(exc, ModelFileError):
                 raise
             raise ModelFileError(f"log-normal family parameters: {exc}") from exc
+        # issue 19: an edited file's means of log x of 1e19 made sample()
+        # overflow in exp; fitted ones are means of logs of data within the
+        # magnitude bound
+        limit = math.log(magnitude_bound(np.float64))
+        if np.any(gaussian.means > limit):
+            raise ModelFileError(
+                f"log-normal family parameters: the means of log x must be at "
+                f"most {limit:.4g}, the log of the magnitude data may have"
+            )
+        return cls._of(gaussian)
 
     def __repr__(self):
         if self.means is None:

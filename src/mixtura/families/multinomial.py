@@ -23,6 +23,7 @@ from scipy.special import gammaln
 from mixtura.backend import get_namespace, to_namespace, to_numpy
 from mixtura.exceptions import DataValidationError, ModelFileError
 from mixtura.families.base import Family, product_row_values
+from mixtura.families.support import MAX_POISSON_RATE, check_count_range
 from mixtura.priors.dirichlet import MultinomialDirichlet
 from mixtura.stats import LinearStats
 
@@ -68,6 +69,7 @@ def check_count_matrix(X, family_name):
     if not np.any(bad):
         bad = values != np.floor(values)
     if not np.any(bad):
+        check_count_range(values, columns, family_name)
         return X
     if columns is None:
         column = int(np.flatnonzero(bad.any(axis=0))[0])
@@ -261,6 +263,9 @@ def check_lengths(lengths, n_components):
         )
     if not np.all(np.isfinite(lengths)) or np.any(lengths < 0):
         raise ValueError("lengths must be finite and non-negative")
+    if np.any(lengths > MAX_POISSON_RATE):
+        # issue 19: such lengths (from a model file) made sample() fail in NumPy
+        raise ValueError(f"lengths must be at most {MAX_POISSON_RATE:.4g}")
     return lengths
 
 

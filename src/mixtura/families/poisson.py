@@ -14,7 +14,7 @@ from mixtura.families.base import (
     split_missing,
 )
 from mixtura.families.bernoulli import observed_sums
-from mixtura.families.support import check_counts
+from mixtura.families.support import MAX_POISSON_RATE, check_counts
 from mixtura.priors.gamma import Gamma
 
 __all__ = ["Poisson", "check_counts"]
@@ -191,4 +191,7 @@ def _check_rates(rates):
         )
     if not np.all(rates >= 0):
         raise ValueError("rates must be non-negative")
+    if np.any(rates > MAX_POISSON_RATE):
+        # issue 19: such rates (from a model file) made sample() fail in NumPy
+        raise ValueError(f"rates must be at most {MAX_POISSON_RATE:.4g}")
     return rates

@@ -11,7 +11,55 @@ import numpy as np
 from mixtura.backend import get_namespace
 from mixtura.exceptions import DataValidationError
 
-__all__ = ["check_codes", "check_counts", "check_positive", "log_scale_jacobian"]
+__all__ = [
+    "MAX_COUNT",
+    "MAX_POISSON_RATE",
+    "check_codes",
+    "check_count_range",
+    "check_counts",
+    "check_positive",
+    "log_scale_jacobian",
+]
+
+#: the largest count the count families take: 2**53, above which float64 holds
+#: no longer every integer, and below NumPy's largest Poisson rate (about
+#: 9.2e18), so that a model fitted to such counts can still sample (issue 19:
+#: counts near int64's maximum fitted, then ``sample`` raised NumPy's
+#: "lam value too large")
+MAX_COUNT = 2.0**53
+#: the largest Poisson rate a family may hold: NumPy draws Poisson variates up
+#: to about 9.2e18 only (a model file's rates or lengths above it made ``sample``
+#: raise NumPy's "lam value too large")
+MAX_POISSON_RATE = 2.0**62
+
+
+def check_count_range(values, columns, family_name):
+    """Refuse counts above :data:`MAX_COUNT`.
+
+    Parameters
+    ----------
+    values : ndarray
+        The counts: a dense (n_samples, n_features) array, or a sparse matrix's
+        stored values.
+    columns : ndarray or None
+        Column of each stored value (sparse), or None (dense).
+    family_name : str
+        Named in the message.
+    """
+    with np.errstate(invalid="ignore"):
+        large = values > MAX_COUNT
+    if not np.any(large):
+        return
+    if columns is None:
+        column = int(np.flatnonzero(large.any(axis=0))[0])
+    else:
+        column = int(columns[np.flatnonzero(large)[0]])
+    raise DataValidationError(
+        f"{family_name} mixtures take counts up to 2**53 ({MAX_COUNT:.4g}), but "
+        f"column {column} holds larger values ({int(np.sum(large))} in all); "
+        "such counts are not exact in floating point. Rescale the data and use a "
+        "Gaussian or gamma mixture for measurements of that size."
+    )
 
 
 def check_counts(X, family_name):
@@ -43,6 +91,7 @@ def check_counts(X, family_name):
             f"({int(bad.sum())} such value(s) in all). Pass counts, or use a "
             "Gaussian mixture for measurements."
         )
+    check_count_range(X, None, family_name)
     return X
 
 
