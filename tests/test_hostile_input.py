@@ -18,7 +18,6 @@ The number of generated cases per entry point is printed at the end of the run.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import copy
 import math
@@ -43,6 +42,8 @@ from mixtura.estimators import ESTIMATORS
 from mixtura.families import Family
 from mixtura.mixture import Mixture
 
+from ._hostile_counts import new_counts, report_counts
+
 #: what a refusal may raise
 ALLOWED = (MixturaError, InvalidParameterError)
 #: settings of every property: reproducible in CI, no example database on disk
@@ -57,27 +58,17 @@ SETTINGS = {
     ],
 }
 #: generated cases per entry point and outcome, printed at the end
-COUNTS: collections.Counter = collections.Counter()
+COUNTS = new_counts()
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _report_counts(request):
     yield
-    plugins = request.config.pluginmanager
-    reporter = plugins.get_plugin("terminalreporter")
-    capture = plugins.get_plugin("capturemanager")
-    if reporter is None or capture is None:
-        return
-    with capture.global_and_fixture_disabled():
-        _write_counts(reporter.write_line)
-
-
-def _write_counts(write):
-    write("")
-    write("hostile input: generated cases per entry point (succeeded / refused)")
-    for entry in sorted({entry for entry, _ in COUNTS}):
-        ok, refused = COUNTS[entry, "ok"], COUNTS[entry, "refused"]
-        write(f"  {entry:<28} {ok + refused:5d}  ({ok} / {refused})")
+    report_counts(
+        request,
+        COUNTS,
+        "hostile input: generated cases per entry point (succeeded / refused)",
+    )
 
 
 # -- the estimators and the data each accepts -------------------------------------

@@ -11,7 +11,6 @@ runs. Known failures are ``xfail(strict=True)`` naming where the fix belongs.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import io
 import json
@@ -31,33 +30,25 @@ from hypothesis import strategies as st
 import mixtura
 from mixtura import ModelFileError, load, save
 
+from ._hostile_counts import new_counts, report_counts
+
 SETTINGS = {
     "deadline": None,
     "derandomize": True,
     "database": None,
     "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
 }
-COUNTS: collections.Counter = collections.Counter()
+COUNTS = new_counts()
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _report_counts(request):
     yield
-    plugins = request.config.pluginmanager
-    reporter = plugins.get_plugin("terminalreporter")
-    capture = plugins.get_plugin("capturemanager")
-    if reporter is None or capture is None:
-        return
-    with capture.global_and_fixture_disabled():
-        _write_counts(reporter.write_line)
-
-
-def _write_counts(write):
-    write("")
-    write("hostile model files: generated cases per entry point (loaded / refused)")
-    for entry in sorted({entry for entry, _ in COUNTS}):
-        ok, refused = COUNTS[entry, "ok"], COUNTS[entry, "refused"]
-        write(f"  {entry:<28} {ok + refused:5d}  ({ok} / {refused})")
+    report_counts(
+        request,
+        COUNTS,
+        "hostile model files: generated cases per entry point (loaded / refused)",
+    )
 
 
 @contextlib.contextmanager

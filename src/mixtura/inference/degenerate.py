@@ -155,24 +155,14 @@ class DegenerateRecovery:
         n_components : int
         error : SingularCovarianceError
         """
-        template = self.template
-        for _ in range(MAX_REGULARIZATIONS):
-            template = template.regularized(self.rows.X)
-            if template is None:
-                return None
-            state = self._maximized(template, resp, n_components)
-            if state is not None:
-                self.template = template
-                components = tuple(error.components or ())
-                return Recovery(
-                    state,
-                    self.make_steps(template, n_components),
-                    "regularized",
-                    components,
-                    f"the initial M-step collapsed component(s) {list(components)}"
-                    f"; it was redone with reg_covar={_reg_covar(template):.3g}",
-                )
-        return None
+        components = tuple(error.components or ())
+        return self._regularized_recovery(
+            resp,
+            n_components,
+            components,
+            f"the initial M-step collapsed component(s) {list(components)}; it "
+            "was redone with",
+        )
 
     # -- the three recoveries -------------------------------------------------------
     def _reseed(self, valid, components, log_resp, log_density):
@@ -200,22 +190,33 @@ class DegenerateRecovery:
         )
 
     def _regularize(self, valid, components, log_resp, log_density):
-        resp = np.exp(log_resp)
+        return self._regularized_recovery(
+            np.exp(log_resp),
+            valid.n_components,
+            tuple(components),
+            f"component(s) {list(components)} collapsed; the M-step was redone with",
+        )
+
+    def _regularized_recovery(self, resp, n_components, components, message):
+        """The M-step from ``resp`` with a stronger regularisation, tenfold steps.
+
+        The template that served is kept: later recoveries start from it.
+        None where the family has no regularisation or every step collapsed.
+        """
         template = self.template
         for _ in range(MAX_REGULARIZATIONS):
             template = template.regularized(self.rows.X)
             if template is None:
                 return None
-            state = self._maximized(template, resp)
+            state = self._maximized(template, resp, n_components)
             if state is not None:
-                self.template = template  # later recoveries start from it
+                self.template = template
                 return Recovery(
                     state,
-                    self.make_steps(template, valid.n_components),
+                    self.make_steps(template, n_components),
                     "regularized",
-                    tuple(components),
-                    f"component(s) {list(components)} collapsed; the M-step was "
-                    f"redone with reg_covar={_reg_covar(template):.3g}",
+                    components,
+                    f"{message} reg_covar={_reg_covar(template):.3g}",
                 )
         return None
 
