@@ -486,42 +486,8 @@ def _strategy(case, entry, group, only=None):
 
 
 # -- known failures (xfail strict), with where the fix belongs ---------------------
-_SKLEARN_ERRORS = (
-    "{where} calls scikit-learn's {call} directly, whose ValueError for 0-d, 1-d, "
-    "3-d, empty, complex, ragged input and too few rows escapes bare; wrap the "
-    "call in `with mixtura._validation.sklearn_data_errors(X):`"
-)
-_FLOAT32_RATES = (
-    "src/mixtura/families/{family}.py {cls}.log_prob: float32 data of magnitude "
-    "about 1e-38 give rates near 1e38, which to_namespace(rates, X) overflows "
-    "casting to float32 (RuntimeWarning, then inf); evaluate the rates in float64 "
-    "or bound positive float32 data below in check_positive"
-)
-_ALL = ("fit", "partial_fit", "predict")
-_TRAIN = ("fit", "partial_fit")
 #: (case id, hostile kind, entry points) -> reason
-KNOWN = {}
-for _id, _where, _call in (
-    (
-        "CategoricalMixture",
-        "src/mixtura/estimators/discrete.py CategoricalMixture._check_X",
-        "validate_data",
-    ),
-    ("TabularMixture", "src/mixtura/estimators/tabular.py _as_frame", "check_array"),
-):
-    for _kind in ("complex", "ndim", "empty", "ragged"):
-        KNOWN[_id, _kind, _ALL] = _SKLEARN_ERRORS.format(where=_where, call=_call)
-    KNOWN[_id, "few_rows", ("fit",)] = _SKLEARN_ERRORS.format(where=_where, call=_call)
-KNOWN["CategoricalMixture", "columns", ("predict",)] = _SKLEARN_ERRORS.format(
-    where="src/mixtura/estimators/discrete.py CategoricalMixture._check_X",
-    call="validate_data",
-)
-KNOWN["MixtureModel-gamma", "float32_tiny", _TRAIN] = _FLOAT32_RATES.format(
-    family="gamma", cls="GammaFamily"
-)
-KNOWN["MixtureModel-exponential", "float32_tiny", _TRAIN] = _FLOAT32_RATES.format(
-    family="exponential", cls="Exponential"
-)
+KNOWN: dict = {}
 
 
 def _params(entry, groups):
@@ -706,23 +672,7 @@ def test_sample(case, n_samples):
     _check_sample(case, n_samples)
 
 
-_BARE_SAMPLE_ERROR = (
-    "src/mixtura/estimators/base.py BaseMixture.sample raises a bare ValueError for "
-    "an n_samples that is not a positive integer; raise InvalidParameterError "
-    "(a ValueError), as scikit-learn's parameter validation does"
-)
-
-
-@pytest.mark.parametrize(
-    "case",
-    [
-        pytest.param(
-            case, marks=pytest.mark.xfail(strict=True, reason=_BARE_SAMPLE_ERROR)
-        )
-        for case in _SAMPLERS
-    ],
-    ids=lambda case: case.id,
-)
+@pytest.mark.parametrize("case", _SAMPLERS, ids=lambda case: case.id)
 @settings(max_examples=6, **SETTINGS)
 @given(
     n_samples=st.one_of(
@@ -735,12 +685,6 @@ def test_sample_invalid_number(case, n_samples):
     _check_sample(case, n_samples)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src/mixtura/estimators/base.py BaseMixture.sample passes an n_samples "
-    "beyond int64 to NumPy's multinomial (OverflowError) and one of 10**12 to an "
-    "allocation (MemoryError); bound it and raise InvalidParameterError",
-)
 @settings(max_examples=3, **SETTINGS)
 @given(n_samples=st.sampled_from([10**30, 2**63, 2**64 + 1]))
 def test_sample_too_many(n_samples):
@@ -772,17 +716,8 @@ def renamed_frames(draw, X):
     return how, frame
 
 
-_FEATURE_NAMES = (
-    "{where} calls scikit-learn's {call}, whose ValueError for feature names "
-    "other than fitted (and another number of columns) escapes bare; wrap it in "
-    "`with mixtura._validation.sklearn_data_errors(X):`"
-)
-_FRAME_KNOWN = {
-    "CategoricalMixture": _FEATURE_NAMES.format(
-        where="src/mixtura/estimators/discrete.py CategoricalMixture._check_X",
-        call="validate_data",
-    ),
-}
+#: case id -> reason of a known failure (xfail strict)
+_FRAME_KNOWN: dict = {}
 
 
 @pytest.mark.parametrize(
@@ -823,12 +758,6 @@ MDA_PARAMS = {
 }
 _LABELS = np.repeat([0, 1], N_ROWS // 2)
 _MDA_FITTED = {}
-_MDA_DEGENERATE = (
-    "src/mixtura/estimators/discriminant.py _check_some_cell_fitted raises a bare "
-    "ValueError when every cell of a class's grid collapsed (constant columns, "
-    "duplicated rows, tiny values); raise SingularCovarianceError (or "
-    "DataValidationError) naming the class"
-)
 
 
 def _mda(model_type):
@@ -841,20 +770,29 @@ def _mda(model_type):
     return copy.deepcopy(_MDA_FITTED[model_type])
 
 
-def _mda_params():
-    params = []
-    for model_type in MDA_PARAMS:
-        for group in ("malformed", "degenerate"):
-            marks = (
-                [pytest.mark.xfail(strict=True, reason=_MDA_DEGENERATE)]
-                if group == "degenerate"
-                else []
-            )
-            params.append(pytest.param(model_type, group, marks=marks))
-    return params
+_MDA_FLOAT32_TINY = (
+    "src/mixtura/families/gaussian_fused.py PairForm.with_constant: float32 data "
+    "near 1e-20 with reg_covar=0 (MDA's grids; GaussianMixture(reg_covar=0) "
+    "alike) give precisions beyond float32's range, which the cast of the "
+    "coefficients to the data's dtype overflows (RuntimeWarning); compute such "
+    "chunks in float64"
+)
 
 
-@pytest.mark.parametrize(("model_type", "group"), _mda_params())
+@pytest.mark.parametrize(
+    ("model_type", "group"),
+    [
+        pytest.param(
+            model_type,
+            group,
+            marks=[pytest.mark.xfail(strict=True, reason=_MDA_FLOAT32_TINY)]
+            if (model_type, group) == ("EDDA", "degenerate")
+            else [],
+        )
+        for model_type in MDA_PARAMS
+        for group in ("malformed", "degenerate")
+    ],
+)
 @settings(max_examples=8, **SETTINGS)
 @given(data=st.data())
 def test_discriminant_fit(model_type, group, data):
@@ -884,14 +822,6 @@ _HOSTILE_LABELS = {
 
 
 @pytest.mark.parametrize("model_type", list(MDA_PARAMS))
-@pytest.mark.xfail(
-    strict=True,
-    reason="src/mixtura/estimators/discriminant.py "
-    "MixtureDiscriminantAnalysis._check_y lets scikit-learn's bare ValueErrors "
-    "for y (NaN, 2-d, an unknown label type) "
-    "and _check_some_cell_fitted's for one row per class escape; raise "
-    "DataValidationError",
-)
 @settings(max_examples=10, **SETTINGS)
 @given(which=st.sampled_from(sorted(_HOSTILE_LABELS)))
 def test_discriminant_fit_with_hostile_labels(model_type, which):
@@ -903,26 +833,10 @@ def test_discriminant_fit_with_hostile_labels(model_type, which):
         assert fingerprint(vars(model)) == before
 
 
-_FAR_FROM_EVERY_CLASS = (
-    "src/mixtura/estimators/discriminant.py "
-    "MixtureDiscriminantAnalysis.predict_log_proba: joint - logsumexp(joint) loses "
-    "the normalisation where the joint log densities are huge and differ by less "
-    "than their rounding (EDDA's shared covariances; rows 1e16 away, 1e8 in "
-    "float32, or one entry of 9.2e18): predict_proba's rows sum to 2 (or 0.74); "
-    "normalise exp(joint - max) by its sum"
-)
-
-
 @pytest.mark.parametrize(
     ("model_type", "group"),
     [
-        pytest.param(
-            model_type,
-            group,
-            marks=[pytest.mark.xfail(strict=True, reason=_FAR_FROM_EVERY_CLASS)]
-            if (model_type, group) == ("EDDA", "degenerate")
-            else [],
-        )
+        (model_type, group)
         for model_type in MDA_PARAMS
         for group in ("malformed", "degenerate", "columns")
     ],
@@ -974,13 +888,6 @@ def test_select(group, data):
         _check_table(result)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src/mixtura/selection.py select calls _num_samples / np.shape on X before "
-    "validating it: 0-d input raises scikit-learn's TypeError and ragged lists "
-    "NumPy's ValueError; validate X once up front (check_data, or "
-    "_validation.sklearn_data_errors around the shape probes)",
-)
 @settings(max_examples=6, **SETTINGS)
 @given(H=st.sampled_from([np.float64(1.0), 3.0, [[1.0, 2.0], [3.0]], [[1.0], []]]))
 def test_select_refuses_unshaped_input(H):
@@ -989,13 +896,6 @@ def test_select_refuses_unshaped_input(H):
         _check_table(result)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src/mixtura/selection.py select records a DataValidationError that every "
-    "cell shares (NaN, strings, wrong shape: the data, not a fit) as missing "
-    "cells and returns a table with no fitted cell; it should validate X once "
-    "and raise that error",
-)
 @settings(max_examples=6, **SETTINGS)
 @given(data=st.data())
 def test_select_raises_data_errors_instead_of_missing_cells(data):
@@ -1017,12 +917,6 @@ _BAD_SELECT_ARGUMENTS = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src/mixtura/selection.py _check_n_components, _check_models and "
-    "_check_criterion raise bare ValueErrors (documented as ValueError); issue 19 "
-    "asks for InvalidParameterError (a ValueError subclass, so compatible)",
-)
 @settings(max_examples=10, **SETTINGS)
 @given(arguments=st.sampled_from(_BAD_SELECT_ARGUMENTS))
 def test_select_bad_arguments(arguments):
@@ -1096,12 +990,6 @@ def test_cli_arguments(argv, quick_demo, capsys, tmp_path, monkeypatch):
     assert status in (0, 1, 2), status
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src/mixtura/cli.py _add_demo: --seed is a plain int, and a seed outside "
-    "[0, 2**32 - 1] reaches GaussianMixture, whose InvalidParameterError escapes "
-    "main as a traceback (exit 1); give --seed an argparse type with that range",
-)
 @settings(max_examples=6, **SETTINGS)
 @given(seed=st.one_of(st.integers(max_value=-1), st.integers(min_value=2**32)))
 def test_cli_seed_out_of_range_is_a_usage_error(seed, quick_demo, capsys):
@@ -1110,12 +998,6 @@ def test_cli_seed_out_of_range_is_a_usage_error(seed, quick_demo, capsys):
     assert exit_.value.code == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src/mixtura/cli.py _run_demo passes --max-components straight to select: "
-    "a K of 10**6 on Old Faithful's 272 rows fits 4 million cells that all fail "
-    "(hours: a hang); cap the grid at the number of rows or refuse larger K",
-)
 @settings(max_examples=5, **SETTINGS)
 @given(k=st.integers(FAITHFUL_ROWS + 1, 10**9))
 def test_cli_grid_is_bounded_by_the_data(k, quick_demo, capsys):
@@ -1141,12 +1023,6 @@ def test_cli_output_paths(name, extension, missing_directory, tmp_path, capsys):
         assert status == 0 and path.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src/mixtura/cli.py _run_demo / _save_demo_figure: an --output whose "
-    "extension matplotlib does not know raises matplotlib's ValueError through "
-    "main (a traceback); catch it (or check the suffix) and exit 1 or 2",
-)
 def test_cli_output_of_unknown_format(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     path = tmp_path / "plot.unknown-format"
@@ -1154,12 +1030,6 @@ def test_cli_output_of_unknown_format(tmp_path, capsys):
     assert status in (1, 2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src/mixtura/cli.py _run_demo prints 'Plot written to PATH' for an "
-    "--output without an extension, but matplotlib wrote PATH.png (for a "
-    "directory, DIR.png beside it); report the path written, or refuse",
-)
 def test_cli_output_without_extension(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     path = tmp_path / "plot"

@@ -357,39 +357,7 @@ def test_json_values_edited(saved, tmp_path_factory, name, data):
     load_bytes("load (JSON edited)", hostile, tmp_path_factory.mktemp("j"), (X, model))
 
 
-_ENCODING = (
-    "{where} accepts levels that are null, empty lists or of mixed types (only "
-    "the outer structure is checked), and predictions then raise TypeError or "
-    "IndexError in _encode; check that each column's levels are a non-empty "
-    "sorted list of unique strings or numbers"
-)
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            "CategoricalMixture",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason=_ENCODING.format(
-                    where="src/mixtura/estimators/discrete.py "
-                    "CategoricalMixture._set_encoding_state (_levels_from_plain)"
-                ),
-            ),
-        ),
-        pytest.param(
-            "TabularMixture",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason=_ENCODING.format(
-                    where="src/mixtura/estimators/tabular.py "
-                    "TabularMixture._set_encoding_state"
-                ),
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("name", ["CategoricalMixture", "TabularMixture"])
 @settings(max_examples=40, **SETTINGS)
 @given(data=st.data())
 def test_encoding_values_edited(saved, tmp_path_factory, name, data):
@@ -482,34 +450,8 @@ _VALUE_EDITS = {
     ),
     "transposed": lambda a: a.T.copy(),
 }
-KNOWN_VALUE_EDITS = {
-    (name, "family.degrees_of_freedom", "x1e-300"): (
-        "src/mixtura/families/student.py: from_arrays accepts degrees of freedom of "
-        "1e-300 (the M-step keeps them in [MIN_DF, MAX_DF]) and StudentT.sample "
-        "divides by chisquare(nu) / nu == 0; bound them in from_arrays"
-    )
-    for name in ("StudentMixture",)
-}
-KNOWN_VALUE_EDITS["MixtureModel-dirichlet", "family.concentrations", "x1e-300"] = (
-    "src/mixtura/families/dirichlet.py: Dirichlet.from_arrays accepts "
-    "concentrations of 1e-300, for which NumPy's dirichlet sampler returns NaN "
-    "(Dirichlet.sample); bound them below in _check_concentrations or sample "
-    "through gamma draws on the log scale"
-)
-
-_TIED_HUGE = (
-    "src/mixtura/mixture.py Mixture.log_responsibilities: joint - logsumexp(joint) "
-    "loses the normalisation where every component's log density is the same "
-    "huge value (parameters of 1e150 from a file: |log p| ~ 1e150 absorbs the "
-    "log weights), so predict_proba's rows sum to K; subtract the row maximum "
-    "first, as backend.posterior_in_place does"
-)
-for _key in (
-    ("MixtureModel-dirichlet", "family.concentrations", "1e150"),
-    ("MixtureModel-exponential", "family.rates", "1e150"),
-    ("MixtureModel-gamma", "family.rates", "1e150"),
-):
-    KNOWN_VALUE_EDITS[_key] = _TIED_HUGE
+#: (model, array, edit) -> reason of a known failure (xfail strict)
+KNOWN_VALUE_EDITS: dict = {}
 
 
 def _value_edits(saved, name):

@@ -16,10 +16,12 @@ from array_api_compat import array_namespace, device, is_numpy_namespace
 __all__ = [
     "exp_in_place",
     "get_namespace",
+    "log_normalize",
     "logsumexp",
     "posterior_in_place",
     "to_namespace",
     "to_numpy",
+    "widened_for",
 ]
 
 
@@ -46,6 +48,35 @@ def to_namespace(array, like):
     if is_numpy_namespace(xp):
         return np.asarray(array, dtype=like.dtype)
     return xp.asarray(np.asarray(array), dtype=like.dtype, device=device(like))
+
+
+def widened_for(X, *parameters):
+    """``X``, or ``X`` in float64 where a parameter lies beyond ``X``'s dtype.
+
+    A family computes in the data's dtype with its parameters cast to it
+    (:func:`to_namespace`); a float32 parameter beyond float32's range would
+    overflow to infinity (issue 19: float32 data near 1e-38 give rates near
+    1e38 and more). Such a family computes in float64 instead.
+
+    Parameters
+    ----------
+    X : array
+        Floating data.
+    *parameters : ndarray
+        The NumPy parameter arrays the computation casts to ``X``'s dtype.
+
+    Returns
+    -------
+    X : array
+        ``X`` itself, or a float64 copy of it.
+    """
+    xp = array_namespace(X)
+    if X.dtype == xp.float64:
+        return X
+    limit = float(xp.finfo(X.dtype).max)
+    if all(not (np.abs(p) > limit).any() for p in parameters):
+        return X
+    return xp.astype(X, xp.float64)
 
 
 def to_numpy(array):
@@ -93,6 +124,42 @@ def logsumexp(a, axis, xp):
     with np.errstate(divide="ignore"):
         out = xp.log(xp.sum(xp.exp(a - peak), axis=axis, keepdims=True)) + peak
     return xp.squeeze(out, axis=axis)
+
+
+def log_normalize(a, axis, xp):
+    """``a - logsumexp(a, axis)`` and ``logsumexp(a, axis)``, stably.
+
+    The normalised values are computed from ``a`` less its peak along ``axis``,
+    never as ``a - logsumexp(a)``: where the values are huge (``|a| ~ 1e150``,
+    or rows far from every component) the log-sum-exp rounds to the peak and
+    absorbs the small differences between them, so ``exp`` of that difference
+    no longer sums to one (issue 19: rows of predict_proba summed to K). A row
+    of -inf gives -inf as its log-sum-exp (and NaN as its normalised values,
+    as before).
+
+    Parameters
+    ----------
+    a : array
+        Values in log space.
+    axis : int
+        Axis to normalise along.
+    xp : namespace
+        The array namespace of ``a``.
+
+    Returns
+    -------
+    normalized : array of the shape of ``a``
+        ``log(exp(a) / sum(exp(a), axis))``.
+    log_norm : array
+        ``logsumexp(a, axis)``, ``axis`` reduced.
+    """
+    peak = xp.max(a, axis=axis, keepdims=True)
+    # a row of -inf has no finite peak; shift by 0 there so exp gives 0
+    peak = xp.where(xp.isfinite(peak), peak, xp.zeros_like(peak))
+    shifted = a - peak
+    with np.errstate(divide="ignore"):
+        log_sum = xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
+    return shifted - log_sum, xp.squeeze(log_sum + peak, axis=axis)
 
 
 #: exponentials are skipped (written as 0) only when they are this few of the chunk;

@@ -64,7 +64,11 @@ from sklearn.utils.validation import check_is_fitted
 from mixtura._npy import read_npy_header
 from mixtura._version import __version__
 from mixtura.backend import logsumexp
-from mixtura.estimators import COMPOSITE_ESTIMATORS, ESTIMATORS
+from mixtura.estimators import (
+    COMPOSITE_ESTIMATORS,
+    CONDITIONAL_ESTIMATORS,
+    ESTIMATORS,
+)
 from mixtura.exceptions import ModelFileError
 from mixtura.families import FAMILIES
 from mixtura.mixture import Mixture
@@ -287,9 +291,14 @@ def _describe_composite(model, arrays, dropped):
     return document, parts
 
 
+def _single_mixture_estimators():
+    """Estimators whose fitted state is one mixture: X-only and conditional."""
+    return {**ESTIMATORS, **CONDITIONAL_ESTIMATORS}
+
+
 def _check_registered(model):
     cls = type(model)
-    if ESTIMATORS.get(cls.__name__) is not cls:
+    if _single_mixture_estimators().get(cls.__name__) is not cls:
         raise TypeError(
             f"mixtura.save stores registered estimators only, and {cls.__qualname__} "
             f"is not one (registered: {sorted(ESTIMATORS)}). Register the class with "
@@ -691,12 +700,20 @@ def _construct_composite(plan, arrays, part_arrays, path):
         _construct(part, part_arrays[index], f"{path} [part {index}]")
         for index, part in enumerate(plan.parts)
     ]
+    # parts see the model's columns, unless the estimator says otherwise from its
+    # state (GaussianMixtureRegression's joint mixture also sees the outputs)
+    part_features = plan.n_features_in
+    if hasattr(estimator, "_model_file_part_features"):
+        with _wrap_errors(path, "its state is invalid"):
+            part_features = estimator._model_file_part_features(
+                plan.state, plan.n_features_in
+            )
     for index, model in enumerate(models):
-        if model.n_features_in_ != plan.n_features_in:
+        if model.n_features_in_ != part_features:
             raise _error(
                 path,
                 f"part {index} has {model.n_features_in_} features, the model "
-                f"{plan.n_features_in}",
+                f"{part_features}",
             )
     with _wrap_errors(path, "its state is invalid"):
         estimator._set_model_file_state(plan.state, models)
@@ -874,15 +891,15 @@ def _audit_keys(document, path):
 
 def _audit_estimator(name, path):
     # Only a dictionary lookup: a name like "os.system" is never imported.
-    if not isinstance(name, str) or name not in ESTIMATORS:
+    known = _single_mixture_estimators()
+    if not isinstance(name, str) or name not in known:
         raise _error(
             path,
-            f"unknown estimator {name!r}; the known estimators are "
-            f"{sorted(ESTIMATORS)}",
+            f"unknown estimator {name!r}; the known estimators are {sorted(known)}",
             "A file naming another class was written by a newer mixtura or edited; "
             "upgrade mixtura or save the model again.",
         )
-    return ESTIMATORS[name]
+    return known[name]
 
 
 def _audit_family(entry, path):

@@ -6,6 +6,7 @@ import numpy as np
 
 from mixtura.backend import (
     get_namespace,
+    log_normalize,
     logsumexp,
     posterior_in_place,
     to_namespace,
@@ -100,9 +101,8 @@ class Mixture:
             ``log p(x_i)`` under the mixture.
         """
         joint = self.joint_log_prob(X)
-        xp = get_namespace(joint)
-        log_density = logsumexp(joint, 1, xp)
-        return joint - log_density[:, None], log_density
+        # normalised from the row-shifted values: stable where |log p| is huge
+        return log_normalize(joint, 1, get_namespace(joint))
 
     def chunk_statistics(self, X, sample_weight=None, base_measure=True):
         """E-step of one chunk: the statistics and its total log-likelihood.
@@ -141,8 +141,8 @@ class Mixture:
             resp, log_density = _responsibilities_in_place(joint)
         else:
             xp = get_namespace(joint)
-            log_density = logsumexp(joint, 1, xp)
-            resp = xp.exp(joint - log_density[:, None])
+            log_resp, log_density = log_normalize(joint, 1, xp)
+            resp = xp.exp(log_resp)
         xp = get_namespace(resp)  # not X's: X may be a scipy.sparse matrix
         stats = self.statistics(X, resp, sample_weight)
         if sample_weight is not None:

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import _num_samples
@@ -50,6 +51,7 @@ from mixtura.inference.parallel import (
     parallel_map,
     worker_count,
 )
+from mixtura.inference.sources import to_fit_data
 
 __all__ = ["CRITERIA", "MCLUST_GRID_DEFAULTS", "Criterion", "SelectionTable", "select"]
 
@@ -151,8 +153,8 @@ class _Cell:
 
 
 def _check_criterion(criterion):
-    if criterion not in CRITERIA:
-        raise ValueError(
+    if not isinstance(criterion, str) or criterion not in CRITERIA:
+        raise InvalidParameterError(
             f"unknown criterion {criterion!r}; valid ones are {sorted(CRITERIA)}"
         )
     return CRITERIA[criterion]
@@ -164,16 +166,57 @@ def _check_n_components(n_components):
         isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1
         for k in values
     ):
-        raise ValueError(
+        raise InvalidParameterError(
             "n_components must be a positive integer or a non-empty sequence of "
             f"positive integers; got {n_components!r}."
         )
     return tuple(int(k) for k in values)
 
 
+def _check_data(X, random_state, n_init, estimator_params):
+    """Validate ``X`` once, as every cell's fit validates it: its shape.
+
+    The data are the same for every cell, so what the fit refuses in them
+    (NaN, strings, complex values, another shape than 2-D, too few rows) is
+    raised here, by the estimators' own validation (the data entry point of
+    :class:`~mixtura.GaussianMixture`'s fit), rather than recorded as a
+    missing cell in each (issue 19). A mistake in the estimator parameters
+    raises scikit-learn's InvalidParameterError here too.
+
+    Returns
+    -------
+    n_samples, n_features : int
+    """
+    # the cells' parameters, as select gives them; init_params may be
+    # select's list of methods, which each cell checks on its own
+    params = {"random_state": random_state, "n_init": n_init, "on_degenerate": "stop"}
+    params.update(estimator_params)
+    params.pop("init_params", None)
+    template = GaussianMixture(1, **params)
+    template._validate_params()
+    # a fixed seed: a generator of the caller's is left for the cells to draw
+    fit_data = to_fit_data(X, None, template._data_rules(), random_state=0)
+    return int(fit_data.data.n_samples), int(fit_data.initial.X.shape[1])
+
+
 def _fitted_cell(X, n_samples, model, n_components, estimator):
     """A cell's criteria from a fitted estimator."""
     log_resp, log_density = estimator._fitted_rows_posterior(X)
+    return _cell_from_posterior(
+        model,
+        n_components,
+        n_samples,
+        estimator,
+        log_resp,
+        log_density,
+        estimator._labels_from_log_resp(log_resp),
+    )
+
+
+def _cell_from_posterior(
+    model, n_components, n_samples, estimator, log_resp, log_density, labels
+):
+    """A cell's criteria from its fit's posterior and log densities of the rows."""
     log_likelihood = float(np.sum(log_density))
     n_parameters = estimator._n_parameters()
     bic = -2 * log_likelihood + n_parameters * math.log(n_samples)
@@ -187,8 +230,70 @@ def _fitted_cell(X, n_samples, model, n_components, estimator):
         icl=bic - 2 * float(np.sum(np.max(log_resp, axis=1))),
         converged=bool(estimator.converged_),
         estimator=estimator,
-        labels=estimator._labels_from_log_resp(log_resp),
+        labels=labels,
     )
+
+
+def _estimator_grid(estimator):
+    """The named estimators of ``select(..., estimator=...)``: name -> estimator."""
+    if isinstance(estimator, dict):
+        grid = dict(estimator)
+    else:
+        name = type(estimator).__name__
+        expert = getattr(estimator, "expert", None)
+        grid = {name if expert is None else f"{name}({expert})": estimator}
+    for name, value in grid.items():
+        if "n_components" not in value.get_params():
+            raise InvalidParameterError(
+                f"select's estimator {name!r} has no n_components parameter; pass "
+                "mixture estimators (e.g. MixtureRegression(), BernoulliMixture())."
+            )
+    return grid
+
+
+def _fit_estimator_cell(X, y, name, n_components, estimator, random_state):
+    """Fit one cell of an estimator grid; a failed fit is a missing cell."""
+    fitted = clone(estimator).set_params(n_components=n_components)
+    if "random_state" in fitted.get_params():
+        fitted.set_params(random_state=random_state)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", "Restart .* stopped at iteration", ConvergenceWarning
+            )
+            fitted.fit(X) if y is None else fitted.fit(X, y)
+    except InvalidParameterError:
+        raise
+    except _FIT_ERRORS as error:
+        return _Cell(name, n_components, error=f"{type(error).__name__}: {error}")
+    posterior = (
+        fitted._fitted_rows_posterior(X)
+        if y is None
+        else fitted._fitted_rows_posterior(X, y)
+    )
+    log_resp, log_density = posterior
+    labels = np.argmax(log_resp, axis=1)
+    return _cell_from_posterior(
+        name, n_components, len(log_density), fitted, log_resp, log_density, labels
+    )
+
+
+def _select_estimators(X, y, ks, estimator, criterion, random_state):
+    """:func:`select` over given estimators (any mixture, regressions with y)."""
+    grid = _estimator_grid(estimator)
+    # the data and settings are checked once, by the estimators' own fit: a
+    # mistake there is the same for every cell, so it is raised, not tabled
+    for value in grid.values():
+        probe = clone(value).set_params(n_components=1, max_iter=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            probe.fit(X) if y is None else probe.fit(X, y)
+    cells = [
+        _fit_estimator_cell(X, y, name, k, value, random_state)
+        for name, value in grid.items()
+        for k in ks
+    ]
+    return SelectionTable(cells, n_samples=_num_samples(X), criterion=criterion)
 
 
 def _collapse_reason(estimator):
@@ -420,7 +525,7 @@ def _refit_from_splits(X, n_samples, cells, estimator_params, n_workers):
 def _check_models(models, covariance_types, n_features):
     """Model names from ``models`` or its alias ``covariance_types``."""
     if models is not None and covariance_types is not None:
-        raise ValueError(
+        raise InvalidParameterError(
             "give the models once: models and covariance_types are the same "
             "argument (covariance_types is an alias)."
         )
@@ -430,9 +535,14 @@ def _check_models(models, covariance_types, n_features):
         models = MULTIVARIATE_MODELS if n_features > 1 else UNIVARIATE_MODELS
     elif isinstance(models, str):
         models = (models,)
-    models = tuple(get_covariance_structure(name).name for name in models)
+    try:
+        models = tuple(get_covariance_structure(name).name for name in models)
+    except (TypeError, ValueError) as error:  # an unknown name, or not names
+        raise InvalidParameterError(f"models: {error}") from error
     if not models:
-        raise ValueError("models must name at least one model (covariance type).")
+        raise InvalidParameterError(
+            "models must name at least one model (covariance type)."
+        )
     return models
 
 
@@ -486,9 +596,11 @@ def select(
     share_partitions=0,
     refit_from_splits=False,
     n_jobs=None,
+    y=None,
+    estimator=None,
     **estimator_params,
 ):
-    """Fit a Gaussian mixture for each model and number of components.
+    """Fit a Gaussian mixture (or given estimators) for each model and K.
 
     A cell whose fit fails (a singular covariance, more components than samples,
     a model that does not fit the data's dimension, any other ``ValueError``
@@ -545,6 +657,20 @@ def select(
         of a BLAS on one thread per process), except with a ``random_state``
         that is a generator (or None): each process then draws from its own
         copy, so None runs in one process unless ``n_jobs`` says otherwise.
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+        Responses, for an ``estimator`` that models y given X (a
+        :class:`~mixtura.MixtureRegression` or
+        :class:`~mixtura.MixtureOfExperts`): the criteria are then those of
+        the conditional log-likelihood.
+    estimator : estimator or dict of str to estimator, default=None
+        Fit these instead of Gaussian mixtures: any mixtura estimator with an
+        ``n_components`` parameter (a text, latent-class or mixed-table
+        mixture; a mixture of regressions with ``y``), one column of the
+        table per estimator (named by the dict's keys), each cell a clone
+        with the row's K and ``random_state``, fitted one by one. ``models``,
+        ``share_partitions``, ``refit_from_splits`` and
+        ``**estimator_params`` are Gaussian grids' options and are refused
+        with it.
     **estimator_params
         Further :class:`~mixtura.GaussianMixture` parameters. A grid of
         mclust's models (every name in it one of mclust's) takes
@@ -578,10 +704,16 @@ def select(
 
     Raises
     ------
-    ValueError
-        If a model or the criterion is unknown, ``n_components`` is not positive
-        integers, or an estimator parameter is invalid (mistakes in the call,
-        not failed fits).
+    InvalidParameterError
+        (scikit-learn's, a ValueError) If a model or the criterion is unknown,
+        ``n_components`` is not positive integers, or an estimator parameter
+        is invalid (mistakes in the call, not failed fits).
+    DataValidationError
+        If ``X`` is unusable as data (not 2-D, too few rows, NaN or infinity
+        without ``missing='em'``, values that are not numbers): it is checked
+        once, before any cell is fitted, as the estimator's fit checks it
+        (:class:`~mixtura.DataTypeError` for values of a type that cannot be
+        read as numbers).
 
     Examples
     --------
@@ -592,10 +724,28 @@ def select(
     ('full', 2)
     """
     _check_criterion(criterion)
-    n_samples = _num_samples(X)
-    n_features = np.shape(X)[1] if np.ndim(X) == 2 else 1
-    models = _check_models(models, covariance_types, n_features)
     ks = _check_n_components(n_components)
+    if estimator is not None:
+        gaussian_only = {
+            "models": models is not None or covariance_types is not None,
+            "share_partitions": bool(share_partitions),
+            "refit_from_splits": bool(refit_from_splits),
+            "estimator parameters": bool(estimator_params),
+        }
+        given = [name for name, value in gaussian_only.items() if value]
+        if given:
+            raise InvalidParameterError(
+                f"select(estimator=...) fits the estimators as given; {given} "
+                "apply to Gaussian grids only. Set them on the estimators."
+            )
+        return _select_estimators(X, y, ks, estimator, criterion, random_state)
+    if y is not None:
+        raise InvalidParameterError(
+            "select(y=...) needs an estimator that models y given X, e.g. "
+            "estimator=MixtureRegression()."
+        )
+    n_samples, n_features = _check_data(X, random_state, n_init, estimator_params)
+    models = _check_models(models, covariance_types, n_features)
     n_fits = len(models) * len(ks)
     n_workers = worker_count(n_jobs, n_fits, n_samples * n_fits)
     if n_jobs is None and not isinstance(random_state, (int, np.integer)):

@@ -14,7 +14,9 @@ from mixtura.estimators.discrete import (
     PoissonMixture,
 )
 from mixtura.estimators.gaussian import GaussianMixture
+from mixtura.estimators.gaussian_regression import GaussianMixtureRegression
 from mixtura.estimators.mixture_model import MixtureModel
+from mixtura.estimators.regression import MixtureOfExperts, MixtureRegression
 from mixtura.estimators.student import StudentMixture
 from mixtura.estimators.tabular import TabularMixture
 from mixtura.estimators.text import DirichletMultinomialMixture, MultinomialMixture
@@ -22,6 +24,7 @@ from mixtura.estimators.von_mises_fisher import VonMisesFisherMixture
 
 __all__ = [
     "COMPOSITE_ESTIMATORS",
+    "CONDITIONAL_ESTIMATORS",
     "ESTIMATORS",
     "BaseMixture",
     "BayesianGaussianMixture",
@@ -31,13 +34,17 @@ __all__ = [
     "DirichletMultinomialMixture",
     "DirichletProcessMixture",
     "GaussianMixture",
+    "GaussianMixtureRegression",
     "MixtureModel",
+    "MixtureOfExperts",
+    "MixtureRegression",
     "MultinomialMixture",
     "PoissonMixture",
     "StudentMixture",
     "TabularMixture",
     "VonMisesFisherMixture",
     "register_composite_estimator",
+    "register_conditional_estimator",
     "register_estimator",
 ]
 
@@ -47,6 +54,20 @@ ESTIMATORS: dict[str, type[BaseMixture]] = {}
 def register_estimator(cls):
     """Add an estimator class to the registry under its class name."""
     ESTIMATORS[cls.__name__] = cls
+    return cls
+
+
+#: estimators of a response given inputs (``fit(X, y)``: mixtures of
+#: regressions and of experts, :mod:`mixtura.estimators.regression`): model
+#: files store them as the mixture estimators, their fitted mixture of a
+#: conditional family; apart from :data:`ESTIMATORS`, whose estimators the
+#: generic tests, ``select`` and the CLI fit to X alone
+CONDITIONAL_ESTIMATORS: dict[str, type] = {}
+
+
+def register_conditional_estimator(cls):
+    """Add a regression estimator class (see :data:`CONDITIONAL_ESTIMATORS`)."""
+    CONDITIONAL_ESTIMATORS[cls.__name__] = cls
     return cls
 
 
@@ -75,3 +96,6 @@ register_estimator(MultinomialMixture)
 register_estimator(DirichletMultinomialMixture)
 register_estimator(DirichletProcessMixture)
 register_estimator(VonMisesFisherMixture)
+register_composite_estimator(GaussianMixtureRegression)
+register_conditional_estimator(MixtureRegression)
+register_conditional_estimator(MixtureOfExperts)

@@ -12,6 +12,7 @@ from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
     Interval,
+    InvalidParameterError,
     StrOptions,
     validate_parameter_constraints,
 )
@@ -125,6 +126,37 @@ def _combine(callbacks):
             callback(info)
 
     return call_all
+
+
+#: the most samples one call of ``sample`` draws: beyond it the draw's arrays
+#: (gigabytes per feature) fail to allocate, and beyond int64 NumPy's
+#: multinomial raises OverflowError (issue 19)
+MAX_SAMPLES = 2**32
+
+
+def _check_n_samples(n_samples):
+    """``n_samples`` of :meth:`BaseMixture.sample` as an int, or an error.
+
+    An integer (Python's or NumPy's; not a bool, a float or an array) in
+    ``[1, MAX_SAMPLES]``; anything else raises scikit-learn's
+    InvalidParameterError (a ValueError) naming what was passed.
+    """
+    if (
+        isinstance(n_samples, Integral)
+        and not isinstance(n_samples, (bool, np.bool_))
+        and 1 <= n_samples <= MAX_SAMPLES
+    ):
+        return int(n_samples)
+    if isinstance(n_samples, Integral) and not isinstance(n_samples, bool):
+        problem = "below 1" if n_samples < 1 else f"above the limit of {MAX_SAMPLES}"
+    else:
+        problem = f"a {type(n_samples).__name__}, not an integer"
+    # (scikit-learn's own tests match "Invalid value for 'n_samples'")
+    raise InvalidParameterError(
+        f"Invalid value for 'n_samples': {n_samples!r} ({problem}). sample takes "
+        f"an int in the range [1, {MAX_SAMPLES}], the number of samples to draw, "
+        "e.g. sample(100)."
+    )
 
 
 class BaseMixture(DensityMixin, BaseEstimator):
@@ -977,7 +1009,8 @@ class BaseMixture(DensityMixin, BaseEstimator):
         Parameters
         ----------
         n_samples : int, default=1
-            Number of samples.
+            Number of samples, from 1 to ``2**32`` (anything else raises
+            scikit-learn's InvalidParameterError, a ValueError).
 
         Returns
         -------
@@ -987,11 +1020,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
             Component of each sample (sorted).
         """
         check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(
-                f"Invalid value for 'n_samples': {n_samples}. The sampling requires "
-                "at least one sample."
-            )
+        n_samples = _check_n_samples(n_samples)
         rng = check_random_state(self.random_state)
         samples, labels = self._sampling_mixture().sample(int(n_samples), rng)
         return samples.astype(self._fit_dtype(), copy=False), labels

@@ -8,12 +8,14 @@ and information criteria are :class:`~mixtura.estimators.base.BaseMixture`'s.
 
 from __future__ import annotations
 
+import math
 from numbers import Real
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
+from mixtura._validation import sklearn_data_errors
 from mixtura.estimators._docstrings import fill_shared_parameters
 from mixtura.estimators.base import BaseMixture
 from mixtura.exceptions import DataValidationError
@@ -421,11 +423,41 @@ def _plain_levels(levels, column):
     return plain
 
 
-def _levels_from_plain(levels):
+def _levels_from_plain(levels, column):
+    """The levels of a column from a model file's JSON, checked, as fit has them.
+
+    Levels are a non-empty list of unique values of one kind: strings, booleans
+    or finite numbers (what :func:`_plain_levels` writes); anything else raises
+    a ValueError naming the column (issue 19: null, empty or mixed levels were
+    accepted, and predictions then raised TypeError or IndexError in _encode).
+    """
+    if not isinstance(levels, list) or not levels:
+        raise ValueError(
+            f"the levels of column {column} must be a non-empty list; got {levels!r}"
+        )
+    kinds = {_level_kind(value) for value in levels}
+    if len(kinds) != 1 or None in kinds:
+        raise ValueError(
+            f"the levels of column {column} must all be strings, all booleans or "
+            f"all finite numbers; got {levels!r}"
+        )
+    if len(set(levels)) != len(levels):
+        raise ValueError(f"the levels of column {column} repeat a value: {levels!r}")
     array = np.array(levels)
     if array.dtype.kind in "USO":  # strings are kept as Python objects, as in fit
         return np.array(levels, dtype=object)
     return array
+
+
+def _level_kind(value):
+    """'str', 'bool' or 'number' for a level read from JSON; None for others."""
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return "number"
+    return None
 
 
 class CategoricalMixture(_FamilyMixture):
@@ -543,15 +575,18 @@ class CategoricalMixture(_FamilyMixture):
     def _check_X(self, X, *, reset, ensure_min_samples=1):
         """Validate the table and encode every column as integer codes."""
         # shape, feature names and n_features_in_ as scikit-learn checks them;
-        # dtype=None keeps strings as they are
-        validate_data(
-            self,
-            X,
-            reset=reset,
-            dtype=None,
-            ensure_all_finite=False,
-            ensure_min_samples=ensure_min_samples,
-        )
+        # dtype=None keeps strings as they are; scikit-learn's refusals (0-d,
+        # 1-d, 3-d, empty, complex, ragged, too few rows, other columns or
+        # feature names than fitted) become mixtura's errors
+        with sklearn_data_errors(X):
+            validate_data(
+                self,
+                X,
+                reset=reset,
+                dtype=None,
+                ensure_all_finite=False,
+                ensure_min_samples=ensure_min_samples,
+            )
         columns, declared = _column_values(X)
         missing = [
             _check_missing(values, j, self._missing_em())
@@ -585,11 +620,11 @@ class CategoricalMixture(_FamilyMixture):
     def _set_encoding_state(self, state):
         """Restore the levels that :meth:`_encoding_state` gave."""
         categories = state["categories"]
-        if not isinstance(categories, list) or not all(
-            isinstance(levels, list) and levels for levels in categories
-        ):
+        if not isinstance(categories, list):
             raise ValueError("categories must be a list of non-empty lists of levels")
-        self.categories_ = [_levels_from_plain(levels) for levels in categories]
+        self.categories_ = [
+            _levels_from_plain(levels, j) for j, levels in enumerate(categories)
+        ]
         self._encoding_levels = [len(levels) for levels in self.categories_]
 
     def _set_fitted(self, mixture, dtype):

@@ -35,6 +35,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from mixtura._validation import check_data
+from mixtura.backend import log_normalize
 from mixtura.estimators import register_composite_estimator
 from mixtura.estimators.gaussian import GaussianMixture
 from mixtura.exceptions import ConvergenceWarning, DataValidationError
@@ -224,13 +225,21 @@ class MixtureDiscriminantAnalysis(ClassifierMixin, BaseEstimator):
 
     def _check_y(self, y, n_samples):
         if y is None:
-            raise ValueError(
+            raise DataValidationError(
                 f"{type(self).__name__} requires y to be passed, but the target y "
                 "is None."
             )
-        y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
-        y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
+        # scikit-learn's refusals (NaN, 2-d, continuous or unknown label types)
+        # as mixtura's error, with what to give instead
+        try:
+            y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
+            y = column_or_1d(y, warn=True)
+            check_classification_targets(y)
+        except (TypeError, ValueError) as exc:
+            raise DataValidationError(
+                f"y must be a 1-D array of class labels (integers or strings, no "
+                f"NaN), one per row of X: {exc}"
+            ) from exc
         if y.shape[0] != n_samples:
             raise DataValidationError(
                 f"y has {y.shape[0]} labels but X has {n_samples} rows; give one "
@@ -376,7 +385,10 @@ class MixtureDiscriminantAnalysis(ClassifierMixin, BaseEstimator):
             Columns in the order of ``classes_``.
         """
         joint = self._joint_log_likelihood(X)
-        return joint - logsumexp(joint, axis=1, keepdims=True)
+        # normalised from the row-shifted values: rows far from every class
+        # have huge joint log densities whose log-sum-exp would absorb their
+        # differences (issue 19)
+        return log_normalize(joint, 1, np)[0]
 
     def predict_proba(self, X):
         """Posterior probability of each class for each row.
@@ -468,7 +480,7 @@ def _check_some_cell_fitted(table, what):
             f"{model}, K = {k}: {reason}"
             for (model, k), reason in list(missing.items())[:3]
         )
-        raise ValueError(
+        raise DataValidationError(
             f"no model could be fitted to {what}: every cell of the grid failed "
             f"({reasons}). Try other models, fewer components, or more rows."
         )

@@ -16,7 +16,7 @@ from mixtura.estimators._docstrings import shared_docstring
 from mixtura.estimators.base import BaseMixture
 from mixtura.estimators.discrete import _FamilyMixture
 from mixtura.families.covariance import COVARIANCE_STRUCTURES
-from mixtura.families.student import DF_UPDATES, StudentT
+from mixtura.families.student import DF_UPDATES, MIN_DF, StudentT
 
 __all__ = ["StudentMixture"]
 
@@ -43,7 +43,7 @@ class StudentMixture(_FamilyMixture):
         or kept at ``df_init``.
     df_init : float, default=10.0
         Degrees of freedom the first M-step uses (and the fixed value with
-        ``df_update='fixed'``); positive.
+        ``df_update='fixed'``); at least 0.1, the fit's lower bound.
     reg_covar : float, default=1e-6
         Non-negative value added to the diagonal of every scale matrix.
     tol : float, default=1e-3
@@ -121,7 +121,7 @@ class StudentMixture(_FamilyMixture):
         "covariance_type": [StrOptions(set(COVARIANCE_STRUCTURES))],
         "reg_covar": [Interval(Real, 0.0, None, closed="left")],
         "df_update": [StrOptions(set(DF_UPDATES))],
-        "df_init": [Interval(Real, 0.0, None, closed="neither")],
+        "df_init": [Interval(Real, MIN_DF, None, closed="left")],
     }
 
     def __init__(

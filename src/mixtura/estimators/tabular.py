@@ -18,7 +18,7 @@ from scipy.sparse import issparse
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from mixtura._validation import check_finite
+from mixtura._validation import check_finite, sklearn_data_errors
 from mixtura.estimators._docstrings import shared_docstring
 from mixtura.estimators.base import BaseMixture
 from mixtura.estimators.discrete import (
@@ -108,9 +108,13 @@ def _as_frame(X, ensure_min_samples):
             )
         return X, True, groups
     # scikit-learn's checks: 2-D, not sparse, not complex, not empty; any dtype
-    array = check_array(
-        X, dtype=None, ensure_all_finite=False, ensure_min_samples=ensure_min_samples
-    )
+    with sklearn_data_errors(X):  # its refusals as mixtura's errors
+        array = check_array(
+            X,
+            dtype=None,
+            ensure_all_finite=False,
+            ensure_min_samples=ensure_min_samples,
+        )
     return pd.DataFrame(array), False, groups
 
 
@@ -389,14 +393,28 @@ class TabularMixture(BaseMixture):
             f in COLUMN_FAMILIES for f in families
         ):
             raise ValueError(f"column_families must name families of {COLUMN_FAMILIES}")
+        categories = state["categories"]
+        if not isinstance(categories, list) or not all(
+            isinstance(entry, list)
+            and len(entry) == 2
+            and type(entry[0]) is int
+            and 0 <= entry[0] < len(families)
+            for entry in categories
+        ):
+            raise ValueError(
+                "categories must be a list of [column, levels] pairs, columns "
+                f"numbered 0 .. {len(families) - 1}"
+            )
+        expected = [j for j, f in enumerate(families) if f == "categorical"]
+        if sorted(j for j, _ in categories) != expected:
+            raise ValueError(
+                "categories must be given once for each categorical column "
+                f"({expected})"
+            )
         self.column_families_ = families
         self.categories_ = {
-            int(j): _levels_from_plain(levels) for j, levels in state["categories"]
+            j: _levels_from_plain(levels, j) for j, levels in categories
         }
-        if sorted(self.categories_) != [
-            j for j, f in enumerate(families) if f == "categorical"
-        ]:
-            raise ValueError("categories must be given for the categorical columns")
 
     # -- the family -------------------------------------------------------------------
     def _family_template(self):

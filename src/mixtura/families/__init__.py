@@ -14,11 +14,14 @@ from mixtura.families.dirichlet_multinomial import DirichletMultinomial
 from mixtura.families.exponential import Exponential
 from mixtura.families.gamma import GammaFamily
 from mixtura.families.gaussian import Gaussian
+from mixtura.families.linear_regression import GaussianRegression
+from mixtura.families.logistic_regression import LogisticRegression
 from mixtura.families.lognormal import LogNormal
 from mixtura.families.mclust import MCLUST_STRUCTURES
 from mixtura.families.multinomial import Multinomial
 from mixtura.families.noise import WithNoise
 from mixtura.families.poisson import Poisson
+from mixtura.families.poisson_regression import PoissonRegression
 from mixtura.families.product import Product
 from mixtura.families.registry import FAMILIES, get_family, register_family
 from mixtura.families.student import StudentT
@@ -38,9 +41,12 @@ __all__ = [
     "Family",
     "GammaFamily",
     "Gaussian",
+    "GaussianRegression",
     "LogNormal",
+    "LogisticRegression",
     "Multinomial",
     "Poisson",
+    "PoissonRegression",
     "Product",
     "StudentT",
     "VonMisesFisher",
@@ -64,3 +70,7 @@ register_family(LogNormal)
 register_family(VonMisesFisher)
 register_family(Dirichlet)
 register_family(StudentT)
+# conditional families (experts of a mixture of regressions; rows are (x, y))
+register_family(GaussianRegression)
+register_family(LogisticRegression)
+register_family(PoissonRegression)

@@ -113,6 +113,11 @@ class Family(ABC):
     #: registry name, as used by ``MixtureModel(family=...)``, the CLI and model files
     name: ClassVar[str]
 
+    #: whether the family models a response given inputs (an expert of a
+    #: mixture of regressions, :mod:`mixtura.families.conditional`): its rows
+    #: are (x, y) pairs, so only the regression estimators fit it
+    conditional: ClassVar[bool] = False
+
     #: whether statistics are valid only for the parameters they were computed
     #: at (a generalised EM step, e.g. the Dirichlet-multinomial's fixed point):
     #: chunks of one iteration still add up, but online EM cannot blend them

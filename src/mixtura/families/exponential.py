@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mixtura.backend import get_namespace, to_namespace
+from mixtura.backend import get_namespace, to_namespace, widened_for
 from mixtura.exceptions import ModelFileError
 from mixtura.families.base import Family, product_row_values
 from mixtura.families.bernoulli import weighted_sums
@@ -81,6 +81,8 @@ class Exponential(Family):
     def log_prob(self, X):
         """Log density of every row under every component, shape (n, K)."""
         self._require_parameters()
+        # float32 data near 1e-38 have rates beyond float32's range
+        X = widened_for(X, self.rates, self._log_rate_sum)
         xp = get_namespace(X)
         rates = xp.permute_dims(to_namespace(self.rates, X), (1, 0))
         return to_namespace(self._log_rate_sum, X)[None, :] - xp.matmul(X, rates)

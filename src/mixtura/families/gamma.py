@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import digamma, gammaln, polygamma
 
-from mixtura.backend import get_namespace, to_namespace
+from mixtura.backend import get_namespace, to_namespace, widened_for
 from mixtura.exceptions import ModelFileError
 from mixtura.families.base import Family, product_row_values
 from mixtura.families.bernoulli import weighted_sums
@@ -219,6 +219,8 @@ class GammaFamily(Family):
     def log_kernel(self, X):
         """``sum_j a_kj log x_j - b_kj x_j`` plus each component's constant."""
         self._require_parameters()
+        # float32 data near 1e-38 have rates beyond float32's range
+        X = widened_for(X, self.shapes, self.rates, self._constant)
         xp = get_namespace(X)
         shapes = xp.permute_dims(to_namespace(self.shapes, X), (1, 0))
         rates = xp.permute_dims(to_namespace(self.rates, X), (1, 0))

@@ -78,7 +78,10 @@ DF_UPDATES = ("component", "shared", "fixed")
 #: concave in ``nu``, so the bounded root is the bounded maximiser. Above the
 #: upper bound a t component is a Gaussian to within ``d^2 / nu`` (relative) in
 #: its log density; below the lower one the tails are so heavy that a
-#: component's scale estimate rests on a handful of rows.
+#: component's scale estimate rests on a handful of rows. The lower bound is
+#: also the least value a family accepts (df_init, degrees_of_freedom, model
+#: files): far below it the chi-square draws of sampling underflow to 0 and the
+#: samples are infinite (issue 19: 1e-300 from a model file).
 MIN_DF, MAX_DF = 0.1, 1e4
 
 
@@ -135,12 +138,13 @@ def _check_degrees_of_freedom(values, n_components):
             f"degrees_of_freedom must have shape ({n_components},), one per "
             f"component; got shape {values.shape}"
         )
-    bad = np.flatnonzero(~(values > 0) | ~np.isfinite(values))
+    bad = np.flatnonzero(~(values >= MIN_DF) | ~np.isfinite(values))
     if bad.size:
         raise ValueError(
-            "degrees_of_freedom must be positive and finite; component "
-            f"{int(bad[0])} has {values[bad[0]]!r}. Use a large value (e.g. 1e4) "
-            "for a nearly Gaussian component"
+            "degrees_of_freedom must be positive and finite, at least "
+            f"{MIN_DF} (the fit's lower bound: below it sampling gives infinite "
+            f"draws); component {int(bad[0])} has {float(values[bad[0]])!r}. Use "
+            "a large value (e.g. 1e4) for a nearly Gaussian component"
         )
     return values
 
@@ -162,8 +166,8 @@ class StudentT(Family):
         Degrees of freedom estimated per component, one value estimated for
         all components, or kept at their initial values.
     df_init : float, default=10.0
-        Degrees of freedom of the first M-step (from an initial partition),
-        positive.
+        Degrees of freedom of the first M-step (from an initial partition), at
+        least :data:`MIN_DF` (0.1).
     means : array-like of shape (n_components, n_features), optional
         Location of each component; omitted (with the other parameters) for
         a template.
@@ -171,7 +175,7 @@ class StudentT(Family):
         Scale matrices in the structure's shape. A component's covariance is
         ``nu / (nu - 2)`` times its scale where ``nu > 2``.
     degrees_of_freedom : array-like of shape (n_components,), optional
-        ``nu_k > 0``.
+        ``nu_k >= MIN_DF`` (0.1), finite.
 
     Attributes
     ----------
@@ -203,9 +207,9 @@ class StudentT(Family):
             raise ValueError(
                 f"df_update must be one of {DF_UPDATES}; got {df_update!r}"
             )
-        if not isinstance(df_init, Real) or not 0 < df_init < math.inf:
+        if not isinstance(df_init, Real) or not MIN_DF <= df_init < math.inf:
             raise ValueError(
-                f"df_init must be a positive finite number; got {df_init!r}"
+                f"df_init must be a finite number of at least {MIN_DF}; got {df_init!r}"
             )
         self.df_update = df_update
         self.df_init = float(df_init)

@@ -2,76 +2,49 @@
 
 Usage::
 
+    mixtura fit DATA [--family NAME|auto] [--components K|K-K|K,K] [--model M,M]
+                     [--columns a,b] [--key NAME] [--missing em] [--n-init N]
+                     [--seed S] [--json] -o MODEL
+    mixtura select DATA [--components 1-9] [--model M,M] [--criterion bic]
+                        [--json] [-o BEST]
+    mixtura predict MODEL DATA [--columns a,b] -o OUT
+    mixtura sample MODEL -n N [--seed S] -o OUT
+    mixtura info MODEL [--json]
     mixtura demo [--output PATH] [--max-components K] [--seed SEED]
     mixtura --version
 
-Each subcommand is one ``_add_<name>(subparsers)`` function that declares its
-arguments and sets ``run`` to the function that carries it out; a new subcommand
-(``fit``, ``predict``, ``sample``, ``select``, ``plot``...) is one such function added
-to ``_SUBCOMMANDS``. ``run`` receives the parsed arguments and returns the exit
-status.
+``python -m mixtura`` is the same command. The command line is one thin layer
+over the Python API (:func:`mixtura.select`, :func:`mixtura.save`,
+:func:`mixtura.load` and the estimators); it needs Click (``pip install
+"mixtura[cli]"``), which ``import mixtura`` never does. The subcommands are
+declared in :mod:`mixtura.cli._app`, the data files read and written in
+:mod:`mixtura.cli._io`, the estimators chosen from mixtura's registries in
+:mod:`mixtura.cli._models`.
+
+Exit status: 0 on success; 2 for a usage error (an unknown option, a value out of
+range: a usage line and the error on stderr) or bad input (a missing or
+unreadable file, an unknown column, a non-numeric column for a numeric family, a
+model file that is newer or damaged: one line on stderr); 1 for any other failure
+(one line on stderr; ``MIXTURA_DEBUG=1`` shows the traceback).
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import warnings
 
 import numpy as np
 
-from mixtura import __version__
+from mixtura._version import __version__
 
 __all__ = ["main"]
 
 _PLOT_INSTALL = 'pip install "mixtura[plot]"'
-
-
-def _positive_int(text):
-    """argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer; got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1; got {value}")
-    return value
+_CLI_INSTALL = 'pip install "mixtura[cli]"'
 
 
 # -- demo -----------------------------------------------------------------------
-def _add_demo(subparsers):
-    parser = subparsers.add_parser(
-        "demo",
-        help="fit Gaussian mixtures to Old Faithful, choose one by BIC, plot it",
-        description=(
-            "Fit Gaussian mixtures with K = 1..max-components and the four "
-            "covariance types to the Old Faithful geyser data, print the BIC and "
-            "AIC tables and the BIC-best model, and save a two-panel plot."
-        ),
-    )
-    parser.add_argument(
-        "--output",
-        default="mixtura-demo.png",
-        metavar="PATH",
-        help="where to write the PNG plot (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--max-components",
-        type=_positive_int,
-        default=6,
-        metavar="K",
-        help="largest number of components tried (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        help="random_state of every fit (default: %(default)s)",
-    )
-    parser.set_defaults(run=_run_demo)
-
-
 def _format_array(array):
     return np.array2string(
         np.asarray(array), precision=4, suppress_small=True, separator=", "
@@ -105,6 +78,12 @@ def _describe_model(model, X):
     return "\n".join(lines)
 
 
+def _plot_format(path):
+    """The format of the plot file: its extension, or PNG without one."""
+    extension = os.path.splitext(path)[1].lstrip(".").lower()
+    return extension or "png"
+
+
 def _save_demo_figure(table, X, path):
     """Write the two-panel demo figure (best model; BIC curves) to ``path``."""
     from mixtura.plotting import _require_matplotlib, plot_mixture, plot_selection
@@ -120,7 +99,8 @@ def _save_demo_figure(table, X, path):
     scatter_ax.set_ylabel("waiting (minutes to next eruption)")
     plot_selection(table, ax=bic_ax, criterion="bic")
     figure.suptitle("mixtura demo: Old Faithful geyser")
-    figure.savefig(path, dpi=100)
+    # the format named, so that a path without an extension is the file written
+    figure.savefig(path, dpi=100, format=_plot_format(path))
     return path
 
 
@@ -136,61 +116,45 @@ def _demo_header(X, source):
     )
 
 
-def _run_demo(args):
+def _run_demo(output, max_components, seed):
+    """The demo: the BIC and AIC tables, the best model, the plot; exit status."""
+    import click
+
     from mixtura.datasets import SOURCES, load_faithful
     from mixtura.selection import select
 
     X = load_faithful()
-    print(_demo_header(X, SOURCES["faithful"]))
-    print()
-    table = select(X, range(1, args.max_components + 1), random_state=args.seed)
-    print(table.to_text("bic"))
-    print()
-    print(table.to_text("aic"))
-    print()
+    click.echo(_demo_header(X, SOURCES["faithful"]))
+    click.echo()
+    table = select(X, range(1, max_components + 1), random_state=seed)
+    click.echo(table.to_text("bic"))
+    click.echo()
+    click.echo(table.to_text("aic"))
+    click.echo()
     model_name, n_components = table.best("bic")
-    print(f"Best model by BIC: {model_name}, K = {n_components}")
-    print(_indent(_describe_model(table.best_model_, X)))
-    print()
+    click.echo(f"Best model by BIC: {model_name}, K = {n_components}")
+    click.echo(_indent(_describe_model(table.best_model_, X)))
+    click.echo()
     try:
-        path = _save_demo_figure(table, X, args.output)
+        path = _save_demo_figure(table, X, output)
     except ImportError:
-        print(
+        click.echo(
             "Plot skipped: matplotlib is not installed. Install it with "
             f"`{_PLOT_INSTALL}` to get the figure."
         )
         return 0
-    except OSError as error:
-        print(
-            f"mixtura demo: cannot write the plot to {args.output!r}: {error}. "
+    except (OSError, ValueError) as error:
+        click.echo(
+            f"mixtura demo: cannot write the plot to {output!r}: {error}. "
             "Choose another --output path.",
-            file=sys.stderr,
+            err=True,
         )
         return 1
-    print(f"Plot written to {os.path.abspath(path)}")
+    click.echo(f"Plot written to {os.path.abspath(path)}")
     return 0
 
 
-# -- the parser -----------------------------------------------------------------
-_SUBCOMMANDS = (_add_demo,)
-
-
-def _build_parser():
-    parser = argparse.ArgumentParser(
-        prog="mixtura",
-        description="Mixture models from the command line.",
-    )
-    parser.add_argument(
-        "--version", action="version", version=f"%(prog)s {__version__}"
-    )
-    subparsers = parser.add_subparsers(
-        title="commands", dest="command", required=True, metavar="COMMAND"
-    )
-    for add_subcommand in _SUBCOMMANDS:
-        add_subcommand(subparsers)
-    return parser
-
-
+# -- main -----------------------------------------------------------------------
 def main(argv=None):
     """Run the ``mixtura`` command line.
 
@@ -202,17 +166,38 @@ def main(argv=None):
     Returns
     -------
     status : int
-        Exit status, 0 on success. Bad arguments exit with status 2 through
-        argparse (:class:`SystemExit`); ``--version`` exits with 0.
+        Exit status of the subcommand: 0 on success, 2 for bad input, 1 for any
+        other failure, or when Click is not installed. A usage error raises
+        :class:`SystemExit` with status 2 (a usage line and the error on
+        stderr); ``--version`` raises it with 0.
     """
-    args = _build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        import click
+    except ImportError:
+        sys.stderr.write(
+            f"mixtura: the command line needs Click; install it with {_CLI_INSTALL}\n"
+        )
+        return 1
+    from mixtura.cli._app import build_cli
+    from mixtura.exceptions import ConvergenceWarning
+
+    args = sys.argv[1:] if argv is None else list(argv)
     with warnings.catch_warnings():
         # each fit's convergence is reported in the output instead
-        from mixtura.exceptions import ConvergenceWarning
-
         warnings.simplefilter("ignore", ConvergenceWarning)
         try:
-            return args.run(args)
+            return build_cli(_run_demo).main(
+                args, prog_name="mixtura", standalone_mode=False
+            )
+        except click.UsageError as error:
+            error.show()
+            raise SystemExit(2) from None
+        except click.ClickException as error:
+            error.show()
+            return error.exit_code
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            return 1
         except BrokenPipeError:
             # the reader went away (``mixtura demo | head``): stop quietly, as the
             # Python docs advise, so that flushing at exit does not fail again
