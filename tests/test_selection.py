@@ -475,3 +475,20 @@ def test_a_given_tol_on_an_mclust_grid_keeps_the_absolute_reading(faithful):
     assert default.estimator("VVV", 2).tol == 1e-5
     relative = select(faithful, [2], ["VVV"], tol=1e-4, tol_mode="relative")
     assert relative.estimator("VVV", 2).tol_mode == "relative"
+
+
+def test_select_with_partial_labels_fits_each_cell_semi_supervised():
+    rng = np.random.RandomState(0)
+    X = np.vstack([rng.normal(0, 1, (150, 2)), rng.normal(4, 1, (150, 2))])
+    labels = np.full(300, -1)
+    labels[:10], labels[150:160] = 1, 0  # the labelled rows fix the order
+    table = select(X, [1, 2, 3], models=["full", "diag"], y=labels)
+    # K=1 cannot hold label 1: a missing cell, with the estimator's reason
+    assert table.value("bic", "full", 1) != table.value("bic", "full", 1)  # NaN
+    assert "label" in table.records[0]["error"].lower()
+    assert table.best("bic")[1] == 2
+    cell = table.estimator("full", 2)
+    direct = GaussianMixture(2, covariance_type="full", random_state=0).fit(X, labels)
+    np.testing.assert_allclose(cell.means_, direct.means_)
+    assert cell.means_[1, 0] < 2 < cell.means_[0, 0]
+    assert table.value("bic", "full", 2) == pytest.approx(direct.bic(X))

@@ -36,8 +36,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import _num_samples
 
-from mixtura.estimators import GaussianMixture
-from mixtura.exceptions import ConvergenceWarning
+from mixtura.estimators import CONDITIONAL_ESTIMATORS, GaussianMixture
+from mixtura.exceptions import ConvergenceWarning, DataValidationError
 from mixtura.families.covariance import get_covariance_structure
 from mixtura.families.mclust import (
     MCLUST_STRUCTURES,
@@ -52,6 +52,7 @@ from mixtura.inference.parallel import (
     worker_count,
 )
 from mixtura.inference.sources import to_fit_data
+from mixtura.progress import GridProgress
 
 __all__ = ["CRITERIA", "MCLUST_GRID_DEFAULTS", "Criterion", "SelectionTable", "select"]
 
@@ -252,7 +253,14 @@ def _estimator_grid(estimator):
 
 
 def _fit_estimator_cell(X, y, name, n_components, estimator, random_state):
-    """Fit one cell of an estimator grid; a failed fit is a missing cell."""
+    """Fit one cell of an estimator grid; a failed fit is a missing cell.
+
+    Returns
+    -------
+    cell : _Cell
+    error : Exception or None
+        What the failed fit raised.
+    """
     fitted = clone(estimator).set_params(n_components=n_components)
     if "random_state" in fitted.get_params():
         fitted.set_params(random_state=random_state)
@@ -265,34 +273,39 @@ def _fit_estimator_cell(X, y, name, n_components, estimator, random_state):
     except InvalidParameterError:
         raise
     except _FIT_ERRORS as error:
-        return _Cell(name, n_components, error=f"{type(error).__name__}: {error}")
+        reason = f"{type(error).__name__}: {error}"
+        return _Cell(name, n_components, error=reason), error
+    # a regression's criteria are those of y given X; partial labels only
+    # guide an X-only fit, whose criteria are those of X
+    conditional = CONDITIONAL_ESTIMATORS.get(type(fitted).__name__) is type(fitted)
     posterior = (
-        fitted._fitted_rows_posterior(X)
-        if y is None
-        else fitted._fitted_rows_posterior(X, y)
+        fitted._fitted_rows_posterior(X, y)
+        if conditional
+        else fitted._fitted_rows_posterior(X)
     )
     log_resp, log_density = posterior
     labels = np.argmax(log_resp, axis=1)
-    return _cell_from_posterior(
+    cell = _cell_from_posterior(
         name, n_components, len(log_density), fitted, log_resp, log_density, labels
     )
+    return cell, None
 
 
 def _select_estimators(X, y, ks, estimator, criterion, random_state):
     """:func:`select` over given estimators (any mixture, regressions with y)."""
     grid = _estimator_grid(estimator)
-    # the data and settings are checked once, by the estimators' own fit: a
-    # mistake there is the same for every cell, so it is raised, not tabled
-    for value in grid.values():
-        probe = clone(value).set_params(n_components=1, max_iter=0)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            probe.fit(X) if y is None else probe.fit(X, y)
-    cells = [
+    results = [
         _fit_estimator_cell(X, y, name, k, value, random_state)
         for name, value in grid.items()
         for k in ks
     ]
+    errors = [error for _, error in results]
+    # a mistake in the data is the same for every cell: raised, not tabled
+    if all(isinstance(error, DataValidationError) for error in errors) and (
+        len({str(error) for error in errors}) == 1
+    ):
+        raise errors[0]
+    cells = [cell for cell, _ in results]
     return SelectionTable(cells, n_samples=_num_samples(X), criterion=criterion)
 
 
@@ -598,6 +611,7 @@ def select(
     n_jobs=None,
     y=None,
     estimator=None,
+    progress=False,
     **estimator_params,
 ):
     """Fit a Gaussian mixture (or given estimators) for each model and K.
@@ -658,10 +672,15 @@ def select(
         that is a generator (or None): each process then draws from its own
         copy, so None runs in one process unless ``n_jobs`` says otherwise.
     y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
-        Responses, for an ``estimator`` that models y given X (a
-        :class:`~mixtura.MixtureRegression` or
-        :class:`~mixtura.MixtureOfExperts`): the criteria are then those of
-        the conditional log-likelihood.
+        What every cell's ``fit(X, y)`` takes. For an ``estimator`` that
+        models y given X (a :class:`~mixtura.MixtureRegression` or
+        :class:`~mixtura.MixtureOfExperts`), the responses: the criteria are
+        then those of the conditional log-likelihood. For Gaussian grids (and
+        X-only estimators), partial labels: a component index for labelled
+        rows and -1 for the others (semi-supervised EM); a cell whose K is
+        not above every label is missing. Gaussian grids with labels fit
+        their cells one by one, each from its own start (no shared
+        hierarchical start, no worker processes).
     estimator : estimator or dict of str to estimator, default=None
         Fit these instead of Gaussian mixtures: any mixtura estimator with an
         ``n_components`` parameter (a text, latent-class or mixed-table
@@ -671,6 +690,14 @@ def select(
         ``share_partitions``, ``refit_from_splits`` and
         ``**estimator_params`` are Gaussian grids' options and are refused
         with it.
+    progress : bool, default=False
+        Draw a bar of the Gaussian grid's cells fitted (of ``len(models) x
+        len(n_components)``) on stderr, when it is a terminal
+        (:mod:`mixtura.progress`; needs tqdm, ``pip install
+        "mixtura[progress]"``); the cells of worker processes count when
+        their results arrive. On Ctrl-C the KeyboardInterrupt propagates with
+        ``partial_table``, a :class:`SelectionTable` of the cells this process
+        had finished (None if none).
     **estimator_params
         Further :class:`~mixtura.GaussianMixture` parameters. A grid of
         mclust's models (every name in it one of mclust's) takes
@@ -739,12 +766,16 @@ def select(
                 "apply to Gaussian grids only. Set them on the estimators."
             )
         return _select_estimators(X, y, ks, estimator, criterion, random_state)
-    if y is not None:
-        raise InvalidParameterError(
-            "select(y=...) needs an estimator that models y given X, e.g. "
-            "estimator=MixtureRegression()."
-        )
     n_samples, n_features = _check_data(X, random_state, n_init, estimator_params)
+    if y is not None:
+        # partial labels: every cell is a semi-supervised fit(X, y)
+        grid = {
+            model: GaussianMixture(
+                covariance_type=model, n_init=n_init, **estimator_params
+            )
+            for model in _check_models(models, covariance_types, n_features)
+        }
+        return _select_estimators(X, y, ks, grid, criterion, random_state)
     models = _check_models(models, covariance_types, n_features)
     n_fits = len(models) * len(ks)
     n_workers = worker_count(n_jobs, n_fits, n_samples * n_fits)
@@ -777,7 +808,20 @@ def select(
     with shared_kmeans():
         # asked for no number of processes: only a grid that takes a while
         serial_seconds = AUTO_SERIAL_SECONDS if n_jobs is None else 0.0
-        cells = parallel_map(_fit_task, tasks, n_workers, serial_seconds)
+        # counts the cells on a bar (progress=True) and keeps those finished
+        # here, which an interrupted grid hands on (issue 18)
+        counted = GridProgress(_fit_task, len(tasks), progress)
+        try:
+            cells = parallel_map(counted, tasks, n_workers, serial_seconds)
+        except KeyboardInterrupt as error:
+            counted.close()
+            error.partial_table = (
+                SelectionTable(counted.done, n_samples=n_samples, criterion=criterion)
+                if counted.done
+                else None
+            )
+            raise
+        counted.finish(len(cells))
         if refit_from_splits:
             cells = _refit_from_splits(X, n_samples, cells, params, n_workers)
         if share_partitions:
@@ -970,12 +1014,15 @@ class SelectionTable:
         Returns
         -------
         text : str
-            One line per cell, best first: ``'EEE,3'``, the value and its
-            difference from the best.
+            mclust's heading, ``'Best BIC values (lower is better; ...):'``,
+            then one line per cell, best first: ``'EEE,3'``, the value and its
+            difference from the best (for a lower-is-better criterion, how
+            much worse; for mclust's, negative).
         """
         criterion = self.criterion if criterion is None else criterion
         ranked = self._ranked(criterion)[:n_best]
-        lines = [f"Best {CRITERIA[criterion].describe()} values:"]
+        kind = _check_criterion(criterion)
+        lines = [f"Best {kind.name} values ({kind.better}; {kind.formula}):"]
         if not ranked:
             return lines[0] + " none, every cell failed"
         top = getattr(ranked[0], criterion)
@@ -1009,11 +1056,13 @@ class SelectionTable:
         """
         return {key: cell.error for key, cell in self._cells.items() if cell.missing}
 
-    def to_text(self, criterion=None, precision=2):
+    def to_text(self, criterion=None, precision=2, n_best=3):
         """The criterion as a fixed-width table: rows K, columns models.
 
         The best cell is marked with ``*``; missing cells show ``-`` and their
-        reasons are listed below the table.
+        reasons are listed below the table, then the ``n_best`` best cells
+        and their differences from the best (:meth:`summary`, mclust's
+        ``summary(mclustBIC)``). ``print(table)`` shows this text.
 
         Parameters
         ----------
@@ -1021,6 +1070,8 @@ class SelectionTable:
             A key of :data:`CRITERIA`; None means the table's :attr:`criterion`.
         precision : int, default=2
             Decimals shown.
+        n_best : int, default=3
+            Best cells listed below the table; 0 lists none.
 
         Returns
         -------
@@ -1049,6 +1100,8 @@ class SelectionTable:
             f"Missing {model}, K = {k}: {reason}"
             for (model, k), reason in self.missing().items()
         )
+        if n_best and best is not None:
+            lines += ["", self.summary(criterion, n_best)]
         return "\n".join(lines)
 
     def _best_or_none(self, criterion):

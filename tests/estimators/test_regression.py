@@ -372,7 +372,5 @@ def test_select_over_named_estimators_and_bad_calls():
     assert table.models == ("poisson", "gated")
     with pytest.raises(ValueError, match="Gaussian grids"):
         mixtura.select(x, [1, 2], y=y, estimator=grid, models=["full"])
-    with pytest.raises(ValueError, match="needs an estimator"):
-        mixtura.select(x, [1, 2], y=y)
     with pytest.raises(DataValidationError, match="non-negative"):
         mixtura.select(x, [1, 2], y=-y - 1, estimator=grid)

@@ -171,3 +171,93 @@ def test_split_missing_has_a_fast_path_for_complete_data():
     X[1, 0] = np.nan
     filled, observed = split_missing(X)
     assert filled[1, 0] == 0.0 and observed[1, 0] == 0.0 and observed.sum() == 5
+
+
+def _gamma():
+    from mixtura.families import GammaFamily
+
+    shapes = RNG.uniform(0.5, 4.0, size=(K, D))
+    rates = RNG.uniform(0.5, 3.0, size=(K, D))
+    data = RNG.gamma(2.0, 1.0, size=(N, D))
+    return GammaFamily(shapes=shapes, rates=rates), data
+
+
+def _exponential():
+    from mixtura.families import Exponential
+
+    rates = RNG.uniform(0.3, 3.0, size=(K, D))
+    data = RNG.exponential(1.0, size=(N, D))
+    return Exponential(rates=rates), data
+
+
+def _positive_reference(family, X):
+    out = np.zeros((X.shape[0], family.n_components))
+    for k in range(family.n_components):
+        if hasattr(family, "shapes"):
+            terms = scipy_stats.gamma.logpdf(
+                X, family.shapes[k], scale=1.0 / family.rates[k]
+            )
+        else:
+            terms = scipy_stats.expon.logpdf(X, scale=1.0 / family.rates[k])
+        out[:, k] = np.where(np.isnan(X), 0.0, terms).sum(axis=1)
+    return out
+
+
+@pytest.mark.parametrize("make", [_gamma, _exponential], ids=["gamma", "exponential"])
+def test_positive_families_drop_missing_entries(make):
+    # issue 17: the gamma and exponential families' missing-value EM
+    family, X = make()
+    X = _with_holes(X)
+    X[0] = np.nan
+    assert family.supports_missing
+    np.testing.assert_allclose(
+        family.log_prob(X), _positive_reference(family, X), rtol=1e-12, atol=1e-12
+    )
+    np.testing.assert_array_equal(family.log_prob(X)[0], 0.0)
+    resp = RNG.dirichlet(np.ones(K), size=N)
+    fitted = family.maximize(family.statistics(X, resp))
+    # each feature's M-step sees its observed rows only: the same as fitting
+    # that feature alone on them
+    for j in range(D):
+        seen = ~np.isnan(X[:, j])
+        alone = family.maximize(family.statistics(X[seen][:, [j]], resp[seen]))
+        for name, value in fitted.arrays().items():
+            np.testing.assert_allclose(
+                value[:, j], alone.arrays()[name][:, 0], rtol=1e-10
+            )
+
+
+@pytest.mark.parametrize("family", ["gamma", "exponential", "lognormal"])
+def test_positive_mixtures_fit_through_holes(family):
+    from mixtura import MixtureModel
+
+    rng = np.random.default_rng(3)
+    X = np.vstack([rng.gamma(2.0, 1.0, (400, 3)), rng.gamma(9.0, 1.0, (400, 3))])
+    holes = _with_holes(X, fraction=0.1, seed=4)
+    complete = MixtureModel(family=family, n_components=2, random_state=0).fit(X)
+    partial = MixtureModel(
+        family=family, n_components=2, missing="em", random_state=0
+    ).fit(holes)
+    np.testing.assert_allclose(
+        np.sort(partial.weights_), np.sort(complete.weights_), atol=0.03
+    )
+    assert np.isfinite(partial.score_samples(holes)).all()
+
+
+def test_lognormal_missing_entries_are_the_log_gaussians_marginal():
+    from mixtura.families import LogNormal
+
+    rng = np.random.default_rng(5)
+    means = rng.normal(size=(K, D))
+    a = rng.normal(size=(K, D, D))
+    covariances = a @ a.transpose(0, 2, 1) + np.eye(D)
+    family = LogNormal("full", means=means, covariances=covariances)
+    X = _with_holes(np.exp(rng.normal(size=(N, D))))
+    for i in (3, 7):
+        seen = ~np.isnan(X[i])
+        for k in range(K):
+            marginal = scipy_stats.multivariate_normal(
+                means[k, seen], covariances[k][np.ix_(seen, seen)]
+            )
+            expected = marginal.logpdf(np.log(X[i, seen])) - np.log(X[i, seen]).sum()
+            np.testing.assert_allclose(family.log_prob(X[i : i + 1])[0, k], expected)

@@ -162,3 +162,56 @@ def test_a_large_block_is_processed_in_bounded_chunks():
     whole, whole_log_likelihood = mixture.chunk_statistics(X, None)
     assert log_likelihood == pytest.approx(whole_log_likelihood, rel=1e-12)
     np.testing.assert_allclose(stats.scatter, whole.scatter, rtol=1e-9, atol=1e-9)
+
+
+def test_every_dask_block_is_checked_against_the_family():
+    # issue 17: only the initial sample went through the family's support
+    # check, so a negative count in another block reached the E-step
+    da = pytest.importorskip("dask.array")
+    from mixtura import PoissonMixture
+    from mixtura.exceptions import DataValidationError
+
+    rng = np.random.RandomState(0)
+    counts = rng.poisson(3.0, size=(40_000, 3)).astype(float)
+    counts[-1, 0] = -2.0  # one bad row, almost surely outside the sample
+    X = da.from_array(counts, chunks=(5_000, 3))
+    with pytest.raises(DataValidationError, match="negative"):
+        PoissonMixture(2, random_state=0).fit(X)
+
+
+def test_dask_blocks_are_encoded_as_the_sample_is():
+    # BernoulliMixture(binarize=...) encodes each block as it reads it
+    da = pytest.importorskip("dask.array")
+    from mixtura import BernoulliMixture
+
+    rng = np.random.RandomState(1)
+    values = np.vstack([rng.normal(-1, 1, (3000, 4)), rng.normal(1, 1, (3000, 4))])
+    X = da.from_array(values, chunks=(1000, 4))
+    lazy = BernoulliMixture(2, binarize=0.0, random_state=0).fit(X)
+    eager = BernoulliMixture(2, binarize=0.0, random_state=0).fit(values)
+    assert abs(lazy.lower_bound_ - eager.lower_bound_) < 1e-3
+    np.testing.assert_allclose(
+        np.sort(lazy.probabilities_[:, 0]),
+        np.sort(eager.probabilities_[:, 0]),
+        atol=0.02,
+    )
+
+
+def test_dask_blocks_are_normalized_for_von_mises_fisher():
+    # VonMisesFisherMixture(normalize=True) divides each row by its norm: the
+    # blocks after the initial sample must be divided too
+    da = pytest.importorskip("dask.array")
+    from mixtura import VonMisesFisherMixture
+
+    rng = np.random.RandomState(2)
+    directions = np.vstack(
+        [rng.normal([5, 0, 0], 1, (2000, 3)), rng.normal([0, 5, 0], 1, (2000, 3))]
+    )
+    values = directions * rng.uniform(0.5, 20, size=(4000, 1))  # far from unit length
+    X = da.from_array(values, chunks=(500, 3))
+    lazy = VonMisesFisherMixture(2, normalize=True, random_state=0).fit(X)
+    eager = VonMisesFisherMixture(2, normalize=True, random_state=0).fit(values)
+    assert abs(lazy.lower_bound_ - eager.lower_bound_) < 1e-3
+    np.testing.assert_allclose(
+        np.sort(lazy.concentrations_), np.sort(eager.concentrations_), rtol=0.02
+    )

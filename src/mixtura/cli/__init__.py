@@ -10,6 +10,9 @@ Usage::
     mixtura predict MODEL DATA [--columns a,b] -o OUT
     mixtura sample MODEL -n N [--seed S] -o OUT
     mixtura info MODEL [--json]
+    mixtura plot MODEL DATA [--kind clusters|pairs|density|uncertainty|
+                             responsibilities|density1d] [--features a,b]
+                            [--columns a,b] -o PNG
     mixtura demo [--output PATH] [--max-components K] [--seed SEED]
     mixtura --version
 

@@ -15,6 +15,7 @@ installed; the demo's body is :func:`mixtura.cli._run_demo`, handed to
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -182,6 +183,9 @@ def _reported(name, function, **kwargs):
         status = function(**kwargs)
     except (click.ClickException, click.exceptions.Exit, BrokenPipeError):
         raise
+    except KeyboardInterrupt:  # Ctrl-C outside a fit (fit and select save theirs)
+        click.echo(f"mixtura {name}: interrupted", err=True)
+        return 130
     except _BAD_INPUT as error:
         click.echo(f"mixtura {name}: error: {_one_line(error)}", err=True)
         return 2
@@ -283,6 +287,14 @@ def _fit_options(components_default):
                 is_flag=True,
                 help="Print the result as JSON instead of text.",
             ),
+            click.option(
+                "--quiet",
+                "-q",
+                is_flag=True,
+                help="Draw no progress bar (by default one is drawn on stderr when "
+                "it is a terminal and tqdm is installed). Ctrl-C stops the fit, "
+                "saves the best fit so far to -o and exits with status 130.",
+            ),
         ]
         for option in reversed(options):
             function = option(function)
@@ -338,6 +350,41 @@ def _fitted_text(summary, reason):
     return lines
 
 
+def _progress_wanted(quiet):
+    """Whether to draw progress bars: not --quiet, and tqdm is installed."""
+    import importlib.util
+
+    return not quiet and importlib.util.find_spec("tqdm") is not None
+
+
+def _interrupted(name, error, table, output):
+    """Ctrl-C in a fit or a grid: save the best fit so far to ``output``; 130.
+
+    The fit loop hands the interrupted estimator on with the interrupt
+    (``error.estimator``, its best restart so far) and :func:`mixtura.select`
+    the cells it had finished (``error.partial_table``); the best of those
+    is saved.
+    """
+    from mixtura.io import save
+
+    estimator = getattr(error, "estimator", None)
+    partial = getattr(error, "partial_table", None)
+    if partial is not None:
+        # the best of the finished cells (a ValueError: none fitted)
+        with contextlib.suppress(ValueError):
+            estimator = partial.best_model_
+    if estimator is None or output is None:
+        click.echo(f"mixtura {name}: interrupted; nothing saved", err=True)
+        return 130
+    _name_features(estimator, table)
+    save(estimator, output)
+    click.echo(
+        f"mixtura {name}: interrupted; the best fit so far saved to {output}",
+        err=True,
+    )
+    return 130
+
+
 def _run_fit(
     data,
     columns,
@@ -350,26 +397,35 @@ def _run_fit(
     seed,
     as_json,
     output,
+    quiet=False,
 ):
     from mixtura.io import save
 
     table, family, reason = _prepare(data, columns, key, family)
-    options = {"seed": seed, "n_init": n_init, "missing": missing}
+    options = {
+        "seed": seed,
+        "n_init": n_init,
+        "missing": missing,
+        "progress": _progress_wanted(quiet),
+    }
     models = model
     grid = None
     one_model = models is None or (len(models) == 1 and models[0] != "mclust")
-    if len(components) == 1 and one_model:
-        chosen = None if models is None else models[0]
-        estimator, X = _models.fit_one(
-            table, family, components[0], model=chosen, **options
-        )
-    else:
-        if models is None and _models.estimator_class(family).__name__ == (
-            "GaussianMixture"
-        ):
-            models = ("full",)
-        grid, X = _models.fit_grid(table, family, components, models, **options)
-        estimator = grid.best_model_
+    try:
+        if len(components) == 1 and one_model:
+            chosen = None if models is None else models[0]
+            estimator, X = _models.fit_one(
+                table, family, components[0], model=chosen, **options
+            )
+        else:
+            if models is None and _models.estimator_class(family).__name__ == (
+                "GaussianMixture"
+            ):
+                models = ("full",)
+            grid, X = _models.fit_grid(table, family, components, models, **options)
+            estimator = grid.best_model_
+    except KeyboardInterrupt as error:
+        return _interrupted("fit", error, table, output)
     _name_features(estimator, table)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "X does not have valid feature names")
@@ -410,20 +466,25 @@ def _run_select(
     as_json,
     criterion,
     output,
+    quiet=False,
 ):
     from mixtura.io import save
 
     table, family, reason = _prepare(data, columns, key, family)
-    grid, _ = _models.fit_grid(
-        table,
-        family,
-        components,
-        model,
-        seed=seed,
-        n_init=n_init,
-        missing=missing,
-        criterion=criterion,
-    )
+    try:
+        grid, _ = _models.fit_grid(
+            table,
+            family,
+            components,
+            model,
+            seed=seed,
+            n_init=n_init,
+            missing=missing,
+            criterion=criterion,
+            progress=_progress_wanted(quiet),
+        )
+    except KeyboardInterrupt as error:
+        return _interrupted("select", error, table, output)
     best_model, best_k = grid.best(criterion)
     estimator = grid.best_model_
     if output is not None:
@@ -564,6 +625,10 @@ def _run_info(model, as_json):
     }
     if "models" in document:
         summary["n_parts"] = len(document["models"])
+    # the model's own summary (mixtura.summary: no data, so no criteria)
+    fitted = estimator.summary() if hasattr(estimator, "summary") else None
+    if fitted is not None:
+        summary["n_parameters"] = fitted.n_parameters
     if as_json:
         _echo_json(summary)
         return 0
@@ -593,8 +658,12 @@ def _run_info(model, as_json):
     for key in ("converged", "n_iter", "lower_bound"):
         if summary[key] is not None:
             rows.append((key, str(summary[key])))
+    if fitted is not None:
+        rows.append(("df", f"{fitted.n_parameters} (free parameters)"))
     width = max(len(name) for name, _ in rows)
     click.echo("\n".join(f"{name:<{width}} : {value}" for name, value in rows))
+    if fitted is not None and fitted.parameters:
+        click.echo("\n" + fitted.parameters_text())
     return 0
 
 
@@ -697,7 +766,8 @@ def build_cli(run_demo):
         context_settings=_CONTEXT,
         no_args_is_help=False,
         help="Mixture models from the command line: fit, select, predict, sample, "
-        "describe. Run 'mixtura COMMAND -h' for a command's options and examples.",
+        "describe, plot. Run 'mixtura COMMAND -h' for a command's options and "
+        "examples.",
     )
     @click.option(
         "--version",
@@ -786,6 +856,56 @@ def build_cli(run_demo):
     @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
     def info(**options):
         return _reported("info", _run_info, **options)
+
+    # mixtura plot: the body is mixtura.cli._plot.run_plot (issue 18)
+    @group.command(
+        help="Plot a saved MODEL on DATA (read as for predict) to an image OUT "
+        '(.png, .pdf or .svg; needs matplotlib: pip install "mixtura[plot]").\n\n'
+        "\b\nKinds:\n  clusters: points by component, 1 and 2 sd ellipses"
+        "\n  pairs: every pair of features (a scatter matrix)"
+        "\n  density: filled contours of the log density"
+        "\n  uncertainty: points sized by 1 - max responsibility"
+        "\n  responsibilities: a heat map, rows sorted by label"
+        "\n  density1d: one feature's histogram, density and components"
+        "\n\n\b\nExamples:\n  mixtura plot faithful.mixtura faithful.csv -o "
+        "clusters.png\n  mixtura plot model.mixtura data.csv --kind pairs -o pairs.png",
+        short_help="Plot a saved model on a data file (clusters, density, ...).",
+    )
+    @click.argument("model", metavar="MODEL")
+    @_data_options
+    @click.option(
+        "--kind",
+        type=click.Choice(
+            [
+                "clusters",
+                "pairs",
+                "density",
+                "uncertainty",
+                "responsibilities",
+                "density1d",
+            ]
+        ),
+        default="clusters",
+        show_default=True,
+        help="What to draw (see above). Example: --kind density",
+    )
+    @click.option(
+        "--features",
+        type=_Names(),
+        help="The model's columns to show (two for clusters, density, "
+        "uncertainty; default: the first two, or all for pairs). Example: "
+        "--features eruptions,waiting",
+    )
+    @_output_option(
+        True,
+        (".png", ".pdf", ".svg"),
+        help_text="Where to write the image (.png, .pdf, .svg). Example: -o plot.png",
+    )
+    def plot(**options):
+        from mixtura.cli._plot import run_plot
+
+        readers = (_load, _model_columns)
+        return _reported("plot", run_plot, readers=readers, **options)
 
     @group.command(
         help="Fit Gaussian mixtures with K = 1..max-components and the four "

@@ -55,6 +55,8 @@ def cli_families():
     """
     names = []
     for name, cls in FAMILIES.items():
+        if cls.conditional:  # experts of a regression: rows are (x, y) pairs
+            continue
         try:
             cls()
         except (TypeError, ValueError):  # a wrapper of other families
@@ -178,7 +180,9 @@ def _check_grid(ks, n_rows):
         )
 
 
-def fit_one(table, family, n_components, *, model, seed, n_init, missing):
+def fit_one(
+    table, family, n_components, *, model, seed, n_init, missing, progress=False
+):
     """Fit one model to the table.
 
     Parameters
@@ -190,6 +194,9 @@ def fit_one(table, family, n_components, *, model, seed, n_init, missing):
     seed : int
     n_init : int
     missing : str or None
+    progress : bool, default=False
+        Draw the fit's progress bar (:mod:`mixtura.progress`) where the
+        estimator has one.
 
     Returns
     -------
@@ -203,12 +210,24 @@ def fit_one(table, family, n_components, *, model, seed, n_init, missing):
         family, n_components, model=model, seed=seed, n_init=n_init, missing=missing
     )
     X = data_matrix(table, estimator, family)
+    if progress and "progress" in estimator.get_params():
+        estimator.set_params(progress=True)
     estimator.fit(X)
     return estimator, X
 
 
 def fit_grid(
-    table, family, ks, models, *, seed, n_init, missing, criterion="bic", n_jobs=None
+    table,
+    family,
+    ks,
+    models,
+    *,
+    seed,
+    n_init,
+    missing,
+    criterion="bic",
+    n_jobs=None,
+    progress=False,
 ):
     """Fit a grid of (model, K) and tabulate the information criteria.
 
@@ -226,6 +245,8 @@ def fit_grid(
         The table's criterion.
     n_jobs : int, default=None
         Processes of :func:`mixtura.select` (Gaussian grids).
+    progress : bool, default=False
+        Draw :func:`mixtura.select`'s bar of cells (Gaussian grids).
 
     Returns
     -------
@@ -253,6 +274,7 @@ def fit_grid(
             random_state=seed,
             n_init=n_init,
             n_jobs=n_jobs,
+            progress=progress,
             **extra,
         )
     else:

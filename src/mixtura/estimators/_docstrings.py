@@ -48,6 +48,13 @@ verbose_interval : int, default=10
 callback : callable, default=None
     Called after each iteration with an
     :class:`~mixtura.inference.IterationInfo`.""",
+    "progress": """\
+progress : bool, default=False
+    Draw a progress bar over restarts x iterations on stderr, when it is a
+    terminal (:mod:`mixtura.progress`; needs tqdm, ``pip install
+    "mixtura[progress]"``). Ctrl-C during a fit keeps the best restart so far
+    as the fit (recorded in ``fit_events_``) and raises the KeyboardInterrupt
+    again.""",
     "chunk_size": """\
 chunk_size : int, default=None
     Rows processed at a time.""",

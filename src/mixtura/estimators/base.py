@@ -23,6 +23,7 @@ from mixtura._validation import NanPolicy, check_data, check_sample_weight
 from mixtura.exceptions import DataValidationError, SingularCovarianceError
 from mixtura.inference import (
     INIT_METHODS,
+    FitInterrupted,
     FitSteps,
     em_step,
     em_stepper,
@@ -219,6 +220,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
         "chunk_size": [Interval(Integral, 1, None, closed="left"), None],
         "on_degenerate": [StrOptions(set(ON_DEGENERATE))],
         "frozen": [None, str, list, tuple, set, frozenset, dict],
+        "progress": ["boolean"],
     }
 
     #: fitted attributes that model files store, besides the family's parameters
@@ -240,6 +242,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
         chunk_size,
         on_degenerate="reseed",
         frozen=None,
+        progress=False,
     ):
         self.n_components = n_components
         self.tol = tol
@@ -254,6 +257,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
         self.chunk_size = chunk_size
         self.on_degenerate = on_degenerate
         self.frozen = frozen
+        self.progress = progress
 
     # -- hooks for subclasses ---------------------------------------------------
     @abstractmethod
@@ -482,6 +486,8 @@ class BaseMixture(DensityMixin, BaseEstimator):
         saved_state = dict(self.__dict__)
         try:
             return self._fit(X, sample_weight, labels, y)
+        except FitInterrupted:
+            raise  # Ctrl-C: the best restart so far is stored (_fit_and_store)
         except BaseException:
             # a failed call leaves a fitted model as it was
             self.__dict__.clear()
@@ -763,19 +769,30 @@ class BaseMixture(DensityMixin, BaseEstimator):
             initialize = frozen.capturing(initialize)
             if warm is not None:
                 frozen.capture(warm[0])
-        result = fit_loop(
-            data,
-            initialize,
-            steps,
-            n_init=self.n_init,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            relative_tol=self._relative_tolerance(),
-            random_state=random_state,
-            warm_start=warm,
-            callback=self._progress_callback(),
-            recover=recover,
-        )
+        bar = self._progress_bar(warm)
+        interrupt = None
+        try:
+            result = fit_loop(
+                data,
+                initialize,
+                steps,
+                n_init=self.n_init,
+                max_iter=self.max_iter,
+                tol=self.tol,
+                relative_tol=self._relative_tolerance(),
+                random_state=random_state,
+                warm_start=warm,
+                callback=_combine([self._progress_callback(), bar]),
+                recover=recover,
+            )
+        except FitInterrupted as error:
+            # Ctrl-C (issue 18): store the best restart so far as the fit, its
+            # fit_events_ ending with 'interrupted', then raise the interrupt
+            # again with the fitted estimator attached (the CLI saves it)
+            result, interrupt = error.result, error
+        finally:
+            if bar is not None:
+                bar.close(finished=interrupt is None)
         self._store_fitted(steps.to_mixture(result.mixture), dtype)
         self.converged_ = bool(result.converged)
         self.n_iter_ = int(result.n_iter)
@@ -793,6 +810,9 @@ class BaseMixture(DensityMixin, BaseEstimator):
         ]
         self._fit_collapsed = bool(result.collapsed)
         self._online_stats = None  # a full fit restarts online EM's running average
+        if interrupt is not None:
+            interrupt.estimator = self
+            raise interrupt
 
     def _degenerate_recovery(self, data, rows, frozen=None):
         """The fit loop's ``recover`` for ``on_degenerate`` (None: stop).
@@ -851,6 +871,18 @@ class BaseMixture(DensityMixin, BaseEstimator):
         if step is em_step:
             return em_stepper(data, self._family_template(), self.n_components)
         return FitSteps(step)
+
+    def _progress_bar(self, warm):
+        """A tqdm bar over restarts x iterations for ``progress=True``, or None.
+
+        See :mod:`mixtura.progress`; an ImportError names the extra to install.
+        """
+        if not getattr(self, "progress", False):
+            return None
+        from mixtura.progress import FitProgress
+
+        n_init = 1 if warm is not None else self.n_init
+        return FitProgress(n_init, self.max_iter, desc=type(self).__name__)
 
     def _progress_callback(self):
         printer = (
@@ -1050,6 +1082,31 @@ class BaseMixture(DensityMixin, BaseEstimator):
         """
         n_samples = self._check_X(X, reset=False).shape[0]
         return -2 * self.score(X) * n_samples + self._n_parameters() * np.log(n_samples)
+
+    def summary(self, X=None):
+        """A summary of the fitted model, like mclust's ``summary(Mclust)``.
+
+        Header (estimator, family, covariance model, K), log-likelihood, n,
+        degrees of freedom (the number of free parameters), BIC and ICL (lower
+        is better, as :meth:`bic`), the clustering table, the mixing weights
+        and the parameters; ``print(model.summary(X))`` shows it. The numbers
+        that need data are computed on ``X`` (see :mod:`mixtura.summary`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), default=None
+            In-memory rows, the training rows for mclust's summary; None gives
+            the model's own part only (no log-likelihood, criteria or
+            clustering table).
+
+        Returns
+        -------
+        summary : mixtura.summary.Summary
+            Its attributes, ``str`` and ``to_dict()`` (JSON values).
+        """
+        from mixtura.summary import summarize
+
+        return summarize(self, X)
 
     def aic(self, X):
         """Akaike information criterion on ``X`` (lower is better): ``-2 log L + 2p``.

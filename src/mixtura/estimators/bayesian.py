@@ -85,7 +85,7 @@ class BayesianGaussianMixture(VariationalStateMixin, PruningMixin, BaseMixture):
     {{shared: random_state}}
     warm_start : bool, default=False
         Continue from the fitted posterior on the next ``fit``.
-    {{shared: verbose verbose_interval callback chunk_size}}
+    {{shared: verbose verbose_interval callback progress chunk_size}}
 
     Attributes
     ----------
@@ -173,6 +173,7 @@ class BayesianGaussianMixture(VariationalStateMixin, PruningMixin, BaseMixture):
         verbose=0,
         verbose_interval=10,
         callback=None,
+        progress=False,
         chunk_size=None,
     ):
         super().__init__(
@@ -186,6 +187,7 @@ class BayesianGaussianMixture(VariationalStateMixin, PruningMixin, BaseMixture):
             verbose=verbose,
             verbose_interval=verbose_interval,
             callback=callback,
+            progress=progress,
             chunk_size=chunk_size,
         )
         self.covariance_type = covariance_type

@@ -131,16 +131,16 @@ class BayesianMixture(VariationalStateMixin, PruningMixin, BaseMixture):
     near zero: fit with a generous ``n_components`` and the Dirichlet process,
     then read :meth:`effective_components` or :meth:`prune` to a plain EM model.
 
-    ===========  =============================================  ==============
+    ===========  ===============================================  ==============
     family       prior of each component (:mod:`mixtura.priors`)  parameters
-    ===========  =============================================  ==============
+    ===========  ===============================================  ==============
     bernoulli    :class:`~mixtura.priors.Beta` on each feature    alpha, beta
     poisson      :class:`~mixtura.priors.Gamma` on each rate      shape, rate
     categorical  :class:`~mixtura.priors.CategoricalDirichlet`    concentration
                  on each column's level probabilities
     multinomial  :class:`~mixtura.priors.MultinomialDirichlet`    concentration
                  on the term probabilities
-    ===========  =============================================  ==============
+    ===========  ===============================================  ==============
 
     Any registered family that declares ``conjugate_prior`` is fitted the same
     way. The M-step is posterior = prior + expected statistics; the E-step
@@ -193,7 +193,7 @@ class BayesianMixture(VariationalStateMixin, PruningMixin, BaseMixture):
     {{shared: random_state}}
     warm_start : bool, default=False
         Continue from the fitted posterior on the next ``fit``.
-    {{shared: verbose verbose_interval callback chunk_size}}
+    {{shared: verbose verbose_interval callback progress chunk_size}}
 
     Attributes
     ----------
@@ -311,6 +311,7 @@ class BayesianMixture(VariationalStateMixin, PruningMixin, BaseMixture):
         verbose=0,
         verbose_interval=10,
         callback=None,
+        progress=False,
         chunk_size=None,
     ):
         super().__init__(
@@ -324,6 +325,7 @@ class BayesianMixture(VariationalStateMixin, PruningMixin, BaseMixture):
             verbose=verbose,
             verbose_interval=verbose_interval,
             callback=callback,
+            progress=progress,
             chunk_size=chunk_size,
         )
         self.family = family

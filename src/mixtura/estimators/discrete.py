@@ -34,7 +34,7 @@ _SHARED_DOC = fill_shared_parameters(
         ``score_samples`` use a row's observed entries, and a row with nothing
         observed gets the mixing weights (with a warning).
     {{shared: tol max_iter n_init init_params random_state warm_start verbose}}
-    {{shared: verbose_interval callback chunk_size on_degenerate frozen}}"""
+    {{shared: verbose_interval callback progress chunk_size on_degenerate frozen}}"""
 )
 
 _FIT_INFO_DOC = """
@@ -170,6 +170,7 @@ class BernoulliMixture(_FamilyMixture):
         verbose=0,
         verbose_interval=10,
         callback=None,
+        progress=False,
         chunk_size=None,
         on_degenerate="reseed",
         frozen=None,
@@ -185,6 +186,7 @@ class BernoulliMixture(_FamilyMixture):
             verbose=verbose,
             verbose_interval=verbose_interval,
             callback=callback,
+            progress=progress,
             chunk_size=chunk_size,
             on_degenerate=on_degenerate,
             frozen=frozen,
@@ -278,6 +280,7 @@ class PoissonMixture(_FamilyMixture):
         verbose=0,
         verbose_interval=10,
         callback=None,
+        progress=False,
         chunk_size=None,
         on_degenerate="reseed",
         frozen=None,
@@ -293,6 +296,7 @@ class PoissonMixture(_FamilyMixture):
             verbose=verbose,
             verbose_interval=verbose_interval,
             callback=callback,
+            progress=progress,
             chunk_size=chunk_size,
             on_degenerate=on_degenerate,
             frozen=frozen,
@@ -540,6 +544,7 @@ class CategoricalMixture(_FamilyMixture):
         verbose=0,
         verbose_interval=10,
         callback=None,
+        progress=False,
         chunk_size=None,
         on_degenerate="reseed",
         frozen=None,
@@ -555,6 +560,7 @@ class CategoricalMixture(_FamilyMixture):
             verbose=verbose,
             verbose_interval=verbose_interval,
             callback=callback,
+            progress=progress,
             chunk_size=chunk_size,
             on_degenerate=on_degenerate,
             frozen=frozen,

@@ -116,7 +116,7 @@ class MixtureDiscriminantAnalysis(ClassifierMixin, BaseEstimator):
         parameters (mclust's ``df``).
     n_features_in_ : int
         Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names, when ``X`` had string column names.
 
     See Also

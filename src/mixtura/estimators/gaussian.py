@@ -72,7 +72,7 @@ class GaussianMixture(BaseMixture):
         ignored).
     verbose : int, default=0
         Print progress (1: iterations, 2: also the bound and its change).
-    {{shared: verbose_interval callback}}
+    {{shared: verbose_interval callback progress}}
     chunk_size : int, default=None
         Rows processed at a time; None sizes chunks to a 32 MiB working set.
     {{shared: on_degenerate frozen}}
@@ -141,7 +141,7 @@ class GaussianMixture(BaseMixture):
         That bound at every iteration of the best initialisation.
     n_features_in_ : int
         Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names, when ``X`` had string column names.
     prior_ : MclustPrior or None
         The prior the fit used (None without ``prior``).
@@ -209,6 +209,7 @@ class GaussianMixture(BaseMixture):
         verbose=0,
         verbose_interval=10,
         callback=None,
+        progress=False,
         chunk_size=None,
         on_degenerate="reseed",
         frozen=None,
@@ -230,6 +231,7 @@ class GaussianMixture(BaseMixture):
             verbose=verbose,
             verbose_interval=verbose_interval,
             callback=callback,
+            progress=progress,
             chunk_size=chunk_size,
             on_degenerate=on_degenerate,
             frozen=frozen,

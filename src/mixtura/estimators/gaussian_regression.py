@@ -378,9 +378,9 @@ class GaussianMixtureRegression(RegressorMixin, BaseEstimator):
     mixture_ : GaussianMixture
         The joint mixture (fitted on ``[X, y]``, or a copy of the one given to
         :meth:`from_mixture`).
-    input_indices_ : ndarray of shape (n_features_in_,)
+    input_indices_ : ndarray of shape (`n_features_in_`,)
         The joint coordinates that are inputs, in the order of ``X``'s columns.
-    output_indices_ : ndarray of shape (n_outputs_,)
+    output_indices_ : ndarray of shape (`n_outputs_`,)
         The joint coordinates that are outputs, in increasing order.
     n_outputs_ : int
         Number of outputs ``q``.
@@ -389,7 +389,7 @@ class GaussianMixtureRegression(RegressorMixin, BaseEstimator):
         to :meth:`from_mixture` does not record them).
     n_features_in_ : int
         Number of inputs ``p``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Input column names, when ``X`` had string column names.
 
     See Also

@@ -28,7 +28,7 @@ class MixtureModel(BaseMixture):
         Keyword arguments of the family, e.g. ``{"covariance_type": "diag"}``
         for ``'gaussian'``.
     {{shared: tol max_iter n_init init_params random_state warm_start verbose}}
-    {{shared: verbose_interval callback chunk_size on_degenerate frozen}}
+    {{shared: verbose_interval callback progress chunk_size on_degenerate frozen}}
     missing : {'error', 'em'}, default='error'
         What NaN entries mean: an error (say what to do), or missing values
         that EM integrates out (the E-step uses the density of each row's
@@ -77,6 +77,7 @@ class MixtureModel(BaseMixture):
         verbose=0,
         verbose_interval=10,
         callback=None,
+        progress=False,
         chunk_size=None,
         on_degenerate="reseed",
         frozen=None,
@@ -94,6 +95,7 @@ class MixtureModel(BaseMixture):
             verbose=verbose,
             verbose_interval=verbose_interval,
             callback=callback,
+            progress=progress,
             chunk_size=chunk_size,
             on_degenerate=on_degenerate,
             frozen=frozen,

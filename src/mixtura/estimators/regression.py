@@ -742,6 +742,32 @@ class MixtureRegression(RegressorMixin, BaseEstimator):
             - 2 * log_resp.max(axis=1).sum()
         )
 
+    def summary(self, X=None, y=None, offset=None):
+        """A summary of the fitted model, like mclust's ``summary(Mclust)``.
+
+        As :meth:`mixtura.GaussianMixture.summary`: header, conditional
+        log-likelihood, n, degrees of freedom, BIC and ICL (lower is better,
+        :meth:`bic`, :meth:`icl`), the clustering table (the most probable
+        expert of each row given x and y), the weights and the coefficients
+        (:mod:`mixtura.summary`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), default=None
+            Rows the data-dependent numbers are computed on (the training
+            rows); None leaves them out.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+            Their responses (needed with ``X``).
+        offset : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        summary : mixtura.summary.Summary
+        """
+        from mixtura.summary import summarize
+
+        return summarize(self, X, y, offset=offset)
+
     def _fitted_rows_posterior(self, X, y, offset=None):
         """Log memberships and conditional log densities, for ``mixtura.select``."""
         return self._log_resp(X, y, offset)

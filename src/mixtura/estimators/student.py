@@ -62,6 +62,7 @@ class StudentMixture(_FamilyMixture):
     verbose_interval : int, default=10
     callback : callable, default=None
         Called after every iteration with the fit's progress.
+    {{shared: progress}}
     chunk_size : int or None, default=None
         Rows per chunk of the E-step (None: sized to the cache).
     {{shared: on_degenerate frozen}}
@@ -104,8 +105,8 @@ class StudentMixture(_FamilyMixture):
     >>> rng = np.random.RandomState(0)
     >>> X = np.vstack([rng.standard_t(3, (200, 2)), rng.standard_t(3, (200, 2)) + 8])
     >>> model = StudentMixture(2, random_state=0).fit(X)
-    >>> sorted(np.round(model.means_[:, 0]).tolist())
-    [0.0, 8.0]
+    >>> sorted(np.round(model.means_[:, 0]).astype(int).tolist())
+    [0, 8]
     """
 
     _family_class = StudentT
@@ -141,6 +142,7 @@ class StudentMixture(_FamilyMixture):
         verbose=0,
         verbose_interval=10,
         callback=None,
+        progress=False,
         chunk_size=None,
         on_degenerate="reseed",
         frozen=None,
@@ -156,6 +158,7 @@ class StudentMixture(_FamilyMixture):
             verbose=verbose,
             verbose_interval=verbose_interval,
             callback=callback,
+            progress=progress,
             chunk_size=chunk_size,
             on_degenerate=on_degenerate,
             frozen=frozen,

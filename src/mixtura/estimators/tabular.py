@@ -170,8 +170,8 @@ class TabularMixture(BaseMixture):
         How initial responsibilities are made; k-means methods cluster the parts'
         features side by side, each scaled to unit variance (one-hot categories,
         log counts, flags, measurements).
-    {{shared: random_state warm_start verbose verbose_interval callback chunk_size}}
-    {{shared: on_degenerate frozen}}
+    {{shared: random_state warm_start verbose verbose_interval callback}}
+    {{shared: progress chunk_size on_degenerate frozen}}
 
     Attributes
     ----------
@@ -193,7 +193,7 @@ class TabularMixture(BaseMixture):
         That bound at every iteration of the best initialisation.
     n_features_in_ : int
         Number of columns seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names seen in ``fit``, when they are all strings.
 
     Notes
@@ -245,6 +245,7 @@ class TabularMixture(BaseMixture):
         verbose=0,
         verbose_interval=10,
         callback=None,
+        progress=False,
         chunk_size=None,
         on_degenerate="reseed",
         frozen=None,
@@ -260,6 +261,7 @@ class TabularMixture(BaseMixture):
             verbose=verbose,
             verbose_interval=verbose_interval,
             callback=callback,
+            progress=progress,
             chunk_size=chunk_size,
             on_degenerate=on_degenerate,
             frozen=frozen,

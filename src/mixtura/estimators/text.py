@@ -38,7 +38,7 @@ _SHARED_PARAMETERS_DOC = fill_shared_parameters(
     {{shared: random_state warm_start}}
     verbose : int, default=0
         Print progress (1: iterations, 2: also the bound and its change).
-    {{shared: verbose_interval callback}}
+    {{shared: verbose_interval callback progress}}
     chunk_size : int, default=None
         Rows processed at a time; None sizes chunks by the stored entries per row.
     {{shared: on_degenerate frozen}}
@@ -139,6 +139,7 @@ class MultinomialMixture(_CountMixture):
         verbose=0,
         verbose_interval=10,
         callback=None,
+        progress=False,
         chunk_size=None,
         on_degenerate="reseed",
         frozen=None,
@@ -154,6 +155,7 @@ class MultinomialMixture(_CountMixture):
             verbose=verbose,
             verbose_interval=verbose_interval,
             callback=callback,
+            progress=progress,
             chunk_size=chunk_size,
             on_degenerate=on_degenerate,
             frozen=frozen,
@@ -256,6 +258,7 @@ class DirichletMultinomialMixture(_CountMixture):
         verbose=0,
         verbose_interval=10,
         callback=None,
+        progress=False,
         chunk_size=None,
         on_degenerate="reseed",
         frozen=None,
@@ -271,6 +274,7 @@ class DirichletMultinomialMixture(_CountMixture):
             verbose=verbose,
             verbose_interval=verbose_interval,
             callback=callback,
+            progress=progress,
             chunk_size=chunk_size,
             on_degenerate=on_degenerate,
             frozen=frozen,

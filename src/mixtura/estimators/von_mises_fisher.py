@@ -49,7 +49,7 @@ class VonMisesFisherMixture(_FamilyMixture):
         component), a Euclidean method on the unit rows, or integer labels of
         the training rows.
     {{shared: random_state warm_start verbose}}
-    {{shared: verbose_interval callback chunk_size on_degenerate frozen}}"""
+    {{shared: verbose_interval callback progress chunk_size on_degenerate frozen}}"""
 
     __doc__ = fill_shared_parameters(__doc__) + (
         """
@@ -122,6 +122,7 @@ class VonMisesFisherMixture(_FamilyMixture):
         verbose=0,
         verbose_interval=10,
         callback=None,
+        progress=False,
         chunk_size=None,
         on_degenerate="reseed",
         frozen=None,
@@ -137,6 +138,7 @@ class VonMisesFisherMixture(_FamilyMixture):
             verbose=verbose,
             verbose_interval=verbose_interval,
             callback=callback,
+            progress=progress,
             chunk_size=chunk_size,
             on_degenerate=on_degenerate,
             frozen=frozen,

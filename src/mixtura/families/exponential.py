@@ -18,10 +18,14 @@ import numpy as np
 
 from mixtura.backend import get_namespace, to_namespace, widened_for
 from mixtura.exceptions import ModelFileError
-from mixtura.families.base import Family, product_row_values
-from mixtura.families.bernoulli import weighted_sums
+from mixtura.families.base import (
+    Family,
+    fill_column_means,
+    product_row_values,
+    split_missing,
+)
+from mixtura.families.bernoulli import observed_mass, observed_sums
 from mixtura.families.support import check_positive
-from mixtura.stats import LinearStats
 
 __all__ = ["Exponential"]
 
@@ -39,10 +43,8 @@ class Exponential(Family):
     """
 
     name = "exponential"
-    missing_unsupported_reason = (
-        "the exponential family has no missing-value EM yet; impute the missing "
-        "entries or drop their rows"
-    )
+    #: features are independent: a missing entry drops out of its row
+    supports_missing = True
 
     def __init__(self, *, rates=None):
         self.rates = None
@@ -72,25 +74,35 @@ class Exponential(Family):
 
     def init_features(self, X):
         """``log(1 + x)``: k-means on a scale where the long tail is compressed."""
-        return np.log1p(np.asarray(X, dtype=np.float64))
+        return fill_column_means(np.log1p(np.asarray(X, dtype=np.float64)))
 
     def chunk_row_values(self, n_features, n_components):
         """Per-row temporaries: the E-step is one product (no (K, d) values)."""
         return product_row_values(n_features, n_components)
 
     def log_prob(self, X):
-        """Log density of every row under every component, shape (n, K)."""
+        """Log density of every row under every component, shape (n, K).
+
+        A missing entry (NaN) drops out: the row's density is that of its
+        observed features (the exact marginal, since features are independent).
+        """
         self._require_parameters()
         # float32 data near 1e-38 have rates beyond float32's range
         X = widened_for(X, self.rates, self._log_rate_sum)
         xp = get_namespace(X)
         rates = xp.permute_dims(to_namespace(self.rates, X), (1, 0))
-        return to_namespace(self._log_rate_sum, X)[None, :] - xp.matmul(X, rates)
+        filled, observed = split_missing(X)
+        if observed is None:
+            return to_namespace(self._log_rate_sum, X)[None, :] - xp.matmul(X, rates)
+        log_rates = xp.permute_dims(to_namespace(np.log(self.rates), X), (1, 0))
+        return xp.matmul(observed, log_rates) - xp.matmul(filled, rates)
 
     def statistics(self, X, resp, sample_weight=None):
-        """``resp_sum`` (K,) and ``sum_x`` (K, d), float64."""
-        resp_sum, sum_x = weighted_sums(X, resp, sample_weight)
-        return LinearStats(resp_sum, sum_x=sum_x)
+        """``resp_sum`` (K,), ``sum_x`` and ``observed`` (K, d), float64.
+
+        Over the observed entries (see :func:`observed_sums`).
+        """
+        return observed_sums(X, resp, sample_weight)
 
     def maximize(self, stats):
         """Maximum likelihood rates ``sum r / sum r x``.
@@ -101,12 +113,14 @@ class Exponential(Family):
         (1 for a feature of zeros), and the rate capped at ``1 / tiny``, so that
         the densities of other values stay finite.
         """
-        weight = np.broadcast_to(stats.resp_sum[:, None], stats.sum_x.shape)
+        # the responsibility mass that observed each feature (resp_sum when
+        # nothing is missing)
+        weight = observed_mass(stats)
         eps, tiny = np.finfo(np.float64).eps, np.finfo(np.float64).tiny
         # issue 19: the floor was ``tiny`` alone, so a component of zeros got a
         # rate of 4.5e307, and ``rate * x`` overflowed for any other x >= 4 (in
         # float32 the rate itself did), with RuntimeWarnings and -inf densities
-        total_weight = max(float(stats.resp_sum.sum()), tiny)
+        total_weight = np.maximum(weight.sum(axis=0), tiny)
         feature_mean = stats.sum_x.sum(axis=0) / total_weight
         floor = eps * np.where(feature_mean > 0, feature_mean, 1.0)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):

@@ -32,8 +32,13 @@ from scipy.special import digamma, gammaln, polygamma
 
 from mixtura.backend import get_namespace, to_namespace, widened_for
 from mixtura.exceptions import ModelFileError
-from mixtura.families.base import Family, product_row_values
-from mixtura.families.bernoulli import weighted_sums
+from mixtura.families.base import (
+    Family,
+    fill_column_means,
+    product_row_values,
+    split_missing,
+)
+from mixtura.families.bernoulli import observed_mass, observed_sums
 from mixtura.families.support import check_positive, log_scale_jacobian
 from mixtura.stats import EMPTY_COMPONENT_GUARD, LinearStats
 
@@ -166,20 +171,18 @@ class GammaFamily(Family):
     """
 
     name = "gamma"
-    missing_unsupported_reason = (
-        "the gamma family has no missing-value EM yet; impute the missing "
-        "entries or drop their rows"
-    )
+    #: features are independent: a missing entry drops out of its row
+    supports_missing = True
 
     def __init__(self, *, shapes=None, rates=None):
         self.shapes = self.rates = None
         if shapes is None and rates is None:
             return
         self.shapes, self.rates = _check_parameters(shapes, rates)
-        # the per-component constant of the log density, sum_j a log b - lgamma(a)
-        self._constant = (self.shapes * np.log(self.rates) - gammaln(self.shapes)).sum(
-            axis=1
-        )
+        # the log density's constant per component and feature, a log b -
+        # lgamma(a), and its sum over the features (rows with nothing missing)
+        self._feature_constant = self.shapes * np.log(self.rates) - gammaln(self.shapes)
+        self._constant = self._feature_constant.sum(axis=1)
 
     @property
     def n_components(self):
@@ -202,39 +205,57 @@ class GammaFamily(Family):
 
     def init_features(self, X):
         """``log x``: k-means on the log scale, where skewed values spread evenly."""
-        return np.log(np.asarray(X, dtype=np.float64))
+        return fill_column_means(np.log(np.asarray(X, dtype=np.float64)))
 
     def chunk_row_values(self, n_features, n_components):
         """Per-row temporaries: ``[log x, x]`` and one product's (n, K) values."""
         return product_row_values(2 * n_features, n_components)
 
     def log_prob(self, X):
-        """Log density of every row under every component, shape (n, K)."""
+        """Log density of every row under every component, shape (n, K).
+
+        A missing entry (NaN) drops out: the row's density is that of its
+        observed features (the exact marginal, since features are independent).
+        """
         return self.log_kernel(X) + self.log_base_measure(X)[:, None]
 
     def log_base_measure(self, X):
-        """``-sum_j log x_j`` of each row, shape (n,)."""
-        return log_scale_jacobian(X)
+        """``-sum_j log x_j`` of each row (observed entries), shape (n,)."""
+        log_x, observed = split_missing(get_namespace(X).log(X))
+        if observed is None:
+            return log_scale_jacobian(X)
+        return -get_namespace(X).sum(log_x, axis=1)
 
     def log_kernel(self, X):
-        """``sum_j a_kj log x_j - b_kj x_j`` plus each component's constant."""
+        """``sum_j a_kj log x_j - b_kj x_j`` plus the constants, over observed x."""
         self._require_parameters()
         # float32 data near 1e-38 have rates beyond float32's range
         X = widened_for(X, self.shapes, self.rates, self._constant)
         xp = get_namespace(X)
         shapes = xp.permute_dims(to_namespace(self.shapes, X), (1, 0))
         rates = xp.permute_dims(to_namespace(self.rates, X), (1, 0))
-        kernel = xp.matmul(xp.log(X), shapes) - xp.matmul(X, rates)
-        return kernel + to_namespace(self._constant, X)[None, :]
+        filled, observed = split_missing(X)
+        log_x, _ = split_missing(xp.log(X))
+        kernel = xp.matmul(log_x, shapes) - xp.matmul(filled, rates)
+        if observed is None:
+            return kernel + to_namespace(self._constant, X)[None, :]
+        constants = xp.permute_dims(to_namespace(self._feature_constant, X), (1, 0))
+        return kernel + xp.matmul(observed, constants)
 
     def statistics(self, X, resp, sample_weight=None):
-        """``resp_sum`` (K,), ``sum_x`` and ``sum_log_x`` (K, d), float64."""
+        """``resp_sum`` (K,), ``sum_x``, ``sum_log_x`` and ``observed`` (K, d).
+
+        Over the observed entries, float64 (see :func:`observed_sums`).
+        """
         xp = get_namespace(X)
         features = xp.concat([X, xp.log(X)], axis=1)
-        resp_sum, sums = weighted_sums(features, resp, sample_weight)
+        stats = observed_sums(features, resp, sample_weight)
         n_features = X.shape[1]
         return LinearStats(
-            resp_sum, sum_x=sums[:, :n_features], sum_log_x=sums[:, n_features:]
+            stats.resp_sum,
+            sum_x=stats.sum_x[:, :n_features],
+            sum_log_x=stats.sum_x[:, n_features:],
+            observed=stats.observed[:, :n_features],
         )
 
     def maximize(self, stats):
@@ -243,8 +264,10 @@ class GammaFamily(Family):
         A component without weight (``resp_sum`` 0) gets shape 1 and rate 1:
         it explains nothing, and a later E-step gives it no weight either.
         """
-        weight = stats.resp_sum[:, None]
-        empty = np.broadcast_to(weight <= 0, stats.sum_x.shape)
+        # the responsibility mass that observed each feature (resp_sum when
+        # nothing is missing)
+        weight = observed_mass(stats)
+        empty = weight <= 0
         safe = weight + EMPTY_COMPONENT_GUARD
         mean = np.where(empty, 1.0, stats.sum_x / safe)
         mean_log = np.where(empty, 0.0, stats.sum_log_x / safe)
@@ -271,7 +294,7 @@ class GammaFamily(Family):
         elif "rates" in fixed:
             rows, value = fixed["rates"]
             rows = slice(None) if rows is None else rows
-            weight = stats.resp_sum[:, None] + EMPTY_COMPONENT_GUARD
+            weight = observed_mass(stats) + EMPTY_COMPONENT_GUARD
             mean_log = stats.sum_log_x / weight
             rates[rows] = value[rows]
             shapes[rows] = inverse_digamma(np.log(value[rows]) + mean_log[rows])

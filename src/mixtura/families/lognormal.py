@@ -23,7 +23,7 @@ import numpy as np
 from mixtura._validation import magnitude_bound
 from mixtura.backend import get_namespace
 from mixtura.exceptions import ModelFileError
-from mixtura.families.base import Family
+from mixtura.families.base import Family, fill_column_means, split_missing
 from mixtura.families.gaussian import Gaussian
 from mixtura.families.support import check_positive, log_scale_jacobian
 
@@ -51,10 +51,9 @@ class LogNormal(Family):
     """
 
     name = "lognormal"
-    missing_unsupported_reason = (
-        "the log-normal family has no missing-value EM yet; impute the missing "
-        "entries or drop their rows"
-    )
+    #: log x is Gaussian, whose EM conditions the missing logs on the observed
+    #: ones (full covariances included); the Jacobian counts observed entries
+    supports_missing = True
 
     def __init__(
         self,
@@ -110,8 +109,8 @@ class LogNormal(Family):
         return self.gaussian.check_data(check_positive(X, "lognormal"))
 
     def init_features(self, X):
-        """``log x``, where the components are Gaussian."""
-        return np.log(np.asarray(X, dtype=np.float64))
+        """``log x``, where the components are Gaussian (holes: column means)."""
+        return fill_column_means(np.log(np.asarray(X, dtype=np.float64)))
 
     def chunk_row_values(self, n_features, n_components):
         return self.gaussian.chunk_row_values(n_features, n_components) + n_features
@@ -121,8 +120,11 @@ class LogNormal(Family):
         return self.log_kernel(X) + self.log_base_measure(X)[:, None]
 
     def log_base_measure(self, X):
-        """``-sum_j log x_j`` of each row, the Jacobian of the logarithm."""
-        return log_scale_jacobian(X)
+        """``-sum_j log x_j`` of each row (observed entries), the log's Jacobian."""
+        log_x, observed = split_missing(get_namespace(X).log(X))
+        if observed is None:
+            return log_scale_jacobian(X)
+        return -get_namespace(X).sum(log_x, axis=1)
 
     def log_kernel(self, X):
         """The Gaussian log density of ``log x``, shape (n, K)."""

@@ -4,7 +4,7 @@ from mixtura.inference.data import ArrayData, accumulate
 from mixtura.inference.em import FitSteps, em_step, em_stepper
 from mixtura.inference.hierarchical import hierarchical_responsibilities
 from mixtura.inference.init import INIT_METHODS, initial_responsibilities
-from mixtura.inference.loop import FitResult, IterationInfo, fit_loop
+from mixtura.inference.loop import FitInterrupted, FitResult, IterationInfo, fit_loop
 from mixtura.inference.spherical import (
     spherical_kmeans_plusplus_responsibilities,
     spherical_kmeans_responsibilities,
@@ -19,6 +19,7 @@ INIT_METHODS["spherical-kmeans"] = spherical_kmeans_responsibilities
 __all__ = [
     "INIT_METHODS",
     "ArrayData",
+    "FitInterrupted",
     "FitResult",
     "FitSteps",
     "IterationInfo",

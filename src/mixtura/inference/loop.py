@@ -18,7 +18,7 @@ from mixtura.inference.degenerate import MAX_RECOVERIES, Recovery
 from mixtura.inference.em import FitSteps
 from mixtura.mixture import Mixture
 
-__all__ = ["FitEvent", "FitResult", "IterationInfo", "fit_loop"]
+__all__ = ["FitEvent", "FitInterrupted", "FitResult", "IterationInfo", "fit_loop"]
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,8 @@ class FitEvent:
         ``'collapsed'``: an M-step collapsed a component; the restart kept the
         parameters before it and stopped. ``'reseeded'``, ``'regularized'``,
         ``'pruned'``: it collapsed and the restart went on from a recovered
-        state (:mod:`mixtura.inference.degenerate`).
+        state (:mod:`mixtura.inference.degenerate`). ``'interrupted'``: a
+        KeyboardInterrupt (Ctrl-C) ended the fit there (:class:`FitInterrupted`).
     message : str
     components : tuple of int
         The degenerate components (indices before the event), where known.
@@ -76,7 +77,9 @@ class FitResult:
     """The best restart's outcome.
 
     ``collapsed`` says whether that restart stopped at a collapsed component;
-    ``events`` lists what happened in every restart.
+    ``events`` lists what happened in every restart; ``interrupted`` whether
+    a KeyboardInterrupt ended the fit (this restart or an earlier one is then
+    the best of those run so far).
     """
 
     mixture: Mixture
@@ -86,6 +89,31 @@ class FitResult:
     lower_bounds: list = field(default_factory=list)
     collapsed: bool = False
     events: list = field(default_factory=list)
+    interrupted: bool = False
+
+
+class FitInterrupted(KeyboardInterrupt):
+    """A KeyboardInterrupt (Ctrl-C) that ended a fit, with the best fit so far.
+
+    :func:`fit_loop` raises it when a KeyboardInterrupt arrives between (or
+    during) iterations once at least one restart has valid parameters:
+    ``result`` is the best restart run so far (the interrupted one with the
+    parameters of its last completed iteration, or an earlier one with a
+    higher bound), its ``events`` ending with an ``'interrupted'``
+    :class:`FitEvent`. It is a KeyboardInterrupt, so a caller that does not
+    look for it stops as before; the estimators store ``result`` as their fit
+    and raise it again (:meth:`~mixtura.estimators.base.BaseMixture.fit`),
+    and the command line saves it.
+
+    Parameters
+    ----------
+    result : FitResult
+        The best restart so far.
+    """
+
+    def __init__(self, result):
+        super().__init__("the fit was interrupted; the best restart so far is kept")
+        self.result = result
 
 
 def _run_one(
@@ -122,10 +150,17 @@ def _run_one(
     n_iter = 0
     events = []
     recovered = False
+    interrupted = False
     for n_iter in range(1, max_iter + 1):
         previous = lower_bound
         try:
             mixture, lower_bound = steps.step(mixture, data)
+        except KeyboardInterrupt:
+            # Ctrl-C during a step: the step's assignment never happened, so
+            # ``mixture`` and ``lower_bound`` are the last completed
+            # iteration's (or the start's); the restart ends there
+            interrupted = True
+            break
         except SingularCovarianceError as error:
             if not hasattr(error, "lower_bound"):
                 raise
@@ -154,15 +189,30 @@ def _run_one(
         lower_bounds.append(lower_bound)
         change = lower_bound - previous
         if callback is not None:
-            callback(IterationInfo(init, n_iter, lower_bound, change))
+            try:
+                callback(IterationInfo(init, n_iter, lower_bound, change))
+            except KeyboardInterrupt:  # in a callback (a progress bar): the
+                interrupted = True  # iteration is complete, and kept
+                break
         if _settled(change, lower_bound, tol, relative_tol, data):
             converged = True
             break
+    if interrupted:
+        events.append(
+            FitEvent(init, n_iter, "interrupted", "KeyboardInterrupt: fit stopped")
+        )
     if recovered:
         mixture = steps.to_mixture(mixture)
     stopped = bool(events) and events[-1].kind == "collapsed"
     return FitResult(
-        mixture, converged, n_iter, lower_bound, lower_bounds, stopped, events
+        mixture,
+        converged,
+        n_iter,
+        lower_bound,
+        lower_bounds,
+        stopped,
+        events,
+        interrupted,
     )
 
 
@@ -268,6 +318,13 @@ def fit_loop(
     FitResult
         The best restart; a :class:`ConvergenceWarning` is issued when it did not
         converge within ``max_iter``.
+
+    Raises
+    ------
+    FitInterrupted
+        (a KeyboardInterrupt) On Ctrl-C once a restart has valid parameters,
+        with the best restart so far; before that, the KeyboardInterrupt
+        itself.
     """
     steps = step if isinstance(step, FitSteps) else FitSteps(step)
     best = None
@@ -278,7 +335,16 @@ def fit_loop(
         if warm_start is not None:
             mixture, lower_bound = warm_start
         else:
-            mixture, lower_bound = initialize(random_state), -math.inf
+            try:
+                mixture, lower_bound = initialize(random_state), -math.inf
+            except KeyboardInterrupt:
+                if best is None:  # nothing valid to keep
+                    raise
+                events.append(
+                    FitEvent(init, 0, "interrupted", "KeyboardInterrupt: fit stopped")
+                )
+                best.interrupted = True
+                break
             if isinstance(mixture, Recovery):  # the initial M-step was recovered
                 start_events.append(
                     FitEvent(init, 0, mixture.kind, mixture.message, mixture.components)
@@ -306,7 +372,14 @@ def fit_loop(
         events += result.events
         if best is None or result.lower_bound > best.lower_bound:
             best = result
+        if result.interrupted:  # Ctrl-C: no further restarts
+            best.interrupted = True
+            break
     best.events = events
+    if best.interrupted:
+        # the best fit so far goes to the caller with the interrupt, without
+        # the convergence warnings (fit_events_ records what happened)
+        raise FitInterrupted(best)
     _warn_events(events)
     if not best.converged and max_iter > 0:
         warnings.warn(

@@ -211,19 +211,27 @@ class DaskSource(SourceKind):
         X = _checked_dask_shape(X)
         if reset:
             check_enough_rows(X.shape[0], rules.n_components)
-        _check_dask_values(X, rules.nan_policy(), require_observed_columns=reset)
-        data = DaskData.from_array(X, _dask_weights(sample_weight, X))
         rows = np.sort(
             random_state.choice(
                 X.shape[0], size=min(X.shape[0], INITIAL_ROWS), replace=False
             )
         )
+        raw = np.asarray(X[rows].compute())
         sample = rules.check_rows(
-            np.asarray(X[rows].compute()),
-            reset=reset,
-            ensure_min_samples=2 if reset else 1,
+            raw, reset=reset, ensure_min_samples=2 if reset else 1
         )
         initial = ArrayData(sample, None, rules.chunk_size)
+        encodes = _encodes(raw, sample)
+        # one pass over the blocks: the NaN policy's scan, and (where the row
+        # checks leave values as they are) the family's support on each block
+        _check_dask_values(
+            X,
+            rules.nan_policy(),
+            require_observed_columns=reset,
+            check_block=None if encodes else _block_check(rules),
+        )
+        rows_read = _encoded_blocks(X, rules, sample) if encodes else X
+        data = DaskData.from_array(rows_read, _dask_weights(sample_weight, X))
         return FitData(self, X, data, initial, X.dtype)
 
     def map_rows(self, X, function, rules, *, n_columns=None, dtype=None):
@@ -409,16 +417,75 @@ def _checked_dask_shape(X):
     return X.astype(_float_dtype(X.dtype), copy=False)
 
 
-def _check_dask_values(X, policy, require_observed_columns):
-    """``policy`` over every block of ``X``: one pass, block scans summed."""
+def _check_dask_values(X, policy, require_observed_columns, check_block=None):
+    """``policy`` over every block of ``X``: one pass, block scans summed.
+
+    ``check_block(block)``, when given, runs on each block in the same pass
+    (and raises there) before its scan.
+    """
     import dask
 
-    scan = dask.delayed(policy.scan, pure=True)
+    def scan_block(block):
+        if check_block is not None:
+            block = check_block(block)
+        return policy.scan(block)
+
+    scan = dask.delayed(scan_block, pure=True)
     parts = [scan(block) for block in X.rechunk({1: -1}).to_delayed().ravel()]
     policy.check(
         dask.compute(tree_sum(parts, operator.add))[0],
         require_observed_columns=require_observed_columns,
     )
+
+
+def _encodes(raw_sample, checked_sample):
+    """Whether the row checks changed the sample's values (an encoding).
+
+    Dense numeric families leave valid rows as they are; binarizing, category
+    codes and sparse formats change them.
+    """
+    return not (
+        isinstance(checked_sample, np.ndarray)
+        and checked_sample.shape == raw_sample.shape
+        and checked_sample.dtype == raw_sample.dtype
+        and np.array_equal(checked_sample, raw_sample, equal_nan=True)
+    )
+
+
+def _block_check(rules):
+    """The estimator's row checks of one block, returning the block as it was.
+
+    Issue 17: the initial sample alone was checked, so a negative count in a
+    later block reached the E-step.
+    """
+
+    def check(block):
+        block = np.asarray(block)
+        if block.shape[0]:
+            rules.check_rows(block, reset=False)
+        return block
+
+    return check
+
+
+def _encoded_blocks(X, rules, checked_sample):
+    """``X`` with the row checks' encoding applied to each block as it is read.
+
+    Lazily, in every iteration's pass (which also checks each block there). A
+    sparse encoding is left to the blocks' own reading.
+    """
+    if not isinstance(checked_sample, np.ndarray):
+        return X
+    width, dtype = checked_sample.shape[1], checked_sample.dtype
+
+    def encoded(block):
+        block = np.asarray(block)
+        if not block.shape[0]:
+            return np.empty((0, width), dtype)
+        return rules.check_rows(block, reset=False)
+
+    X = X.rechunk({1: -1})
+    return X.map_blocks(encoded, chunks=(X.chunks[0], (width,)), dtype=dtype)
 
 
 def _dask_weights(sample_weight, X):
