@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from mixtura.exceptions import SingularCovarianceError
+from mixtura.families.covariance import _lower_cholesky
 from mixtura.stats import LinearStats
 
 __all__ = [
@@ -174,14 +175,9 @@ def newton_solve(hessian, rhs, penalty, what="expert"):
 
 def _checked_cholesky(system, what):
     try:
-        return np.linalg.cholesky(system)
-    except np.linalg.LinAlgError:
-        bad = []
-        for k, matrix in enumerate(system):
-            try:
-                np.linalg.cholesky(matrix)
-            except np.linalg.LinAlgError:
-                bad.append(k)
+        return _lower_cholesky(system)
+    except SingularCovarianceError as error:
+        bad = list(error.components or ())
         raise SingularCovarianceError(
             f"the weighted least-squares system of {what} {bad} is singular: "
             "too few rows, or collinear inputs within it. Set alpha > 0 (an L2 "

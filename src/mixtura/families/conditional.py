@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from mixtura.exceptions import DataValidationError
+from mixtura.exceptions import DataValidationError, SingularCovarianceError
 from mixtura.families.base import Family
 
 __all__ = ["ConditionalFamily", "RowLayout"]
@@ -136,6 +136,49 @@ class ConditionalFamily(Family):
         self.layout = layout
         self.fit_intercept = bool(fit_intercept)
         self.alpha = float(alpha)
+
+    #: the experts' coefficient array (None for a template); every expert has one
+    coefficients = None
+
+    @property
+    def n_components(self):
+        if self.coefficients is None:
+            raise ValueError(
+                f"this {type(self).__name__} family is a template without "
+                "parameters; fit it first"
+            )
+        return self.coefficients.shape[0]
+
+    def _checked_coefficients(self, coefficients, tail):
+        """``coefficients`` as float64 of shape (K, *tail), finite; or ValueError."""
+        coefficients = np.asarray(coefficients, dtype=np.float64)
+        if coefficients.ndim != 1 + len(tail) or coefficients.shape[1:] != tail:
+            raise ValueError(
+                f"coefficients must have shape (n_components, "
+                f"{', '.join(map(str, tail))}); got {coefficients.shape}"
+            )
+        if not np.isfinite(coefficients).all():
+            raise ValueError("coefficients must be finite")
+        return coefficients
+
+    @classmethod
+    def _from_model_file(cls, config, build):
+        """``build(layout, fit_intercept, alpha)`` from a model file's config.
+
+        Any problem (a missing key, a wrong shape, a covariance that is not
+        positive definite) becomes a :class:`DataValidationError` naming the
+        family.
+        """
+        try:
+            return build(
+                RowLayout.from_config(config["layout"]),
+                bool(config["fit_intercept"]),
+                float(config["alpha"]),
+            )
+        except (KeyError, ValueError, TypeError, SingularCovarianceError) as error:
+            raise DataValidationError(
+                f"invalid {cls.name} parameters in the model file: {error}"
+            ) from None
 
     @property
     def n_features(self):

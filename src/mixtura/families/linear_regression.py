@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from mixtura.exceptions import DataValidationError, SingularCovarianceError
-from mixtura.families.conditional import ConditionalFamily, RowLayout
+from mixtura.exceptions import SingularCovarianceError
+from mixtura.families.conditional import ConditionalFamily
 from mixtura.families.covariance import get_covariance_structure
 from mixtura.families.gaussian_kernel import weighted_statistics
 from mixtura.stats import EMPTY_COMPONENT_GUARD
@@ -93,12 +93,6 @@ class GaussianRegression(ConditionalFamily):
         self._log_det = 2 * np.log(
             np.diagonal(self._noise_factor, axis1=1, axis2=2)
         ).sum(axis=1)
-
-    @property
-    def n_components(self):
-        if self.coefficients is None:
-            raise ValueError("this Gaussian regression family is a template")
-        return self.coefficients.shape[0]
 
     def _require_parameters(self):
         if self.coefficients is None:
@@ -214,19 +208,17 @@ class GaussianRegression(ConditionalFamily):
 
     @classmethod
     def from_arrays(cls, config, arrays):
-        try:
+        def build(layout, fit_intercept, alpha):
             return cls(
-                RowLayout.from_config(config["layout"]),
-                fit_intercept=bool(config["fit_intercept"]),
-                alpha=float(config["alpha"]),
+                layout,
+                fit_intercept=fit_intercept,
+                alpha=alpha,
                 noise=config["noise"],
                 reg_covar=float(config["reg_covar"]),
                 **{name: arrays[name] for name in _ARRAYS},
             )
-        except (KeyError, ValueError, SingularCovarianceError) as error:
-            raise DataValidationError(
-                f"invalid Gaussian regression parameters in the model file: {error}"
-            ) from None
+
+        return cls._from_model_file(config, build)
 
     def __repr__(self):
         if self.coefficients is None:

@@ -14,7 +14,7 @@ import numpy as np
 
 from mixtura.exceptions import DataValidationError
 from mixtura.families._glm import multinomial_newton_statistics, newton_solve
-from mixtura.families.conditional import ConditionalFamily, RowLayout
+from mixtura.families.conditional import ConditionalFamily
 
 __all__ = ["LogisticRegression"]
 
@@ -70,23 +70,10 @@ class LogisticRegression(ConditionalFamily):
         self.n_classes = int(n_classes)
         if self.n_classes < 2:
             raise ValueError(f"n_classes must be >= 2; got {n_classes}")
-        self.coefficients = None
         if coefficients is not None:
-            self.coefficients = np.asarray(coefficients, dtype=np.float64)
-            expected = (self.n_coefficients, self.n_classes - 1)
-            if self.coefficients.ndim != 3 or self.coefficients.shape[1:] != expected:
-                raise ValueError(
-                    f"coefficients must have shape (n_components, {expected[0]}, "
-                    f"{expected[1]}); got {self.coefficients.shape}"
-                )
-            if not np.isfinite(self.coefficients).all():
-                raise ValueError("coefficients must be finite")
-
-    @property
-    def n_components(self):
-        if self.coefficients is None:
-            raise ValueError("this logistic regression family is a template")
-        return self.coefficients.shape[0]
+            self.coefficients = self._checked_coefficients(
+                coefficients, (self.n_coefficients, self.n_classes - 1)
+            )
 
     def codes(self, rows):
         """The class codes of the rows, shape (n_samples,), integers."""
@@ -178,18 +165,16 @@ class LogisticRegression(ConditionalFamily):
 
     @classmethod
     def from_arrays(cls, config, arrays):
-        try:
+        def build(layout, fit_intercept, alpha):
             return cls(
-                RowLayout.from_config(config["layout"]),
+                layout,
                 int(config["n_classes"]),
-                fit_intercept=bool(config["fit_intercept"]),
-                alpha=float(config["alpha"]),
+                fit_intercept,
+                alpha,
                 coefficients=arrays["coefficients"],
             )
-        except (KeyError, ValueError, TypeError) as error:
-            raise DataValidationError(
-                f"invalid logistic regression parameters in the model file: {error}"
-            ) from None
+
+        return cls._from_model_file(config, build)
 
     def __repr__(self):
         if self.coefficients is None:

@@ -14,7 +14,7 @@ from scipy.special import gammaln
 
 from mixtura.exceptions import DataValidationError
 from mixtura.families._glm import _LOG_MAX, newton_solve, poisson_newton_statistics
-from mixtura.families.conditional import ConditionalFamily, RowLayout
+from mixtura.families.conditional import ConditionalFamily
 
 __all__ = ["PoissonRegression"]
 
@@ -46,25 +46,10 @@ class PoissonRegression(ConditionalFamily):
         super().__init__(layout, fit_intercept, alpha)
         if layout.n_outputs != 1:
             raise ValueError("a Poisson expert's rows hold one count column")
-        self.coefficients = None
         if coefficients is not None:
-            self.coefficients = np.asarray(coefficients, dtype=np.float64)
-            if (
-                self.coefficients.ndim != 2
-                or self.coefficients.shape[1] != self.n_coefficients
-            ):
-                raise ValueError(
-                    "coefficients must have shape (n_components, "
-                    f"{self.n_coefficients}); got {self.coefficients.shape}"
-                )
-            if not np.isfinite(self.coefficients).all():
-                raise ValueError("coefficients must be finite")
-
-    @property
-    def n_components(self):
-        if self.coefficients is None:
-            raise ValueError("this Poisson regression family is a template")
-        return self.coefficients.shape[0]
+            self.coefficients = self._checked_coefficients(
+                coefficients, (self.n_coefficients,)
+            )
 
     def counts(self, rows):
         """The responses, shape (n_samples,)."""
@@ -158,17 +143,12 @@ class PoissonRegression(ConditionalFamily):
 
     @classmethod
     def from_arrays(cls, config, arrays):
-        try:
+        def build(layout, fit_intercept, alpha):
             return cls(
-                RowLayout.from_config(config["layout"]),
-                fit_intercept=bool(config["fit_intercept"]),
-                alpha=float(config["alpha"]),
-                coefficients=arrays["coefficients"],
+                layout, fit_intercept, alpha, coefficients=arrays["coefficients"]
             )
-        except (KeyError, ValueError, TypeError) as error:
-            raise DataValidationError(
-                f"invalid Poisson regression parameters in the model file: {error}"
-            ) from None
+
+        return cls._from_model_file(config, build)
 
     def __repr__(self):
         if self.coefficients is None:
