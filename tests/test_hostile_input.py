@@ -770,25 +770,10 @@ def _mda(model_type):
     return copy.deepcopy(_MDA_FITTED[model_type])
 
 
-_MDA_FLOAT32_TINY = (
-    "src/mixtura/families/gaussian_fused.py PairForm.with_constant: float32 data "
-    "near 1e-20 with reg_covar=0 (MDA's grids; GaussianMixture(reg_covar=0) "
-    "alike) give precisions beyond float32's range, which the cast of the "
-    "coefficients to the data's dtype overflows (RuntimeWarning); compute such "
-    "chunks in float64"
-)
-
-
 @pytest.mark.parametrize(
     ("model_type", "group"),
     [
-        pytest.param(
-            model_type,
-            group,
-            marks=[pytest.mark.xfail(strict=True, reason=_MDA_FLOAT32_TINY)]
-            if (model_type, group) == ("EDDA", "degenerate")
-            else [],
-        )
+        (model_type, group)
         for model_type in MDA_PARAMS
         for group in ("malformed", "degenerate")
     ],

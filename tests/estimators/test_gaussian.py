@@ -955,3 +955,32 @@ def test_parameter_checks_remembered_for_array_starts_still_refuse_bad_values():
         GaussianMixture(2, init_params=labels, tol=-1.0).fit(X)
     with pytest.raises(InvalidParameterError, match="init_params"):
         GaussianMixture(2, init_params="nonsense").fit(X)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_float32_data_whose_precisions_exceed_float32(covariance_type):
+    # issue 19: rows near 1e-20 with reg_covar=0 have precisions near 1e40,
+    # beyond float32's range; the E-step's casts overflowed (RuntimeWarning,
+    # infinities). Such a fit runs its E-step in float64 and keeps the
+    # precisions in float64; everything else stays float32.
+    rng = np.random.RandomState(0)
+    X64 = rng.normal(size=(300, 3)) * 1e-20
+    X64[:150] += 5e-20
+    X32 = X64.astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        model = GaussianMixture(
+            2, covariance_type=covariance_type, reg_covar=0, random_state=0
+        ).fit(X32)
+        proba = model.predict_proba(X32)
+    reference = GaussianMixture(
+        2, covariance_type=covariance_type, reg_covar=0, random_state=0
+    ).fit(X32.astype(np.float64))
+    assert (
+        np.isfinite(model.precisions_).all() and model.precisions_.dtype == np.float64
+    )
+    assert model.means_.dtype == np.float32 and proba.dtype == np.float32
+    np.testing.assert_allclose(model.lower_bound_, reference.lower_bound_, rtol=1e-5)
+    np.testing.assert_allclose(
+        proba, reference.predict_proba(X32.astype(np.float64)), atol=1e-4
+    )

@@ -304,8 +304,8 @@ def _fit_options(components_default):
 
 
 # -- fit and select --------------------------------------------------------------------
-def _prepare(data, columns, key, family):
-    table = _io.read_table(data, key).select(columns)
+def _prepare(data, columns, key, family, memory_budget=None):
+    table = _io.open_table(data, key, columns, memory_budget=memory_budget)
     reason = None
     if family == "auto":
         family, reason = _io.detect_family(table)
@@ -324,7 +324,7 @@ def _fitted_description(estimator, X, table, family):
     summary["covariance_type"] = getattr(estimator, "covariance_type", None)
     summary["n_samples"] = int(table.n_rows)
     summary["columns"] = list(table.names)
-    summary["bic"] = float(estimator.bic(X)) if hasattr(estimator, "bic") else None
+    summary["bic"] = _models.fitted_bic(estimator, X)
     return summary
 
 
@@ -398,10 +398,12 @@ def _run_fit(
     as_json,
     output,
     quiet=False,
+    memory_budget=None,
 ):
     from mixtura.io import save
 
-    table, family, reason = _prepare(data, columns, key, family)
+    budget = _io.default_memory_budget() if memory_budget is None else memory_budget
+    table, family, reason = _prepare(data, columns, key, family, budget)
     options = {
         "seed": seed,
         "n_init": n_init,
@@ -549,38 +551,28 @@ def _model_columns(estimator, table, columns):
     return table
 
 
-def _run_predict(model, data, columns, key, output):
+def _run_predict(model, data, columns, key, output, memory_budget=None):
     estimator = _load(model)
-    table = _io.read_table(data, key)
+    # a Parquet input over the budget is labelled a row group at a time, when
+    # the output can be written so (.parquet, .csv)
+    streams = os.path.splitext(output)[1].lower() in _io.STREAM_OUTPUTS
+    budget = _io.default_memory_budget() if memory_budget is None else memory_budget
+    table = _io.open_table(
+        data, key, memory_budget=budget if streams else None, numeric=False
+    )
     used = _model_columns(estimator, table, columns)
-    text = bool(estimator.__sklearn_tags__().input_tags.string)
-    family = (_models.model_summary(estimator)["family"] or {}).get("name", "model's")
-    X = used.object_matrix() if text else used.numeric_matrix(family)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "X does not have valid feature names")
-        labels = np.asarray(estimator.predict(X))
-        proba = np.asarray(estimator.predict_proba(X), dtype=np.float64)
-        log_density = (
-            np.asarray(estimator.score_samples(X), dtype=np.float64)
-            if hasattr(estimator, "score_samples")
-            else None
-        )
-    names = [*table.names, "label"]
-    columns_out = [*table.columns, labels]
-    names += [f"prob_{k}" for k in range(proba.shape[1])]
-    columns_out += [proba[:, k] for k in range(proba.shape[1])]
-    names.append("uncertainty")
-    columns_out.append(1.0 - proba.max(axis=1))
-    if log_density is not None:
-        names.append("log_density")
-        columns_out.append(log_density)
-    text_cells = table.text or [None] * len(table.names)
-    extra = [None] * (len(names) - len(table.names))
-    _io.write_table(output, names, columns_out, [*text_cells, *extra])
+    if isinstance(table, _io.StreamedTable):
+        names, _ = _models.predict_stream(estimator, table, used, output)
+    else:
+        names, columns_out = _models.labelled_columns(estimator, table, used)
+        text_cells = table.text or [None] * len(table.names)
+        extra = [None] * (len(names) - len(table.names))
+        _io.write_table(output, names, columns_out, [*text_cells, *extra])
+    n_prob = sum(name.startswith("prob_") for name in names[len(table.names) :])
     click.echo(
         f"wrote {table.n_rows} rows to {output}: the input's {len(table.names)} "
-        f"columns, label, prob_0..prob_{proba.shape[1] - 1}, uncertainty"
-        f"{', log_density' if log_density is not None else ''}"
+        f"columns, label, prob_0..prob_{n_prob - 1}, uncertainty"
+        f"{', log_density' if names[-1] == 'log_density' else ''}"
     )
     return 0
 
@@ -736,6 +728,28 @@ Examples:
 """
 
 
+def _memory_size(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return _io.parse_memory_size(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+_memory_budget_option = click.option(
+    "--memory-budget",
+    metavar="SIZE",
+    callback=_memory_size,
+    help="A .parquet DATA whose columns take more than SIZE in memory (rows x "
+    "columns x 8 bytes, from its metadata) is read one row group at a time: fit "
+    "streams it through batch EM (one model; a grid is fitted in memory), "
+    "predict writes a .parquet or .csv output row group by row group (default: "
+    "a quarter of the memory available). kB, MB, GB: powers of 1000; KiB, MiB, "
+    "GiB: of 1024. Example: --memory-budget 200MB",
+)
+
+
 def _output_option(required, extensions=None, help_text=""):
     return click.option(
         "--output",
@@ -795,6 +809,7 @@ def build_cli(run_demo):
         help_text="Where to write the model file (its directory must exist; "
         "'.mixtura' by convention). Example: -o faithful.mixtura",
     )
+    @_memory_budget_option
     def fit(**options):
         return _reported("fit", _run_fit, **options)
 
@@ -824,6 +839,7 @@ def build_cli(run_demo):
         help_text="Where to write the labelled rows (.csv, .npy, .npz, .parquet). "
         "Example: -o labels.csv",
     )
+    @_memory_budget_option
     def predict(**options):
         return _reported("predict", _run_predict, **options)
 

@@ -17,6 +17,16 @@ Formats, chosen by the file's extension:
   a structured array (columns named by its fields); never unpickled.
 - ``.npz``: the archive's first array, or the one named by ``key``.
 - ``.parquet``: with pyarrow installed (``pip install "mixtura[parquet]"``).
+
+A Parquet file whose values would take more than a memory budget in memory
+(rows x columns x 8 bytes, from the file's metadata: nothing is read to know it)
+is opened by :func:`open_table` as a :class:`StreamedTable` instead, which reads
+one row group at a time: ``mixtura fit`` fits it through
+:func:`mixtura.streams.parquet_chunks` (batch EM, one pass over the row groups
+per iteration) and ``mixtura predict`` labels it row group by row group, writing
+its output as it goes (:func:`write_table_stream`). The budget is
+``--memory-budget``, by default :func:`default_memory_budget` (a quarter of the
+memory available).
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ import io
 import logging
 import math
 import os
+import re
 import zipfile
 from dataclasses import dataclass, field
 
@@ -35,11 +46,17 @@ __all__ = [
     "DATA_FORMATS",
     "NA_STRINGS",
     "OUTPUT_FORMATS",
+    "STREAM_OUTPUTS",
     "InputError",
+    "StreamedTable",
     "Table",
+    "default_memory_budget",
     "detect_family",
+    "open_table",
+    "parse_memory_size",
     "read_table",
     "write_table",
+    "write_table_stream",
 ]
 
 _log = logging.getLogger(__name__)
@@ -51,6 +68,11 @@ _CSV_EXTENSIONS = (".csv", ".tsv", ".txt")
 DATA_FORMATS = (*_CSV_EXTENSIONS, ".npy", ".npz", ".parquet")
 #: extensions :func:`write_table` writes
 OUTPUT_FORMATS = (".csv", ".npy", ".npz", ".parquet")
+#: extensions :func:`write_table_stream` writes part by part
+STREAM_OUTPUTS = (".csv", ".parquet")
+#: the fraction of the available memory that is the default memory budget
+DEFAULT_BUDGET_FRACTION = 0.25
+_SIZE_UNITS = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4}
 _SNIFF_BYTES = 64 * 1024
 _DELIMITERS = ",;\t|"
 _PARQUET_INSTALL = 'pip install "mixtura[parquet]"'
@@ -124,14 +146,7 @@ class Table:
         """
         if names is None:
             return self
-        unknown = [name for name in names if name not in self.names]
-        if unknown:
-            raise InputError(
-                f"{self.source} has no column {', '.join(map(repr, unknown))}; its "
-                f"columns are {', '.join(self.names)}"
-            )
-        if len(set(names)) != len(names):
-            raise InputError(f"--columns names a column twice: {', '.join(names)}")
+        _check_names(names, self.names, self.source)
         index = [self.names.index(name) for name in names]
         return Table(
             [self.names[i] for i in index],
@@ -182,6 +197,17 @@ class Table:
         for index, column in enumerate(self.columns):
             X[:, index] = column
         return X
+
+
+def _check_names(names, columns, source):
+    unknown = [name for name in names if name not in columns]
+    if unknown:
+        raise InputError(
+            f"{source} has no column {', '.join(map(repr, unknown))}; its "
+            f"columns are {', '.join(columns)}"
+        )
+    if len(set(names)) != len(names):
+        raise InputError(f"--columns names a column twice: {', '.join(names)}")
 
 
 # -- reading ---------------------------------------------------------------------
@@ -407,6 +433,291 @@ def _parquet_column(column, name, path):
     )
 
 
+# -- Parquet files larger than the memory budget -----------------------------------
+def parse_memory_size(text):
+    """A size in bytes from ``'200MB'``, ``'1.5GiB'``, ``'500k'`` or ``'1000000'``.
+
+    ``k``, ``M``, ``G``, ``T`` (any case, ``B`` optional) are powers of 1000;
+    ``KiB``, ``MiB``, ``GiB``, ``TiB`` powers of 1024; a bare number is bytes.
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    size : int
+        Bytes, at least 0.
+
+    Raises
+    ------
+    ValueError
+        If ``text`` is not a size.
+    """
+    match = re.fullmatch(
+        r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([kmgt]?)(i?)(b?)\s*", str(text), re.IGNORECASE
+    )
+    if match is None or (match.group(3) and not match.group(2)):
+        raise ValueError(
+            f"expected a size such as 200MB, 1.5GiB or 1000000 (bytes); got {text!r}"
+        )
+    number, unit, binary = match.group(1), match.group(2).lower(), match.group(3)
+    base = 1024 if binary else 1000
+    return int(float(number) * base ** _SIZE_UNITS[unit])
+
+
+def default_memory_budget():
+    """The default memory budget: a quarter of the memory available now.
+
+    Linux's ``MemAvailable`` (``/proc/meminfo``), else the free physical pages
+    (``os.sysconf``); None where neither is known (nothing is then streamed
+    unless ``--memory-budget`` is given).
+
+    Returns
+    -------
+    budget : int or None
+        Bytes.
+    """
+    available = None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError):
+        pass
+    if available is None:
+        try:
+            available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, OSError, ValueError):
+            return None
+    return int(available * DEFAULT_BUDGET_FRACTION)
+
+
+@dataclass
+class StreamedTable:
+    """Named columns of a Parquet file, read one row group at a time.
+
+    Stands in for a :class:`Table` whose values would exceed the memory
+    budget: it has the names, the number of rows (from the metadata) and the
+    source, and reads the rows only when asked, a row group at a time.
+
+    Parameters
+    ----------
+    path : str
+        The Parquet file.
+    names : list of str
+        Its columns (all, or those chosen), in order.
+    numeric : list of bool
+        Whether each column holds numbers (integer, floating, boolean).
+    n_rows : int
+        Rows of the file.
+    """
+
+    path: str
+    names: list
+    numeric: list
+    n_rows: int
+    named: bool = True
+    text: list = field(default=None)
+
+    @property
+    def source(self):
+        """The file, for messages."""
+        return self.path
+
+    @property
+    def nbytes(self):
+        """The columns' size in memory as float64 (rows x columns x 8 bytes)."""
+        return self.n_rows * len(self.names) * 8
+
+    def is_text(self, index):
+        """Whether column ``index`` holds anything but numbers.
+
+        Parameters
+        ----------
+        index : int
+
+        Returns
+        -------
+        text : bool
+        """
+        return not self.numeric[index]
+
+    def select(self, names):
+        """The streamed table of the columns called ``names``, as :meth:`Table.select`.
+
+        Parameters
+        ----------
+        names : sequence of str or None
+
+        Returns
+        -------
+        table : StreamedTable
+        """
+        if names is None:
+            return self
+        _check_names(names, self.names, self.source)
+        index = [self.names.index(name) for name in names]
+        return StreamedTable(
+            self.path,
+            [self.names[i] for i in index],
+            [self.numeric[i] for i in index],
+            self.n_rows,
+        )
+
+    def stream(self):
+        """The columns as a float64 stream of row groups, for ``fit``.
+
+        Returns
+        -------
+        stream : ChunkStream
+            :func:`mixtura.streams.parquet_chunks` of the columns, each chunk
+            as float64 (the in-memory table's dtype, so that the fit is the
+            in-memory one).
+        """
+        from mixtura.streams import ChunkStream, parquet_chunks
+
+        chunks = parquet_chunks(self.path, list(self.names))
+
+        def make_chunks():
+            for chunk in chunks.make_chunks():
+                yield chunk.astype(np.float64, copy=False)
+
+        return ChunkStream(make_chunks, chunks.description)
+
+    def row_groups(self):
+        """Yield each row group as an in-memory :class:`Table` of the columns.
+
+        Values are converted as :func:`read_table` converts them.
+
+        Yields
+        ------
+        table : Table
+        """
+        import pyarrow.parquet as pq
+
+        reader = pq.ParquetFile(self.path)
+        for group in range(reader.num_row_groups):
+            part = reader.read_row_group(group, columns=list(self.names))
+            columns = [
+                _parquet_column(part.column(i), name, self.path)
+                for i, name in enumerate(self.names)
+            ]
+            yield Table(list(self.names), columns, self.path)
+
+    def read(self):
+        """The whole table in memory (for what cannot stream).
+
+        Returns
+        -------
+        table : Table
+        """
+        return read_table(self.path).select(self.names)
+
+
+def open_table(path, key=None, columns=None, *, memory_budget=None, numeric=True):
+    """A data file as a :class:`Table`, or as a :class:`StreamedTable` if too big.
+
+    A ``.parquet`` file is streamed when its chosen columns would take more
+    than ``memory_budget`` bytes in memory (rows x columns x 8, from the
+    metadata) and, with ``numeric``, every chosen column holds numbers; any
+    other file is read by :func:`read_table`.
+
+    Parameters
+    ----------
+    path : str
+    key : str, default=None
+        As for :func:`read_table`.
+    columns : sequence of str, default=None
+        Columns to keep (None: all).
+    memory_budget : int, default=None
+        Bytes; None reads every file in memory.
+    numeric : bool, default=True
+        Stream only numeric columns (a fit's); False streams any (predict's
+        output repeats text columns too).
+
+    Returns
+    -------
+    table : Table or StreamedTable
+
+    Raises
+    ------
+    InputError
+        As :func:`read_table` and :meth:`Table.select`.
+    """
+    streamed = None
+    if memory_budget is not None and os.path.splitext(path)[1].lower() == ".parquet":
+        streamed = _parquet_schema(path)
+    if streamed is not None:
+        streamed = streamed.select(columns)
+        if streamed.nbytes <= memory_budget:
+            streamed = None
+        elif numeric and not all(streamed.numeric):
+            text = [
+                name
+                for name, number in zip(streamed.names, streamed.numeric, strict=True)
+                if not number
+            ]
+            _log.warning(
+                "%s (%s) exceeds the memory budget (%s) but its columns %s are not "
+                "numeric, which a stream cannot read: reading it in memory",
+                path,
+                _size_text(streamed.nbytes),
+                _size_text(memory_budget),
+                ", ".join(text),
+            )
+            streamed = None
+    if streamed is None:
+        return read_table(path, key).select(columns)
+    _log.info(
+        "%s: %d rows x %d columns, %s in memory, over the budget of %s: reading "
+        "it one row group at a time",
+        path,
+        streamed.n_rows,
+        len(streamed.names),
+        _size_text(streamed.nbytes),
+        _size_text(memory_budget),
+    )
+    return streamed
+
+
+def _parquet_schema(path):
+    """The file's columns and rows, from its metadata; None if it cannot tell.
+
+    Whatever is wrong with the file is left for :func:`read_table` to report.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        return None
+    if not os.path.isfile(path):
+        return None
+    try:
+        reader = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError):
+        return None
+    schema = reader.schema_arrow
+    numeric = [
+        pa.types.is_integer(kind)
+        or pa.types.is_floating(kind)
+        or pa.types.is_boolean(kind)
+        for kind in schema.types
+    ]
+    names = [str(name) for name in schema.names]
+    return StreamedTable(os.fspath(path), names, numeric, reader.metadata.num_rows)
+
+
+def _size_text(size):
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1000:
+            return f"{size:.3g} {unit}"
+        size /= 1000
+    return f"{size:.3g} TB"
+
+
 # -- the family of a table --------------------------------------------------------
 def detect_family(table):
     """The family ``--family auto`` picks for a table, and why.
@@ -417,7 +728,8 @@ def detect_family(table):
 
     Parameters
     ----------
-    table : Table
+    table : Table or StreamedTable
+        A streamed table is read one row group at a time.
 
     Returns
     -------
@@ -439,14 +751,23 @@ def detect_family(table):
                 "the columns of one kind with --columns, or name a --family"
             )
         return "categorical", "text columns"
-    values = np.concatenate([column[~np.isnan(column)] for column in table.columns])
-    if values.size and np.all((values == 0) | (values == 1)):
+    if isinstance(table, StreamedTable):  # one row group at a time
+        parts = (chunk[~np.isnan(chunk)] for chunk in table.stream())
+    else:
+        parts = (column[~np.isnan(column)] for column in table.columns)
+    seen, binary, counts = False, True, True
+    for values in parts:
+        seen = seen or bool(values.size)
+        binary = binary and bool(np.all((values == 0) | (values == 1)))
+        counts = counts and bool(
+            np.all(np.isfinite(values) & (values >= 0))
+            and np.all(values == np.floor(values))
+        )
+        if not counts:
+            break
+    if seen and binary:
         return "bernoulli", "every value is 0 or 1"
-    if (
-        values.size
-        and np.all(np.isfinite(values) & (values >= 0))
-        and np.all(values == np.floor(values))
-    ):
+    if seen and counts:
         return "poisson", "non-negative integers"
     return "gaussian", "real numbers"
 
@@ -546,3 +867,95 @@ def _write_parquet(path, names, columns):
         for column in columns
     ]
     pq.write_table(pa.Table.from_arrays(arrays, names=list(names)), path)
+
+
+def write_table_stream(path, parts):
+    """Write parts of rows to ``path`` one after the other (.parquet or .csv).
+
+    A Parquet file gets one row group per part, a CSV file the header once and
+    the rows of each part as they come, so that memory holds one part.
+
+    Parameters
+    ----------
+    path : str
+        Where to write: an extension of :data:`STREAM_OUTPUTS`.
+    parts : iterable of (list of str, list of ndarray)
+        The names and columns of each part, the same names every time (as in
+        :func:`write_table`).
+
+    Returns
+    -------
+    n_rows : int
+        Rows written.
+
+    Raises
+    ------
+    InputError
+        If the format cannot be written part by part, or a name repeats.
+    """
+    extension = os.path.splitext(path)[1].lower()
+    if extension not in STREAM_OUTPUTS:
+        raise InputError(
+            f"cannot write {path!r} part by part; use one of "
+            f"{', '.join(STREAM_OUTPUTS)}"
+        )
+    writer, n_rows = None, 0
+    try:
+        for names, columns in parts:
+            if writer is None:
+                repeated = sorted({name for name in names if names.count(name) > 1})
+                if repeated:
+                    raise InputError(
+                        f"the output would have two columns called {repeated[0]!r}; "
+                        "rename the input's column"
+                    )
+                writer = (
+                    _ParquetParts(path, names)
+                    if extension == ".parquet"
+                    else _CsvParts(path, names)
+                )
+            writer.write(columns)
+            n_rows += len(columns[0]) if columns else 0
+    finally:
+        if writer is not None:
+            writer.close()
+    _log.info("wrote %s: %d rows, part by part", path, n_rows)
+    return n_rows
+
+
+class _CsvParts:
+    def __init__(self, path, names):
+        self.handle = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115
+        self.writer = csv.writer(self.handle, lineterminator="\n")
+        self.writer.writerow(names)
+
+    def write(self, columns):
+        cells = [[_format_cell(v) for v in column.tolist()] for column in columns]
+        self.writer.writerows(zip(*cells, strict=True))
+
+    def close(self):
+        self.handle.close()
+
+
+class _ParquetParts:
+    def __init__(self, path, names):
+        self.path, self.names, self.writer = path, list(names), None
+
+    def write(self, columns):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        arrays = [
+            pa.array(column.tolist(), type=pa.string())
+            if column.dtype == object
+            else pa.array(column)
+            for column in columns
+        ]
+        table = pa.Table.from_arrays(arrays, names=self.names)
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, table.schema)
+        self.writer.write_table(table.cast(self.writer.schema_arrow))
+
+    def close(self):
+        if self.writer is not None:
+            self.writer.close()

@@ -15,8 +15,9 @@ family or estimator is offered without a change to the command line:
   ``input_tags.string``.
 
 A grid of Gaussian models is fitted by :func:`mixtura.select`; a grid of any
-other family fits one estimator per cell and tabulates the criteria the
-estimators give (``bic``, ``aic``) in a :class:`~mixtura.selection.SelectionTable`.
+other family too, through its ``estimator=`` argument (one estimator per model,
+cloned for each K), so that every family's table follows select's rules
+(criteria, failed cells, ICL).
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ from __future__ import annotations
 import inspect
 import logging
 import math
+import warnings
 
 import numpy as np
 
-from mixtura.cli._io import InputError
+from mixtura.cli._io import InputError, StreamedTable, write_table_stream
 from mixtura.estimators import ESTIMATORS, GaussianMixture, MixtureModel
 from mixtura.families import FAMILIES
-from mixtura.selection import SelectionTable
 
 __all__ = [
     "cli_families",
@@ -38,8 +39,11 @@ __all__ = [
     "estimator_class",
     "fit_grid",
     "fit_one",
+    "fitted_bic",
+    "labelled_columns",
     "make_estimator",
     "model_summary",
+    "predict_stream",
     "records",
 ]
 
@@ -185,9 +189,15 @@ def fit_one(
 ):
     """Fit one model to the table.
 
+    A :class:`~mixtura.cli._io.StreamedTable` is fitted out of core, from
+    :func:`mixtura.streams.parquet_chunks` (the estimator's ``fit`` on a
+    stream: the initialisation on the first rows, then batch EM with one pass
+    over the row groups per iteration), unless the estimator takes text (read
+    in memory).
+
     Parameters
     ----------
-    table : Table
+    table : Table or StreamedTable
     family : str
     n_components : int
     model : str or None
@@ -202,14 +212,19 @@ def fit_one(
     -------
     estimator : BaseMixture
         Fitted.
-    X : ndarray
+    X : ndarray or ChunkStream
         The data it was fitted to.
     """
     _check_grid([n_components], table.n_rows)
     estimator = make_estimator(
         family, n_components, model=model, seed=seed, n_init=n_init, missing=missing
     )
-    X = data_matrix(table, estimator, family)
+    if isinstance(table, StreamedTable) and takes_text(estimator):
+        table = _in_memory(table, f"the {family} family's estimator takes text")
+    if isinstance(table, StreamedTable):
+        X = table.stream()
+    else:
+        X = data_matrix(table, estimator, family)
     if progress and "progress" in estimator.get_params():
         estimator.set_params(progress=True)
     estimator.fit(X)
@@ -233,7 +248,8 @@ def fit_grid(
 
     Parameters
     ----------
-    table : Table
+    table : Table or StreamedTable
+        A streamed table is read in memory (with a warning).
     family : str
     ks : sequence of int
     models : sequence of str or None
@@ -260,6 +276,8 @@ def fit_grid(
         If every fit of the grid failed.
     """
     _check_grid(ks, table.n_rows)
+    if isinstance(table, StreamedTable):
+        table = _in_memory(table, "a grid of models is fitted in memory")
     probe = make_estimator(family, 1, model=None, seed=seed, missing=missing)
     X = data_matrix(table, probe, family)
     if isinstance(probe, GaussianMixture):
@@ -285,6 +303,123 @@ def fit_grid(
     return grid, X
 
 
+def _in_memory(table, reason):
+    _log.warning(
+        "%s exceeds the memory budget, but %s: reading it in memory",
+        table.source,
+        reason,
+    )
+    return table.read()
+
+
+def fitted_bic(estimator, X):
+    """The fitted estimator's BIC on ``X`` (an array or a stream), or None.
+
+    Parameters
+    ----------
+    estimator : estimator
+        Fitted.
+    X : ndarray or ChunkStream
+        A stream's BIC sums the log densities of its chunks (one value a row
+        in memory).
+
+    Returns
+    -------
+    bic : float or None
+        None for an estimator without ``bic``.
+    """
+    if not hasattr(estimator, "bic"):
+        return None
+    from mixtura.streams import ChunkStream
+
+    if not isinstance(X, ChunkStream):
+        return float(estimator.bic(X))
+    log_density = np.asarray(estimator.score_samples(X), dtype=np.float64)
+    n_samples = log_density.shape[0]
+    return float(
+        -2 * np.sum(log_density) + estimator._n_parameters() * math.log(n_samples)
+    )
+
+
+def labelled_columns(estimator, table, used):
+    """``predict``'s output columns for the rows of a table.
+
+    Parameters
+    ----------
+    estimator : estimator
+        Fitted (or loaded).
+    table : Table
+        The input's rows, every column (repeated in the output).
+    used : Table
+        The columns the estimator takes, of the same rows.
+
+    Returns
+    -------
+    names : list of str
+        The input's columns, ``label``, ``prob_0``..., ``uncertainty`` and,
+        where the estimator has ``score_samples``, ``log_density``.
+    columns : list of ndarray of shape (n_rows,)
+    """
+    family = (model_summary(estimator)["family"] or {}).get("name", "model's")
+    X = used.object_matrix() if takes_text(estimator) else used.numeric_matrix(family)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "X does not have valid feature names")
+        labels = np.asarray(estimator.predict(X))
+        proba = np.asarray(estimator.predict_proba(X), dtype=np.float64)
+        log_density = (
+            np.asarray(estimator.score_samples(X), dtype=np.float64)
+            if hasattr(estimator, "score_samples")
+            else None
+        )
+    names = [*table.names, "label", *(f"prob_{k}" for k in range(proba.shape[1]))]
+    columns = [*table.columns, labels, *(proba[:, k] for k in range(proba.shape[1]))]
+    names.append("uncertainty")
+    columns.append(1.0 - proba.max(axis=1))
+    if log_density is not None:
+        names.append("log_density")
+        columns.append(log_density)
+    return names, columns
+
+
+def predict_stream(estimator, table, used, output):
+    """``predict`` on a streamed table, one row group at a time, to ``output``.
+
+    Each row group is read (every column), labelled and written as one part of
+    ``output`` (:func:`~mixtura.cli._io.write_table_stream`: a Parquet row group
+    or CSV rows), so that memory holds one row group and its results.
+
+    Parameters
+    ----------
+    estimator : estimator
+        Fitted (or loaded).
+    table : StreamedTable
+        The input, every column.
+    used : StreamedTable
+        The columns the estimator takes.
+    output : str
+        A ``.parquet`` or ``.csv`` file.
+
+    Returns
+    -------
+    names : list of str
+        The output's columns.
+    n_rows : int
+        Rows written.
+    """
+    names = []
+
+    def parts():
+        for part in table.row_groups():
+            part_names, columns = labelled_columns(
+                estimator, part, part.select(used.names)
+            )
+            names[:] = part_names
+            yield part_names, columns
+
+    n_rows = write_table_stream(output, parts())
+    return names, n_rows
+
+
 def _select_models(models):
     if models is None:
         return None
@@ -292,57 +427,20 @@ def _select_models(models):
 
 
 def _fit_family_grid(X, family, ks, models, seed, n_init, missing, criterion):
-    cells, fitted = [], {}
-    for model in models or [None]:
-        for k in ks:
-            name = model or family
-            estimator = make_estimator(
-                family, k, model=model, seed=seed, n_init=n_init, missing=missing
-            )
-            try:
-                estimator.fit(X)
-            except ValueError as error:  # a failed cell, as select records it
-                _log.info("%s K=%d failed: %s", name, k, error)
-                cells.append(_failed_record(name, k, error))
-                continue
-            cells.append(_record(name, k, estimator, X))
-            fitted[name, k] = estimator
-    return SelectionTable.from_records(cells, len(X), criterion, estimators=fitted)
+    """A grid of a non-Gaussian family, by :func:`mixtura.select`'s estimator grid.
 
+    One estimator per model (the family's default when ``models`` is None),
+    named as the table's column; select clones it for each K with ``seed``.
+    """
+    from mixtura.selection import select
 
-def _record(name, k, estimator, X):
-    log_likelihood = float(np.sum(estimator.score_samples(X)))
-    bic = float(estimator.bic(X))
-    # ICL as select defines it: BIC plus the hard classification's entropy
-    largest = np.max(estimator.predict_proba(X), axis=1)
-    with np.errstate(divide="ignore"):
-        entropy = -2 * float(np.sum(np.log(largest)))
-    return {
-        "model": name,
-        "n_components": k,
-        "log_likelihood": log_likelihood,
-        "n_parameters": float(estimator._n_parameters()),
-        "bic": bic,
-        "aic": float(estimator.aic(X)),
-        "icl": bic + entropy,
-        "converged": bool(estimator.converged_),
-        "error": None,
+    grid = {
+        model or family: make_estimator(
+            family, 1, model=model, seed=seed, n_init=n_init, missing=missing
+        )
+        for model in models or [None]
     }
-
-
-def _failed_record(name, k, error):
-    nan = math.nan
-    return {
-        "model": name,
-        "n_components": k,
-        "log_likelihood": nan,
-        "n_parameters": nan,
-        "bic": nan,
-        "aic": nan,
-        "icl": nan,
-        "converged": None,
-        "error": f"{type(error).__name__}: {error}",
-    }
+    return select(X, list(ks), criterion=criterion, estimator=grid, random_state=seed)
 
 
 def records(grid):

@@ -459,8 +459,10 @@ class GaussianMixture(BaseMixture):
         self.weights_ = mixture.weights.astype(dtype)
         self.means_ = family.means.astype(dtype)
         self.covariances_ = family.covariances.astype(dtype)
-        self.precisions_cholesky_ = family.precisions_cholesky.astype(dtype)
-        self.precisions_ = family.precisions.astype(dtype)
+        self.precisions_cholesky_ = _in_dtype_if_it_fits(
+            family.precisions_cholesky, dtype
+        )
+        self.precisions_ = _in_dtype_if_it_fits(family.precisions, dtype)
 
     def _mixture_from_attributes(self):
         family = Gaussian(
@@ -656,3 +658,17 @@ def _draw_completions(X, observed, mixture, covariances, resp, rng, n_draws):
             completed[k][row][:, missing] + noise
         )
     return out
+
+
+def _in_dtype_if_it_fits(values, dtype):
+    """``values`` in the fit's ``dtype``, or float64 where that would overflow.
+
+    Issue 19: float32 data near 1e-20 fitted with ``reg_covar=0`` have
+    precisions beyond float32's range (1e40 for variances of 1e-40); cast,
+    they became infinities. Such a fit keeps them in float64 (the E-step then
+    runs in float64 too, ``BeyondFloat32Kernel``).
+    """
+    limit = np.finfo(dtype).max
+    if np.abs(values).max(initial=0.0) > limit:
+        return np.asarray(values, dtype=np.float64)
+    return values.astype(dtype)

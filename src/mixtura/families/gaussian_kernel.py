@@ -498,6 +498,11 @@ class GaussianKernels:
         structure = self.structure
         if not numpy_rows or dtype not in (np.float32, np.float64):
             return GaussianEStepKernel(self, dtype, eps)
+        if dtype == np.float32 and self.beyond_float32():
+            # issue 19: float32 rows near 1e-20 with reg_covar=0 have
+            # precisions beyond float32's range; every cast overflowed
+            wide = self._choose(True, np.dtype(np.float64), _FLOAT64_EPS)
+            return BeyondFloat32Kernel(self, dtype, eps, wide)
         if not self.e_step_cancels(eps):
             if structure.shared_matrix:
                 return TiedKernel(self, dtype, eps)
@@ -513,6 +518,21 @@ class GaussianKernels:
             if wide.form != "composed":
                 return WidenedKernel(self, dtype, eps, wide)
         return GaussianEStepKernel(self, dtype, eps)
+
+    def beyond_float32(self):
+        """Whether a precision factor or log-determinant overflows float32.
+
+        Casting the E-step's coefficients to float32 would then give
+        infinities; such rows are computed in float64 instead
+        (:class:`BeyondFloat32Kernel`).
+
+        Returns
+        -------
+        beyond : bool
+        """
+        limit = float(np.finfo(np.float32).max) ** 0.5  # their squares enter too
+        factors = np.abs(self.precisions_cholesky)
+        return bool(factors.max(initial=0.0) > limit or not np.isfinite(factors).all())
 
     def e_step_cancels(self, eps):
         """Whether the expanded log densities would lose too much (see above).
@@ -851,6 +871,40 @@ class WidenedKernel(GaussianEStepKernel):
     def group_step(self, chunks, log_weights):
         """The float64 kernel's group step, one chunk widened at a time."""
         return self.wide.group_step(_widened(chunks), log_weights)
+
+
+class BeyondFloat32Kernel(WidenedKernel):
+    """Float32 rows under parameters beyond float32's range, run in float64.
+
+    Every computation widens the rows to float64 and hands them to the float64
+    kernel; log densities and distances come back as float32 (they are of
+    ordinary size: the huge precisions multiply tiny deviations).
+
+    Parameters
+    ----------
+    parameters : GaussianKernels
+    dtype : dtype
+        float32.
+    eps : float
+    wide : GaussianEStepKernel
+        The family value's float64 kernel.
+    """
+
+    form = "beyond-float32"
+
+    def log_prob(self, X):
+        """The float64 kernel's log densities of the widened rows, as float32."""
+        return self.wide.log_prob(X.astype(np.float64)).astype(np.float32)
+
+    def squared_mahalanobis(self, X):
+        """The float64 kernel's distances of the widened rows, as float32."""
+        distances = self.wide.squared_mahalanobis(X.astype(np.float64))
+        with np.errstate(over="ignore"):  # a distance beyond float32 is inf
+            return distances.astype(np.float32)
+
+    def composed_step(self, X, log_weights, sample_weight):
+        """The float64 kernel's composed step on the widened rows."""
+        return self.wide.composed_step(X.astype(np.float64), log_weights, sample_weight)
 
 
 def _widened(chunks):
