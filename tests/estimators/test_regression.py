@@ -374,3 +374,26 @@ def test_select_over_named_estimators_and_bad_calls():
         mixtura.select(x, [1, 2], y=y, estimator=grid, models=["full"])
     with pytest.raises(DataValidationError, match="non-negative"):
         mixtura.select(x, [1, 2], y=-y - 1, estimator=grid)
+
+
+def test_callback_sees_every_iteration_and_interrupt_keeps_the_best_fit():
+    from mixtura.inference.loop import FitInterrupted
+
+    rng = np.random.RandomState(19)
+    x, y, _ = _crossing_lines(rng, 400, [2.0, -1.0], [1.0, 0.0], [0.3, 0.6], [0.5, 0.5])
+    seen = []
+    model = MixtureRegression(2, random_state=0, callback=seen.append).fit(x, y)
+    assert [info.n_iter for info in seen] == list(range(1, model.n_iter_ + 1))
+    np.testing.assert_allclose([info.lower_bound for info in seen], model.lower_bounds_)
+
+    def stop_after_three(info):
+        if info.n_iter == 3:
+            raise KeyboardInterrupt
+
+    interrupted = MixtureOfExperts(2, random_state=0, callback=stop_after_three)
+    with pytest.raises(FitInterrupted) as caught:
+        interrupted.fit(x, y)
+    assert caught.value.estimator is interrupted
+    assert interrupted.fit_events_[-1]["event"] == "interrupted"
+    assert np.isfinite(interrupted.score(x, y))
+    assert interrupted.weights_.shape == (2,)

@@ -46,6 +46,7 @@ from mixtura.inference.labelled import (
     check_labels,
     marks_unlabelled,
 )
+from mixtura.inference.loop import combine_callbacks
 from mixtura.inference.online import online_update
 from mixtura.inference.sources import DataRules, map_rows, to_fit_data
 from mixtura.mixture import Mixture
@@ -115,18 +116,6 @@ def _scalar_key(cls, params):
         else:
             return None
     return cls, tuple(key)
-
-
-def _combine(callbacks):
-    callbacks = [c for c in callbacks if c is not None]
-    if not callbacks:
-        return None
-
-    def call_all(info):
-        for callback in callbacks:
-            callback(info)
-
-    return call_all
 
 
 #: the most samples one call of ``sample`` draws: beyond it the draw's arrays
@@ -782,7 +771,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
                 relative_tol=self._relative_tolerance(),
                 random_state=random_state,
                 warm_start=warm,
-                callback=_combine([self._progress_callback(), bar]),
+                callback=combine_callbacks([self._progress_callback(), bar]),
                 recover=recover,
             )
         except FitInterrupted as error:
@@ -890,7 +879,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
             if self.verbose
             else None
         )
-        return _combine([printer, self.callback])
+        return combine_callbacks([printer, self.callback])
 
     # -- using a fitted model ---------------------------------------------------
     def _predict_data(self, X):

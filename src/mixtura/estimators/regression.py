@@ -36,9 +36,10 @@ from mixtura.families.poisson_regression import PoissonRegression
 from mixtura.inference.data import ArrayData, chunked_statistics, predict_log_resp
 from mixtura.inference.init import INIT_METHODS, initial_responsibilities
 from mixtura.inference.line_search import monotone_em_steps
-from mixtura.inference.loop import fit_loop
+from mixtura.inference.loop import FitInterrupted, combine_callbacks, fit_loop
 from mixtura.inference.sources import check_enough_rows
 from mixtura.mixture import Mixture
+from mixtura.progress import FitProgress
 from mixtura.stats import EMPTY_COMPONENT_GUARD
 
 __all__ = [
@@ -256,6 +257,14 @@ class MixtureRegression(RegressorMixin, BaseEstimator):
         ``'random_partition'`` (flexmix's default), integer labels of shape
         (n_samples,), or responsibilities of shape (n_samples, n_components).
     random_state : int, RandomState or None, default=None
+    callback : callable or None, default=None
+        Called with an :class:`~mixtura.inference.loop.IterationInfo` after
+        every EM iteration.
+    progress : bool, default=False
+        Draw a bar over restarts x iterations on stderr when it is a terminal
+        (needs tqdm: ``pip install "mixtura[progress]"``). Ctrl-C during a fit
+        keeps the best restart so far as the fit and raises the interrupt
+        again (:class:`~mixtura.inference.loop.FitInterrupted`).
 
     Attributes
     ----------
@@ -303,6 +312,8 @@ class MixtureRegression(RegressorMixin, BaseEstimator):
         "n_init": [Interval(Integral, 1, None, closed="left")],
         "init_params": [StrOptions(set(REGRESSION_INIT_METHODS)), "array-like"],
         "random_state": ["random_state"],
+        "callback": [callable, None],
+        "progress": ["boolean"],
     }
 
     _fit_info_attributes = ("converged_", "n_iter_", "lower_bound_", "lower_bounds_")
@@ -321,6 +332,8 @@ class MixtureRegression(RegressorMixin, BaseEstimator):
         n_init=1,
         init_params="kmeans",
         random_state=None,
+        callback=None,
+        progress=False,
     ):
         self.n_components = n_components
         self.expert = expert
@@ -333,6 +346,8 @@ class MixtureRegression(RegressorMixin, BaseEstimator):
         self.n_init = n_init
         self.init_params = init_params
         self.random_state = random_state
+        self.callback = callback
+        self.progress = progress
 
     # -- fitting ----------------------------------------------------------------
     def fit(self, X, y, sample_weight=None, offset=None):
@@ -356,10 +371,17 @@ class MixtureRegression(RegressorMixin, BaseEstimator):
         self : MixtureRegression
         """
         fitted = clone(self)
-        fitted._fit(X, y, sample_weight, offset)
+        interrupt = None
+        try:
+            fitted._fit(X, y, sample_weight, offset)
+        except FitInterrupted as error:
+            interrupt = error  # Ctrl-C: ``fitted`` holds the best restart so far
         for name in [name for name in vars(self) if name.endswith("_")]:
             delattr(self, name)
         vars(self).update(vars(fitted))
+        if interrupt is not None:
+            interrupt.estimator = self
+            raise interrupt
         return self
 
     def _kind(self):
@@ -382,21 +404,48 @@ class MixtureRegression(RegressorMixin, BaseEstimator):
         data = ArrayData(rows, weights)
         random_state = check_random_state(self.random_state)
         steps = monotone_em_steps()
-        result = fit_loop(
-            data,
-            lambda rng: self._initial_mixture(data, template, rng),
-            steps,
-            n_init=self.n_init,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            random_state=random_state,
-        )
+        bar = None
+        if self.progress:
+            bar = FitProgress(self.n_init, self.max_iter, desc=type(self).__name__)
+        interrupt = None
+        try:
+            result = fit_loop(
+                data,
+                lambda rng: self._initial_mixture(data, template, rng),
+                steps,
+                n_init=self.n_init,
+                max_iter=self.max_iter,
+                tol=self.tol,
+                random_state=random_state,
+                callback=combine_callbacks([self.callback, bar]),
+            )
+        except FitInterrupted as error:
+            # Ctrl-C (issue 18): the best restart so far is the fit
+            result, interrupt = error.result, error
+        finally:
+            if bar is not None:
+                bar.close(finished=interrupt is None)
         self._adopt_mixture(steps.to_mixture(result.mixture), np.float64)
         self.converged_ = bool(result.converged)
         self.n_iter_ = int(result.n_iter)
         self.lower_bound_ = float(result.lower_bound)
         self.lower_bounds_ = [float(b) for b in result.lower_bounds]
-        self.fit_events_ = list(result.events)
+        self.fit_events_ = [
+            {
+                "restart": event.restart,
+                "iteration": event.iteration,
+                "event": event.kind,
+                "components": list(event.components),
+                "message": event.message,
+            }
+            for event in result.events
+        ]
+        self._after_fit(X)
+        if interrupt is not None:
+            raise interrupt
+
+    def _after_fit(self, X):
+        """What a subclass derives from the fitted mixture and the training X."""
 
     def _joined_rows(self, X, y, offset, *, fitting):
         kind = self._kind()
@@ -798,7 +847,7 @@ class MixtureOfExperts(MixtureRegression):
     gate_alpha : float, default=0.0
         L2 penalty on the gate's slopes.
     expert, noise, fit_intercept, alpha, reg_covar, tol, max_iter, n_init, \
-init_params, random_state
+init_params, random_state, callback, progress
         As for :class:`MixtureRegression`.
 
     Attributes
@@ -836,6 +885,8 @@ n_iter_, lower_bound_, lower_bounds_, fit_events_, n_features_in_
         n_init=1,
         init_params="kmeans",
         random_state=None,
+        callback=None,
+        progress=False,
     ):
         super().__init__(
             n_components,
@@ -849,6 +900,8 @@ n_iter_, lower_bound_, lower_bounds_, fit_events_, n_features_in_
             n_init=n_init,
             init_params=init_params,
             random_state=random_state,
+            callback=callback,
+            progress=progress,
         )
         self.gate_features = gate_features
         self.gate_alpha = gate_alpha
@@ -899,8 +952,7 @@ n_iter_, lower_bound_, lower_bounds_, fit_events_, n_features_in_
         self.gate_coef_ = coefficients[:-1]
         self.gate_intercept_ = coefficients[-1]
 
-    def _fit(self, X, y, sample_weight, offset):
-        super()._fit(X, y, sample_weight, offset)
+    def _after_fit(self, X):
         rows = self._rows(X)
         mean_gate = np.exp(self.mixture_.gate.log_weights(rows)).mean(axis=0)
         self._summary_mixture = Mixture.from_weights(mean_gate, self.mixture_.family)

@@ -18,7 +18,14 @@ from mixtura.inference.degenerate import MAX_RECOVERIES, Recovery
 from mixtura.inference.em import FitSteps
 from mixtura.mixture import Mixture
 
-__all__ = ["FitEvent", "FitInterrupted", "FitResult", "IterationInfo", "fit_loop"]
+__all__ = [
+    "FitEvent",
+    "FitInterrupted",
+    "FitResult",
+    "IterationInfo",
+    "combine_callbacks",
+    "fit_loop",
+]
 
 
 @dataclass(frozen=True)
@@ -114,6 +121,29 @@ class FitInterrupted(KeyboardInterrupt):
     def __init__(self, result):
         super().__init__("the fit was interrupted; the best restart so far is kept")
         self.result = result
+
+
+def combine_callbacks(callbacks):
+    """One progress callback that calls each of ``callbacks`` (None skipped).
+
+    Parameters
+    ----------
+    callbacks : iterable of callable or None
+
+    Returns
+    -------
+    callback : callable or None
+        None when no callback is left.
+    """
+    callbacks = [c for c in callbacks if c is not None]
+    if not callbacks:
+        return None
+
+    def call_all(info):
+        for callback in callbacks:
+            callback(info)
+
+    return call_all
 
 
 def _run_one(
