@@ -513,6 +513,10 @@ class StreamedTable:
         Whether each column holds numbers (integer, floating, boolean).
     n_rows : int
         Rows of the file.
+    named : bool, default=True
+        As :attr:`Table.named` (a Parquet file names its columns).
+    text : None, default=None
+        As :attr:`Table.text` (no CSV cells to repeat).
     """
 
     path: str
@@ -939,7 +943,8 @@ class _CsvParts:
 
 class _ParquetParts:
     def __init__(self, path, names):
-        self.path, self.names, self.writer = path, list(names), None
+        self.path, self.names = path, list(names)
+        self.writer = self.schema = None
 
     def write(self, columns):
         import pyarrow as pa
@@ -953,8 +958,9 @@ class _ParquetParts:
         ]
         table = pa.Table.from_arrays(arrays, names=self.names)
         if self.writer is None:
-            self.writer = pq.ParquetWriter(self.path, table.schema)
-        self.writer.write_table(table.cast(self.writer.schema_arrow))
+            self.schema = table.schema
+            self.writer = pq.ParquetWriter(self.path, self.schema)
+        self.writer.write_table(table.cast(self.schema))
 
     def close(self):
         if self.writer is not None:
