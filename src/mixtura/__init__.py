@@ -6,6 +6,7 @@ estimator API, safe model files and a command line. Start with
 and :mod:`mixtura.inference` for the fit loop.
 """
 
+from mixtura import _io_pipeline  # registers the Pipeline model files  # noqa: F401
 from mixtura._version import __version__
 from mixtura.estimators import (
     BayesianGaussianMixture,

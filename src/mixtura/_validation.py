@@ -3,17 +3,81 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import math
 import numbers
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import _get_feature_names, validate_data
 
 from mixtura.exceptions import DataTypeError, DataValidationError, MixturaError
 
 FLOAT_DTYPES = (np.float64, np.float32)
+
+#: names of the columns of the data being checked (None: unnamed), for messages
+_COLUMN_NAMES = contextvars.ContextVar("mixtura_column_names", default=None)
+
+
+def input_column_names(X):
+    """The column names of ``X`` as given (a DataFrame's), or None.
+
+    Parameters
+    ----------
+    X : object
+        Data before conversion.
+
+    Returns
+    -------
+    names : ndarray of str or None
+        What scikit-learn records as ``feature_names_in_`` for ``X``; None for
+        arrays, and for frames whose column names are not all strings.
+    """
+    try:
+        return _get_feature_names(X)
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+@contextlib.contextmanager
+def column_names(names):
+    """Name columns by ``names`` in the data messages raised inside the block.
+
+    The estimators enter it around their data checks with the input's column
+    names (:func:`input_column_names`); every message that names a column
+    formats it with :func:`column_label`, so validation and the families'
+    support checks all say ``column 'weight' (1)`` for a DataFrame.
+
+    Parameters
+    ----------
+    names : sequence of str or None
+        Name of each column; None leaves messages with bare indices.
+    """
+    token = _COLUMN_NAMES.set(None if names is None else list(names))
+    try:
+        yield
+    finally:
+        _COLUMN_NAMES.reset(token)
+
+
+def column_label(column):
+    """``"column 1"``, or ``"column 'weight' (1)"`` inside :func:`column_names`.
+
+    Parameters
+    ----------
+    column : int
+        Index of the column.
+
+    Returns
+    -------
+    label : str
+    """
+    column = int(column)
+    names = _COLUMN_NAMES.get()
+    if names is not None and 0 <= column < len(names):
+        return f"column {str(names[column])!r} ({column})"
+    return f"column {column}"
 
 
 def magnitude_bound(dtype):
@@ -99,7 +163,7 @@ class NanPolicy:
             empty = np.flatnonzero(~scan.observed)
             if empty.size:
                 raise DataValidationError(
-                    f"{what}: column {int(empty[0])} is entirely missing (NaN in "
+                    f"{what}: {column_label(empty[0])} is entirely missing (NaN in "
                     "every row); nothing can be estimated for it. Drop the column."
                 )
 
@@ -107,7 +171,8 @@ class NanPolicy:
         column = int(np.flatnonzero(scan.refused)[0])
         if scan.too_large[column] and not scan.infinite[column]:
             return (
-                f"{what} holds values too large in magnitude in column {column} "
+                f"{what} holds values too large in magnitude in "
+                f"{column_label(column)} "
                 f"({int(scan.refused.sum())} column(s) and {scan.n_refused_rows} "
                 f"row(s) hold NaN, infinity or such values). {_MAGNITUDE_ADVICE}"
             )
@@ -128,7 +193,7 @@ class NanPolicy:
                 "those rows."
             )
         return (
-            f"{what} contains {kind} in column {column} "
+            f"{what} contains {kind} in {column_label(column)} "
             f"({int(scan.refused.sum())} column(s) and {scan.n_refused_rows} row(s) "
             f"hold NaN or infinity). {advice}"
         )
@@ -304,6 +369,8 @@ def check_data(
     X : ndarray or scipy.sparse matrix of shape (n_samples, n_features), \
             float64 or float32
     """
+    # a DataFrame's column names, for the messages below (see column_names)
+    names = input_column_names(X)
     if not _plain_float_array(estimator, X, reset, ensure_min_samples):
         X = _validated(estimator, X, reset, ensure_min_samples, accept_sparse)
     elif reset:
@@ -312,19 +379,20 @@ def check_data(
         estimator.n_features_in_ = X.shape[1]
         if hasattr(estimator, "feature_names_in_"):
             del estimator.feature_names_in_
-    if scipy.sparse.issparse(X):
-        _check_finite_sparse(X)
-    else:
-        check_finite(
-            X,
-            allow_nan=allow_nan,
-            require_observed_columns=reset,
-            advise_missing_em=(
-                hasattr(estimator, "missing")
-                if advise_missing_em is None
-                else advise_missing_em
-            ),
-        )
+    with column_names(names):
+        if scipy.sparse.issparse(X):
+            _check_finite_sparse(X)
+        else:
+            check_finite(
+                X,
+                allow_nan=allow_nan,
+                require_observed_columns=reset,
+                advise_missing_em=(
+                    hasattr(estimator, "missing")
+                    if advise_missing_em is None
+                    else advise_missing_em
+                ),
+            )
     return X
 
 
@@ -414,7 +482,7 @@ def _check_finite_sparse(X):
             coo = X.tocoo()
             column = int(coo.col[np.abs(coo.data) > bound].min())
             raise DataValidationError(
-                f"X holds values too large in magnitude in column {column} "
+                f"X holds values too large in magnitude in {column_label(column)} "
                 f"({int(large.sum())} stored value(s)). {_MAGNITUDE_ADVICE}"
             )
         return
@@ -423,7 +491,8 @@ def _check_finite_sparse(X):
     column = int(coo.col[bad].min())
     kind = "NaN" if np.isnan(coo.data[bad]).any() else "infinity"
     raise DataValidationError(
-        f"X contains {kind} in column {column} ({int(bad.sum())} stored value(s) "
+        f"X contains {kind} in {column_label(column)} "
+        f"({int(bad.sum())} stored value(s) "
         "are NaN or infinity). Drop or impute those rows before fitting."
     )
 

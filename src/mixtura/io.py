@@ -23,7 +23,10 @@ discriminant classifier) is stored with its parts::
     models/<i>/arrays/...   part ``i``'s arrays
 
 A part is always a registered mixture estimator (:data:`ESTIMATORS`), never
-another composite, so nesting is one level deep.
+another composite, so nesting is one level deep. A fitted scikit-learn
+``Pipeline`` ending in a mixtura estimator is stored the same way: its
+transformers' parameters and fitted arrays under ``steps`` and the last step as
+its one part (see :mod:`mixtura._io_pipeline`).
 
 The arrays are ``log_weights`` (the mixing weights), ``family.<name>`` (the family's
 parameters, :meth:`~mixtura.families.Family.arrays`) and ``params.<parameter>``
@@ -163,15 +166,49 @@ def _is_droppable_callback(value):
 
 
 def _is_random_state_instance(value):
-    return isinstance(value, np.random.RandomState)
+    return isinstance(value, (np.random.RandomState, np.random.Generator))
 
 
 # Parameters a file cannot hold without storing code or generator state; they are
 # saved as None with a warning. Anything else unstorable is an error.
 _DROPPED_PARAMS = {
     "callback": (_is_droppable_callback, "a callable"),
-    "random_state": (_is_random_state_instance, "a RandomState instance"),
+    "random_state": (_is_random_state_instance, "a RandomState or Generator"),
 }
+
+
+@dataclass(frozen=True)
+class ContainerFormat:
+    """How model files hold a container of estimators (a scikit-learn Pipeline).
+
+    Registered by the module that implements it (:mod:`mixtura._io_pipeline`
+    registers ``'Pipeline'`` when :mod:`mixtura` is imported), so that this
+    module, whose helpers it uses, never imports it.
+
+    Attributes
+    ----------
+    accepts : callable
+        ``accepts(model) -> bool``.
+    describe : callable
+        ``describe(model, arrays, dropped) -> (document, parts)``.
+    load : callable
+        ``load(archive, document, path) -> model``, after its own audit.
+    """
+
+    accepts: object
+    describe: object
+    load: object
+
+
+#: a document's ``estimator`` name -> the format of that container
+CONTAINER_FORMATS: dict[str, ContainerFormat] = {}
+
+
+def _container_format_of(model):
+    for container in CONTAINER_FORMATS.values():
+        if container.accepts(model):
+            return container
+    return None
 
 
 # ----------------------------------------------------------------------------------
@@ -191,7 +228,10 @@ def save(model, path):
         A fitted estimator of a class in :data:`mixtura.estimators.ESTIMATORS`,
         or a composite one (:data:`mixtura.estimators.COMPOSITE_ESTIMATORS`,
         e.g. :class:`~mixtura.MixtureDiscriminantAnalysis`), stored with its
-        fitted parts.
+        fitted parts, or a fitted :class:`sklearn.pipeline.Pipeline` of
+        allowlisted transformers (``mixtura._io_pipeline.TRANSFORMERS``: the
+        scalers, PCA, SimpleImputer, FunctionTransformer with ``func=None``)
+        ending in a registered mixtura estimator.
     path : str or os.PathLike
         Where to write the file (``.mixtura`` by convention); an existing file is
         replaced.
@@ -202,7 +242,8 @@ def save(model, path):
         If ``model`` is not fitted.
     TypeError
         If ``model`` is not a registered estimator, or a hyperparameter has a type
-        a model file cannot hold.
+        a model file cannot hold, or a pipeline step is not an allowlisted
+        transformer (the message names the step and the supported classes).
     ValueError
         If an array hyperparameter is not numeric or a value is not finite.
 
@@ -229,7 +270,10 @@ def save(model, path):
     """
     check_is_fitted(model)
     arrays, dropped = {}, []
-    if COMPOSITE_ESTIMATORS.get(type(model).__name__) is type(model):
+    container = _container_format_of(model)
+    if container is not None:
+        document, parts = container.describe(model, arrays, dropped)
+    elif COMPOSITE_ESTIMATORS.get(type(model).__name__) is type(model):
         document, parts = _describe_composite(model, arrays, dropped)
     else:
         document, parts = _describe_checked(model, arrays, dropped), []
@@ -562,7 +606,7 @@ def load(path):
 
     Returns
     -------
-    model : BaseMixture or composite estimator
+    model : BaseMixture, composite estimator or sklearn.pipeline.Pipeline
         The fitted estimator, predicting exactly as the saved one did.
         Hyperparameters that were lists come back as arrays; a callable
         ``callback`` or RandomState ``random_state`` that was saved comes back as
@@ -591,6 +635,11 @@ def load(path):
     path = os.fspath(path)
     with _open_archive(path) as archive:
         document = _read_document(archive, path)
+        name = document.get("estimator")
+        # (an edited name of another type is refused by the audit below)
+        container = CONTAINER_FORMATS.get(name) if isinstance(name, str) else None
+        if container is not None:
+            return container.load(archive, document, path)
         if "models" in document:
             return _load_composite(archive, document, path)
         plan = _audit(document, path)
@@ -925,8 +974,8 @@ def _audit_manifest(manifest, path):
     }
 
 
-def _audit_manifest_entry(name, entry, path):
-    if not _ARRAY_NAME.match(name):
+def _audit_manifest_entry(name, entry, path, pattern=_ARRAY_NAME):
+    if not pattern.match(name):
         raise _error(path, f"invalid array name {name!r} in the manifest")
     if not isinstance(entry, dict) or set(entry) != {"shape", "dtype"}:
         raise _error(path, f"manifest entry of {name!r} needs exactly shape and dtype")

@@ -32,10 +32,10 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import _num_samples
 
+from mixtura._random import check_random_state
 from mixtura.estimators import CONDITIONAL_ESTIMATORS, GaussianMixture
 from mixtura.exceptions import ConvergenceWarning, DataValidationError
 from mixtura.families.covariance import get_covariance_structure
@@ -636,7 +636,7 @@ def select(
         summary, the text table and the plot.
     covariance_types : iterable of str, default=None
         Alias of ``models`` (the original name of the argument).
-    random_state : int, RandomState instance or None, default=0
+    random_state : int, RandomState instance, Generator or None, default=0
         Seed passed to every fit, so each cell equals a direct fit of
         :class:`~mixtura.GaussianMixture` with the same seed (before any
         refit from shared partitions).

@@ -33,8 +33,9 @@ init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'} or \
     family's :meth:`~mixtura.families.base.Family.init_features`), or integer
     labels of the training rows.""",
     "random_state": """\
-random_state : int, RandomState instance or None, default=None
-    Seed of initialisation and sampling.""",
+random_state : int, RandomState instance, Generator or None, default=None
+    Seed of initialisation and sampling. A Generator seeds a new RandomState
+    at each fit, so it advances: a fresh ``default_rng(seed)`` reproduces a fit.""",
     "warm_start": """\
 warm_start : bool, default=False
     Continue from the fitted parameters on the next ``fit``.""",

@@ -9,7 +9,6 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
     Interval,
     InvalidParameterError,
@@ -19,7 +18,14 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from mixtura._validation import NanPolicy, check_data, check_sample_weight
+from mixtura._random import RANDOM_STATE_CONSTRAINT, check_random_state
+from mixtura._validation import (
+    NanPolicy,
+    check_data,
+    check_sample_weight,
+    column_names,
+    input_column_names,
+)
 from mixtura.exceptions import DataValidationError, SingularCovarianceError
 from mixtura.inference import (
     INIT_METHODS,
@@ -201,7 +207,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "n_init": [Interval(Integral, 1, None, closed="left")],
         "init_params": [StrOptions(set(INIT_METHODS)), "array-like"],
-        "random_state": ["random_state"],
+        "random_state": RANDOM_STATE_CONSTRAINT,
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
         "verbose_interval": [Interval(Integral, 1, None, closed="left")],
@@ -285,6 +291,31 @@ class BaseMixture(DensityMixin, BaseEstimator):
         )
         return template.check_data(self._encode_input(X))
 
+    def _check_named_X(self, X, *, reset, ensure_min_samples=1):
+        """:meth:`_check_X` with the input's column names in its messages.
+
+        Every data check of the estimator runs through here (the data entry
+        point's ``check_rows``), so a DataFrame's NaN, support violation or
+        encoding error names ``column 'weight' (1)`` rather than ``column 1``;
+        plain arrays keep the bare index.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The data, as given.
+        reset : bool
+            True when fitting, False when predicting.
+        ensure_min_samples : int, default=1
+            The smallest acceptable number of rows.
+
+        Returns
+        -------
+        X : ndarray or scipy.sparse matrix of shape (n_samples, n_features)
+            What :meth:`_check_X` returns.
+        """
+        with column_names(input_column_names(X)):
+            return self._check_X(X, reset=reset, ensure_min_samples=ensure_min_samples)
+
     def _nan_policy(self, template=None):
         """The one NaN rule of this estimator's data, whatever its kind.
 
@@ -311,7 +342,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
     def _data_rules(self):
         """What this estimator asks of its data, for the data entry point."""
         return DataRules(
-            check_rows=self._check_X,
+            check_rows=self._check_named_X,
             nan_policy=self._nan_policy,
             n_components=self.n_components,
             chunk_size=self.chunk_size,
@@ -912,7 +943,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
     def _checked_rows(self, X):
         """In-memory rows to predict (validated, as ArrayData) and the mixture."""
         check_is_fitted(self)
-        X = self._check_X(X, reset=False)
+        X = self._check_named_X(X, reset=False)
         self._warn_unobserved_rows(X, stacklevel=4)
         return ArrayData(X, None, self.chunk_size), self._fitted_mixture()
 
@@ -1069,7 +1100,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
         bic : float
             The criterion.
         """
-        n_samples = self._check_X(X, reset=False).shape[0]
+        n_samples = self._check_named_X(X, reset=False).shape[0]
         return -2 * self.score(X) * n_samples + self._n_parameters() * np.log(n_samples)
 
     def summary(self, X=None):
@@ -1110,5 +1141,5 @@ class BaseMixture(DensityMixin, BaseEstimator):
         aic : float
             The criterion.
         """
-        n_samples = self._check_X(X, reset=False).shape[0]
+        n_samples = self._check_named_X(X, reset=False).shape[0]
         return -2 * self.score(X) * n_samples + 2 * self._n_parameters()

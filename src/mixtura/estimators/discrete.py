@@ -12,10 +12,11 @@ import math
 from numbers import Real
 
 import numpy as np
+import scipy.sparse
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
-from mixtura._validation import sklearn_data_errors
+from mixtura._validation import column_label, sklearn_data_errors
 from mixtura.estimators._docstrings import fill_shared_parameters
 from mixtura.estimators.base import BaseMixture
 from mixtura.exceptions import DataValidationError
@@ -108,7 +109,8 @@ class BernoulliMixture(_FamilyMixture):
     binarize : float or None, default=None
         Threshold: values above it become 1, the others 0, before fitting and
         predicting (as scikit-learn's ``BernoulliNB`` does). None requires X to be
-        binary already.
+        binary already. On scipy.sparse input it thresholds the stored values
+        (the implicit zeros stay 0), so it must be at least 0 there.
     """
 
     __doc__ += (
@@ -127,7 +129,10 @@ class BernoulliMixture(_FamilyMixture):
     Notes
     -----
     X must hold only 0 and 1 (float or int); anything else raises a
-    :class:`~mixtura.DataValidationError`. Maximum-likelihood estimates of exactly
+    :class:`~mixtura.DataValidationError`. scipy.sparse CSR/CSC input is kept
+    sparse end to end (the E-step is one sparse product ``X @ logit(p).T`` per
+    chunk of rows, the statistics ``X.T @ resp``); it has no missing entries, so
+    a stored NaN is refused. Maximum-likelihood estimates of exactly
     0 or 1 are kept, and the log-densities clip them to ``[1e-10, 1 - 1e-10]``
     (:data:`mixtura.families.bernoulli.EPSILON`).
 
@@ -196,13 +201,46 @@ class BernoulliMixture(_FamilyMixture):
         self.binarize = binarize
         self.missing = missing
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
     def _encode_input(self, X):
-        """Binarize at ``binarize`` when asked (a missing entry stays NaN)."""
+        """Binarize at ``binarize`` when asked (a missing entry stays NaN).
+
+        Parameters
+        ----------
+        X : ndarray or scipy.sparse matrix of shape (n_samples, n_features)
+            Validated data.
+
+        Returns
+        -------
+        X : ndarray or scipy.sparse.csr_matrix of shape (n_samples, n_features)
+            ``X`` itself when ``binarize`` is None; otherwise a new array (for
+            sparse input a CSR matrix of the stored values above the threshold).
+        """
         if self.binarize is None:
             return X
+        if scipy.sparse.issparse(X):
+            return _binarize_sparse(X, self.binarize)
         with np.errstate(invalid="ignore"):
             binary = (self.binarize < X).astype(X.dtype)
         return np.where(np.isnan(X), X, binary)
+
+
+def _binarize_sparse(X, threshold):
+    """The stored values of ``X`` above ``threshold`` as 1, in a new CSR matrix."""
+    if threshold < 0:
+        raise DataValidationError(
+            f"binarize={threshold!r} would turn the implicit zeros of sparse input "
+            "into ones (a dense matrix). Use a threshold of at least 0, or pass a "
+            "dense array."
+        )
+    X = scipy.sparse.csr_matrix(X, copy=True)
+    X.data = (threshold < X.data).astype(X.dtype)
+    X.eliminate_zeros()
+    return X
 
 
 class PoissonMixture(_FamilyMixture):
@@ -358,12 +396,14 @@ def _check_missing(values, column, allow_missing=False):
     )
     if infinite.any():
         raise DataValidationError(
-            f"column {column} has {int(infinite.sum())} infinite value(s); replace "
+            f"{column_label(column)} has {int(infinite.sum())} infinite value(s); "
+            "replace "
             "them (with NaN, if they mean 'unknown', and missing='em')."
         )
     if missing.any() and not allow_missing:
         raise DataValidationError(
-            f"column {column} has {int(missing.sum())} missing value(s) (None or "
+            f"{column_label(column)} has {int(missing.sum())} missing value(s) "
+            "(None or "
             "NaN): pass missing='em' to fit on the observed entries, drop or impute "
             "those rows, or (in a categorical column) make 'missing' a level of its "
             "own."
@@ -379,7 +419,7 @@ def _levels_of(values, declared, column):
         return np.unique(values)
     except TypeError as exc:
         raise DataValidationError(
-            f"column {column} mixes values that cannot be ordered ({exc}); make "
+            f"{column_label(column)} mixes values that cannot be ordered ({exc}); make "
             "every value of a column the same type (e.g. all strings)."
         ) from exc
 
@@ -399,7 +439,7 @@ def _encode(values, levels, column, missing=None):
         position = np.searchsorted(sorted_levels, values)
     except TypeError as exc:
         raise DataValidationError(
-            f"column {column} holds values of another type than the levels seen "
+            f"{column_label(column)} holds values of another type than the levels seen "
             f"in fit ({exc})."
         ) from exc
     position = np.minimum(position, len(levels) - 1)
@@ -408,7 +448,8 @@ def _encode(values, levels, column, missing=None):
         unseen = values[~known][0]
         unseen = unseen.item() if isinstance(unseen, np.generic) else unseen
         raise DataValidationError(
-            f"column {column} holds the level {unseen!r}, which fit never saw (known "
+            f"{column_label(column)} holds the level {unseen!r}, which fit never "
+            "saw (known "
             f"levels: {levels.tolist()}). A fitted categorical mixture gives an "
             "unseen level no probability; refit with data that include it."
         )

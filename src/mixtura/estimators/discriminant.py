@@ -34,6 +34,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
+from mixtura._random import RANDOM_STATE_CONSTRAINT
 from mixtura._validation import check_data
 from mixtura.backend import log_normalize
 from mixtura.estimators import register_composite_estimator
@@ -79,7 +80,7 @@ class MixtureDiscriminantAnalysis(ClassifierMixin, BaseEstimator):
         Class prior probabilities used to predict, in the order of
         ``classes_`` (normalised to sum to one); None uses the training class
         frequencies, as mclust does.
-    random_state : int, RandomState instance or None, default=0
+    random_state : int, RandomState instance, Generator or None, default=0
         Seed of the fits (mclust's start is deterministic; the seed matters
         for ties and for models given other starts).
     n_jobs : int, default=None
@@ -151,7 +152,7 @@ class MixtureDiscriminantAnalysis(ClassifierMixin, BaseEstimator):
         "n_components": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "models": [str, "array-like"],
         "priors": ["array-like", None],
-        "random_state": ["random_state"],
+        "random_state": RANDOM_STATE_CONSTRAINT,
         "n_jobs": [Integral, None],
     }
 

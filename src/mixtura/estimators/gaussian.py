@@ -5,10 +5,10 @@ from __future__ import annotations
 from numbers import Real
 
 import numpy as np
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from mixtura._random import check_random_state
 from mixtura._validation import check_data
 from mixtura.estimators._docstrings import shared_docstring
 from mixtura.estimators.base import BaseMixture
@@ -581,7 +581,7 @@ class GaussianMixture(BaseMixture):
         n_imputations : int, default=None
             None for the single (conditional mean) imputation; otherwise the
             number of random completions.
-        random_state : int, RandomState instance or None, default=None
+        random_state : int, RandomState instance, Generator or None, default=None
             Seed of the draws of multiple imputation.
 
         Returns

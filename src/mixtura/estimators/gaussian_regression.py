@@ -31,9 +31,10 @@ from typing import NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
+from mixtura._random import check_random_state
 from mixtura._validation import (
     check_data,
     check_finite,
@@ -733,7 +734,7 @@ class GaussianMixtureRegression(RegressorMixin, BaseEstimator):
             Inputs.
         n_samples : int, default=1
             Draws per input row.
-        random_state : int, RandomState instance or None, default=None
+        random_state : int, RandomState instance, Generator or None, default=None
             Seed of the draws (None: NumPy's global random state, as
             :func:`sklearn.utils.check_random_state` reads it).
 

@@ -22,10 +22,10 @@ from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from mixtura._random import RANDOM_STATE_CONSTRAINT, check_random_state
 from mixtura._validation import check_data, check_sample_weight
 from mixtura.exceptions import DataValidationError
 from mixtura.experts import GatedMixture, SoftmaxGate
@@ -256,7 +256,7 @@ class MixtureRegression(RegressorMixin, BaseEstimator):
         ``'random'`` (random responsibilities), ``'random_from_data'``,
         ``'random_partition'`` (flexmix's default), integer labels of shape
         (n_samples,), or responsibilities of shape (n_samples, n_components).
-    random_state : int, RandomState or None, default=None
+    random_state : int, RandomState, Generator or None, default=None
     callback : callable or None, default=None
         Called with an :class:`~mixtura.inference.loop.IterationInfo` after
         every EM iteration.
@@ -311,7 +311,7 @@ class MixtureRegression(RegressorMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "n_init": [Interval(Integral, 1, None, closed="left")],
         "init_params": [StrOptions(set(REGRESSION_INIT_METHODS)), "array-like"],
-        "random_state": ["random_state"],
+        "random_state": RANDOM_STATE_CONSTRAINT,
         "callback": [callable, None],
         "progress": ["boolean"],
     }

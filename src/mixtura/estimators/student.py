@@ -55,7 +55,7 @@ class StudentMixture(_FamilyMixture):
     init_params : str, default='kmeans'
         How the first responsibilities are made (see
         :class:`~mixtura.GaussianMixture`).
-    random_state : int, RandomState or None, default=None
+    random_state : int, RandomState, Generator or None, default=None
     warm_start : bool, default=False
         Start the next ``fit`` from this fit's parameters.
     verbose : int, default=0

@@ -15,8 +15,10 @@ from numbers import Real
 
 import numpy as np
 from scipy.sparse import issparse
-from sklearn.utils import check_array
+from scipy.stats import poisson as _poisson_law
+from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
 from mixtura._validation import check_finite, sklearn_data_errors
 from mixtura.estimators._docstrings import shared_docstring
@@ -59,6 +61,46 @@ _PART_TEMPLATES = {
 
 #: the families a column can have, as ``column_families`` names them
 COLUMN_FAMILIES = tuple(_PART_TEMPLATES)
+
+#: the column dtypes (pandas' names) that ``sample`` and ``impute`` give back as
+#: they were in ``fit``; a column of another dtype comes back as ``object``
+_FRAME_DTYPES = frozenset(
+    {
+        "bool",
+        "boolean",
+        "category",
+        "object",
+        "string",
+        "str",
+        "float16",
+        "float32",
+        "float64",
+        "Float32",
+        "Float64",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "Int8",
+        "Int16",
+        "Int32",
+        "Int64",
+        "UInt8",
+        "UInt16",
+        "UInt32",
+        "UInt64",
+    }
+)
+
+
+def _frame_dtype(series):
+    """The name of a column's dtype, as :data:`_FRAME_DTYPES` lists it."""
+    name = str(series.dtype)
+    return name if name in _FRAME_DTYPES else "object"
 
 
 def _group_frame(groups):
@@ -202,8 +244,10 @@ class TabularMixture(BaseMixture):
     DataFrame (or dict of groups), so their order may differ. Categorical levels
     unseen in ``fit``, missing values (unless ``missing='em'``) and values outside a
     family's support (e.g. a negative count) raise a
-    :class:`~mixtura.DataValidationError`. ``sample``
-    returns the encoded table (categories as codes, flags as 0/1).
+    :class:`~mixtura.DataValidationError`. A model fitted on a DataFrame
+    gives DataFrames from ``sample`` and ``impute``, in the fitted dtypes
+    (categories, flags, integers); one fitted on an array gives the encoded array
+    (categories as codes, flags as 0/1).
 
     Examples
     --------
@@ -281,10 +325,17 @@ class TabularMixture(BaseMixture):
         if reset:
             self._learn_encoding(frame, named, groups)
         frame = self._fitted_columns(frame, named)
+        return self._encode_frame(frame, self._missing_em(), reset)
+
+    def _encode_frame(self, frame, allow_missing, reset=False):
+        """The numeric matrix of the fitted columns of ``frame`` (NaN: missing)."""
         X = np.column_stack(
-            [self._encode_column(frame.iloc[:, j], j) for j in range(frame.shape[1])]
+            [
+                self._encode_column(frame.iloc[:, j], j, allow_missing)
+                for j in range(frame.shape[1])
+            ]
         )
-        check_finite(X, allow_nan=self._missing_em(), require_observed_columns=reset)
+        check_finite(X, allow_nan=allow_missing, require_observed_columns=reset)
         return self._family_template().check_data(X)
 
     def _learn_encoding(self, frame, named, groups):
@@ -316,6 +367,12 @@ class TabularMixture(BaseMixture):
             if family == "categorical"
         }
         self.n_features_in_ = frame.shape[1]
+        # a DataFrame's dtypes, so that sample and impute give back its table
+        self._frame_dtypes = (
+            [_frame_dtype(frame.iloc[:, j]) for j in range(frame.shape[1])]
+            if named
+            else None
+        )
         if named and all(isinstance(name, str) for name in frame.columns):
             self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
         elif hasattr(self, "feature_names_in_"):
@@ -334,17 +391,20 @@ class TabularMixture(BaseMixture):
             )
         return levels
 
-    def _column_values(self, series, j):
+    def _column_values(self, series, j, allow_missing=None):
         """A column's values (objects) and its mask of missing entries.
 
-        pandas' NA (nullable dtypes) counts as missing, like None and NaN.
+        pandas' NA (nullable dtypes) counts as missing, like None and NaN; they are
+        an error unless ``allow_missing`` (None: ``missing='em'``).
         """
         values = np.asarray(series.astype(object))
         values = np.array(
             [np.nan if type(v).__name__ == "NAType" else v for v in values],
             dtype=object,
         )
-        return values, _check_missing(values, j, self._missing_em())
+        if allow_missing is None:
+            allow_missing = self._missing_em()
+        return values, _check_missing(values, j, allow_missing)
 
     def _fitted_columns(self, frame, named):
         """The fitted columns of ``frame``, by name when fit saw names."""
@@ -364,9 +424,9 @@ class TabularMixture(BaseMixture):
             )
         return frame
 
-    def _encode_column(self, series, j):
+    def _encode_column(self, series, j, allow_missing=None):
         family = self.column_families_[j]
-        values, missing = self._column_values(series, j)
+        values, missing = self._column_values(series, j, allow_missing)
         if family == "categorical":
             return _encode(values, self.categories_[j], j, missing)
         try:
@@ -380,16 +440,27 @@ class TabularMixture(BaseMixture):
             ) from exc
 
     def _encoding_state(self):
-        """Column families and categorical levels as plain JSON, for model files."""
-        return {
+        """Column families and categorical levels as plain JSON, for model files.
+
+        A model fitted on a DataFrame also keeps its columns' dtypes
+        (``frame_dtypes``), so that a loaded model samples and imputes tables.
+        """
+        state = {
             "column_families": list(self.column_families_),
             "categories": [
                 [j, _plain_levels(levels, j)] for j, levels in self.categories_.items()
             ],
         }
+        dtypes = getattr(self, "_frame_dtypes", None)
+        if dtypes is not None:
+            state["frame_dtypes"] = list(dtypes)
+        return state
 
     def _set_encoding_state(self, state):
         """Restore what :meth:`_encoding_state` gave."""
+        unknown = sorted(set(state) - {"column_families", "categories", "frame_dtypes"})
+        if unknown:
+            raise ValueError(f"unknown encoding entries {unknown}")
         families = state["column_families"]
         if not isinstance(families, list) or not all(
             f in COLUMN_FAMILIES for f in families
@@ -413,10 +484,21 @@ class TabularMixture(BaseMixture):
                 "categories must be given once for each categorical column "
                 f"({expected})"
             )
+        dtypes = state.get("frame_dtypes")
+        if dtypes is not None and (
+            not isinstance(dtypes, list)
+            or len(dtypes) != len(families)
+            or not all(isinstance(d, str) and d in _FRAME_DTYPES for d in dtypes)
+        ):
+            raise ValueError(
+                f"frame_dtypes must be null or {len(families)} names of "
+                f"{sorted(_FRAME_DTYPES)}"
+            )
         self.column_families_ = families
         self.categories_ = {
             j: _levels_from_plain(levels, j) for j, levels in categories
         }
+        self._frame_dtypes = dtypes
 
     # -- the family -------------------------------------------------------------------
     def _family_template(self):
@@ -433,3 +515,179 @@ class TabularMixture(BaseMixture):
 
     def _mixture_from_attributes(self):
         return Mixture.from_weights(self.weights_, self.family_)
+
+    # -- tables out: sample and impute ---------------------------------------------
+    def sample(self, n_samples=1):
+        """Draw samples from the fitted mixture.
+
+        Uses ``random_state``, so an integer seed gives the same samples each call.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples, from 1 to ``2**32``.
+
+        Returns
+        -------
+        X : pandas.DataFrame or ndarray of shape (n_samples, n_features)
+            Samples. A model fitted on a DataFrame gives a DataFrame with its
+            columns and dtypes: categorical columns with their fitted levels,
+            booleans as bool, integer columns as integers (a Gaussian integer
+            column rounded), floats as floats. A model fitted on an array gives
+            the encoded array (categories as codes, flags as 0/1).
+        y : ndarray of shape (n_samples,)
+            Component of each sample (sorted).
+        """
+        samples, labels = super().sample(n_samples)
+        if getattr(self, "_frame_dtypes", None) is None:
+            return samples, labels
+        return self._decode_frame(samples), labels
+
+    def impute(self, X, n_imputations=None, random_state=None):
+        """Fill missing entries (None, NaN, pandas' NA) from the fitted mixture.
+
+        The columns are independent within a component, so a missing entry
+        depends on the row's observed entries through ``P(k | x_o)`` only.
+        Single imputation gives a continuous column (Gaussian, gamma,
+        exponential, log-normal) its conditional mean ``sum_k P(k | x_o)
+        E[x_j | k]`` and a discrete one (categorical, Bernoulli, Poisson) its
+        conditional mode, the value of largest ``sum_k P(k | x_o) P(x_j | k)``.
+        Multiple imputation draws ``n_imputations`` completions: a component
+        from ``P(k | x_o)``, then the missing entries from that component.
+        Observed entries are kept as they are, whatever ``missing`` says.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame, dict of column groups or array-like
+            The table, with the fitted columns.
+        n_imputations : int, default=None
+            None for the single imputation; otherwise the number of random
+            completions.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the draws of multiple imputation.
+
+        Returns
+        -------
+        X_filled : pandas.DataFrame, list of DataFrame or ndarray
+            For a model fitted on a DataFrame, the fitted columns of ``X`` with
+            the missing entries filled, in the fitted dtypes (a list of
+            ``n_imputations`` tables for multiple imputation). For a model fitted
+            on an array, the encoded array of shape (n_samples, n_features) or
+            (n_imputations, n_samples, n_features).
+        """
+        check_is_fitted(self)
+        if n_imputations is not None and not (
+            isinstance(n_imputations, (int, np.integer))
+            and not isinstance(n_imputations, bool)
+            and n_imputations >= 1
+        ):
+            raise ValueError(
+                "n_imputations must be None or a positive integer; got "
+                f"{n_imputations!r}"
+            )
+        frame, named, _ = _as_frame(X, 1)
+        frame = self._fitted_columns(frame, named)
+        codes = self._encode_frame(frame, allow_missing=True)
+        missing = np.isnan(codes)
+        mixture = self._fitted_mixture()
+        family = mixture.family
+        for part, columns in zip(family.parts, family.columns, strict=True):
+            if missing[:, columns].any() and not part.supports_missing:
+                raise ValueError(
+                    f"impute cannot fill the {part.name!r} columns {list(columns)}: "
+                    "that family does not drop missing entries."
+                )
+        resp = np.exp(mixture.log_responsibilities(codes)[0])
+        if n_imputations is None:
+            filled = [np.where(missing, self._fill_values(family, resp), codes)]
+        else:
+            rng = check_random_state(random_state)
+            filled = []
+            for _ in range(int(n_imputations)):
+                cumulative = np.cumsum(resp, axis=1)
+                draws = rng.uniform(size=(len(resp), 1))
+                labels = np.minimum(
+                    (draws >= cumulative).sum(axis=1), mixture.n_components - 1
+                )
+                filled.append(np.where(missing, family.sample(labels, rng), codes))
+        if getattr(self, "_frame_dtypes", None) is None:
+            return filled[0] if n_imputations is None else np.stack(filled)
+        tables = [self._decode_frame(table, frame, missing) for table in filled]
+        return tables[0] if n_imputations is None else tables
+
+    def _fill_values(self, family, resp):
+        """Each row's single imputation of every column (encoded)."""
+        values = np.empty((resp.shape[0], family.n_features))
+        for part, columns in zip(family.parts, family.columns, strict=True):
+            values[:, columns] = _part_fill(part, resp)
+        return values
+
+    def _decode_frame(self, codes, frame=None, missing=None):
+        """A DataFrame in the fitted dtypes from an encoded table.
+
+        With ``frame`` (the input of ``impute``), the entries not ``missing`` are
+        ``frame``'s own values.
+        """
+        import pandas as pd
+
+        names = getattr(self, "feature_names_in_", None)
+        names = list(range(codes.shape[1])) if names is None else list(names)
+        columns = {}
+        for j, name in enumerate(names):
+            column = self._decode_column(codes[:, j], j)
+            if frame is not None and not missing[:, j].all():
+                observed = frame.iloc[:, j].to_numpy(dtype=object)
+                merged = column.to_numpy(dtype=object).copy()
+                merged[~missing[:, j]] = observed[~missing[:, j]]
+                column = pd.Series(merged).astype(column.dtype)
+            columns[name] = column.array  # keeps categories and nullable dtypes
+        index = None if frame is None else frame.index
+        return pd.DataFrame(columns, index=index, columns=names)
+
+    def _decode_column(self, values, j):
+        """One encoded column in its fitted dtype, as a pandas Series."""
+        import pandas as pd
+
+        dtype = self._frame_dtypes[j]
+        if self.column_families_[j] == "categorical":
+            levels = self.categories_[j]
+            codes = values.astype(np.int64)
+            if dtype == "category":
+                return pd.Series(pd.Categorical.from_codes(codes, categories=levels))
+            return pd.Series(np.asarray(levels, dtype=object)[codes]).astype(dtype)
+        if dtype in ("bool", "boolean"):
+            return pd.Series(values != 0).astype(dtype)
+        if dtype[:1] in "iuIU":  # integers: a Gaussian one is rounded
+            return pd.Series(np.rint(values)).astype(dtype)
+        if dtype in ("object", "string", "category"):
+            return pd.Series(values.astype(object)).astype(dtype)
+        return pd.Series(values).astype(dtype)
+
+
+def _part_fill(part, resp):
+    """Single imputations of one part's columns: conditional mean or mode."""
+    name = part.name
+    if name == "gaussian":
+        return resp @ part.means
+    if name == "lognormal":
+        variances = np.asarray(part.covariances)
+        return resp @ np.exp(part.means + variances / 2)
+    if name == "gamma":
+        return resp @ (part.shapes / part.rates)
+    if name == "exponential":
+        return resp @ (1.0 / part.rates)
+    if name == "bernoulli":
+        return (resp @ part.probabilities >= 0.5).astype(np.float64)
+    if name == "categorical":
+        return np.column_stack(
+            [np.argmax(resp @ block, axis=1) for block in part.item_probabilities()]
+        ).astype(np.float64)
+    if name == "poisson":
+        top = int(np.ceil(part.rates.max() + 10 * np.sqrt(part.rates.max()) + 10))
+        counts = np.arange(top + 1)
+        modes = []
+        for j in range(part.rates.shape[1]):
+            pmf = _poisson_law.pmf(counts[:, None], part.rates[:, j])  # (n, K)
+            modes.append(np.argmax(resp @ pmf.T, axis=1))
+        return np.column_stack(modes).astype(np.float64)
+    raise ValueError(f"impute does not know the {name!r} family")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse
 
+from mixtura._validation import column_label
 from mixtura.backend import get_namespace, to_namespace, to_numpy
 from mixtura.exceptions import DataValidationError, ModelFileError
 from mixtura.families.base import Family, product_row_values, split_missing
@@ -89,6 +91,48 @@ def observed_mass(stats):
     return observed
 
 
+def _check_sparse_binary(X):
+    """The checks of :meth:`Bernoulli.check_data` on a sparse matrix's stored values."""
+    X = scipy.sparse.csr_matrix(X)
+    values = X.data
+    bad = (values != 0) & (values != 1)
+    if np.any(bad):
+        first = int(np.flatnonzero(bad)[0])
+        column, value = int(X.indices[first]), float(values[first])
+        raise DataValidationError(
+            f"Bernoulli mixtures need binary data (0 or 1), but {column_label(column)} "
+            f"of the sparse matrix stores {value:g} ({int(np.sum(bad))} such stored "
+            "value(s) in all). Recode the stored values to 1 (e.g. X.data[:] = 1, "
+            "or binarize=threshold), or use another mixture for counts. A sparse "
+            "matrix cannot mark missing entries: NaN is refused too."
+        )
+    return X
+
+
+def _sparse_sums(X, resp, sample_weight=None):
+    """:func:`observed_sums` of a sparse ``X`` (every entry observed).
+
+    Parameters
+    ----------
+    X : scipy.sparse matrix of shape (n_samples, n_features)
+    resp : ndarray of shape (n_samples, n_components)
+    sample_weight : ndarray of shape (n_samples,) or None
+
+    Returns
+    -------
+    stats : LinearStats
+        ``resp_sum`` (K,), ``sum_x`` (K, d) from one sparse product ``X.T @
+        resp``, and ``observed`` (K, d), ``resp_sum`` per feature.
+    """
+    weighted = np.asarray(resp, dtype=np.float64)
+    if sample_weight is not None:
+        weighted = weighted * np.asarray(sample_weight, dtype=np.float64)[:, None]
+    resp_sum = weighted.sum(axis=0)
+    sum_x = np.ascontiguousarray(np.asarray(X.T @ weighted, dtype=np.float64).T)
+    mass = np.repeat(resp_sum[:, None], X.shape[1], axis=1)
+    return LinearStats(resp_sum, sum_x=sum_x, observed=mass)
+
+
 def check_probabilities(probabilities, what="probabilities"):
     """Return ``probabilities`` as a float64 (K, d) array in [0, 1], or raise."""
     probabilities = np.asarray(probabilities, dtype=np.float64)
@@ -110,6 +154,10 @@ class Bernoulli(Family):
     E-step for all components is one matrix product,
     ``X @ logit(p).T + sum_j log(1 - p_kj)``.
 
+    scipy.sparse input (CSR/CSC, binary stored values) stays sparse: that product
+    and the statistics ``resp.T @ X`` are sparse products over the stored
+    entries; a sparse matrix has no missing entries.
+
     Parameters
     ----------
     alpha, beta : float, default=1.0
@@ -124,6 +172,7 @@ class Bernoulli(Family):
 
     name = "bernoulli"
     supports_missing = True
+    accepts_sparse = True
     conjugate_prior = Beta
 
     def __init__(self, alpha=1.0, beta=1.0, *, probabilities=None):
@@ -141,6 +190,8 @@ class Bernoulli(Family):
         clipped = np.clip(self.probabilities, EPSILON, 1 - EPSILON)
         # cached for the E-step: log-odds and the sum of log(1 - p) of each component
         self._logit = np.log(clipped) - np.log1p(-clipped)
+        # (d, K), contiguous: a sparse product reads one row per stored entry
+        self._logit_columns = np.ascontiguousarray(self._logit.T)
         self._log_one_minus_each = np.log1p(-clipped)
         self._log_one_minus = self._log_one_minus_each.sum(axis=1)
 
@@ -162,19 +213,54 @@ class Bernoulli(Family):
     def check_data(self, X):
         """Refuse values other than 0 and 1 (see :meth:`Family.check_data`).
 
-        NaN (a missing entry) passes: it reaches the family only when the
-        estimator was asked to handle missing values.
+        NaN (a missing entry) passes in dense data: it reaches the family only
+        when the estimator was asked to handle missing values. A sparse matrix
+        cannot mark missing entries, so a stored NaN is refused.
+
+        Parameters
+        ----------
+        X : ndarray or scipy.sparse matrix of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        X : ndarray or scipy.sparse.csr_matrix of shape (n_samples, n_features)
+            The data; sparse input as CSR (rows are sliced into chunks).
+
+        Raises
+        ------
+        DataValidationError
+            If a value is neither 0 nor 1 (nor NaN, in dense data).
         """
+        if scipy.sparse.issparse(X):
+            return _check_sparse_binary(X)
         binary = (X == 0) | (X == 1) | np.isnan(X)
         if not np.all(binary):
             column = int(np.flatnonzero(~np.all(binary, axis=0))[0])
             value = X[:, column][~binary[:, column]][0]
             raise DataValidationError(
-                f"Bernoulli mixtures need binary data (0 or 1), but column {column} "
+                "Bernoulli mixtures need binary data (0 or 1), but "
+                f"{column_label(column)} "
                 f"holds {float(value):g}. Recode the column to 0/1 (e.g. X == level), "
                 "or use a categorical mixture for items with more than two levels."
             )
         return X
+
+    def init_features(self, X):
+        """The data (sparse stays sparse; dense NaN filled by column means).
+
+        Parameters
+        ----------
+        X : ndarray or scipy.sparse matrix of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        features : ndarray or scipy.sparse matrix of shape (n_samples, n_features)
+        """
+        if scipy.sparse.issparse(X):
+            return X
+        return super().init_features(X)
 
     def chunk_row_values(self, n_features, n_components):
         """Per-row temporaries: the E-step is one product (no (K, d) values)."""
@@ -187,6 +273,9 @@ class Bernoulli(Family):
         observed features (the marginal, since features are independent).
         """
         self._require_parameters()
+        if scipy.sparse.issparse(X):
+            product = np.asarray(X @ self._logit_columns.astype(X.dtype, copy=False))
+            return product + self._log_one_minus.astype(X.dtype)[None, :]
         xp = get_namespace(X)
         logit = xp.permute_dims(to_namespace(self._logit, X), (1, 0))
         filled, observed = split_missing(X)
@@ -197,6 +286,8 @@ class Bernoulli(Family):
         return xp.matmul(filled, logit) + xp.matmul(observed, each)
 
     def statistics(self, X, resp, sample_weight=None):
+        if scipy.sparse.issparse(X):
+            return _sparse_sums(X, resp, sample_weight)
         return observed_sums(X, resp, sample_weight)
 
     @property

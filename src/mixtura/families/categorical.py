@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from array_api_compat import device
 
+from mixtura._validation import column_label
 from mixtura.backend import get_namespace, posterior_in_place, to_namespace, to_numpy
 from mixtura.exceptions import DataValidationError, ModelFileError
 from mixtura.families.base import Family, product_row_values
@@ -187,7 +188,8 @@ class Categorical(Family):
             value = X[:, column][bad[:, column]][0]
             raise DataValidationError(
                 f"categorical data must be integer codes 0 .. L_j - 1 of each "
-                f"column's levels, but column {column} holds {float(value):g}. Pass "
+                f"column's levels, but {column_label(column)} holds "
+                f"{float(value):g}. Pass "
                 "codes, or use CategoricalMixture, which encodes strings and "
                 "categoricals."
             )

@@ -40,6 +40,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import digamma, gammaln, logsumexp, polygamma
 
+from mixtura._validation import column_label
 from mixtura.backend import get_namespace, to_namespace, to_numpy
 from mixtura.exceptions import DataValidationError, ModelFileError
 from mixtura.families.base import Family, product_row_values
@@ -510,7 +511,7 @@ def _check_parts_positive(X):
         advice = "Proportions cannot be negative: check how the rows were made."
     raise DataValidationError(
         f"family='dirichlet' models compositions of positive parts, but row {row}, "
-        f"column {column} holds {value:g} ({int(bad.any(axis=1).sum())} such "
+        f"{column_label(column)} holds {value:g} ({int(bad.any(axis=1).sum())} such "
         f"row(s) in all). {advice}"
     )
 

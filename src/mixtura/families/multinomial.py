@@ -20,6 +20,7 @@ import numpy as np
 import scipy.sparse
 from scipy.special import gammaln
 
+from mixtura._validation import column_label
 from mixtura.backend import get_namespace, to_namespace, to_numpy
 from mixtura.exceptions import DataValidationError, ModelFileError
 from mixtura.families.base import Family, product_row_values
@@ -80,8 +81,9 @@ def check_count_matrix(X, family_name):
     kind = "negative" if value < 0 else "non-integer"
     raise DataValidationError(
         f"{kind.capitalize()} values in data: {family_name} mixtures need "
-        f"non-negative integer counts, but column "
-        f"{column} holds the {kind} value {float(value)!r} ({int(np.sum(bad))} such "
+        f"non-negative integer counts, but "
+        f"{column_label(column)} holds the {kind} value {float(value)!r} "
+        f"({int(np.sum(bad))} such "
         "value(s) in all). Pass raw term counts (not tf-idf or frequencies)."
     )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mixtura._validation import column_label
 from mixtura.backend import get_namespace
 from mixtura.exceptions import DataValidationError
 
@@ -56,7 +57,7 @@ def check_count_range(values, columns, family_name):
         column = int(columns[np.flatnonzero(large)[0]])
     raise DataValidationError(
         f"{family_name} mixtures take counts up to 2**53 ({MAX_COUNT:.4g}), but "
-        f"column {column} holds larger values ({int(np.sum(large))} in all); "
+        f"{column_label(column)} holds larger values ({int(np.sum(large))} in all); "
         "such counts are not exact in floating point. Rescale the data and use a "
         "Gaussian or gamma mixture for measurements of that size."
     )
@@ -87,7 +88,7 @@ def check_counts(X, family_name):
         prefix = "Negative values in data: " if value < 0 else ""
         raise DataValidationError(
             f"{prefix}{family_name} mixtures need non-negative integer counts, but "
-            f"column {column} holds the {kind} value {float(value):g} "
+            f"{column_label(column)} holds the {kind} value {float(value):g} "
             f"({int(bad.sum())} such value(s) in all). Pass counts, or use a "
             "Gaussian mixture for measurements."
         )
@@ -128,7 +129,8 @@ def check_codes(X, n_levels=None):
             f"(n_levels = {int(n_levels[column])})"
         )
         raise DataValidationError(
-            f"family='categorical' needs {allowed} in column {column}, which holds "
+            f"family='categorical' needs {allowed} in {column_label(column)}, "
+            "which holds "
             f"{float(value):g}. Encode each column's levels as 0, 1, ... (e.g. with "
             "sklearn's OrdinalEncoder), or pass n_levels to allow more levels."
         )
@@ -169,7 +171,7 @@ def check_positive(X, family_name, allow_zero=False):
         support = "non-negative" if allow_zero else "positive"
         raise DataValidationError(
             f"family={family_name!r} models {support} values, but row {row}, "
-            f"column {column} holds {float(X_array[row, column]):g} "
+            f"{column_label(column)} holds {float(X_array[row, column]):g} "
             f"({int(bad.sum())} such value(s) in all). Shift or transform the "
             "data into the support, or use a Gaussian mixture for real values."
         )

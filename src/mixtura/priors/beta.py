@@ -22,6 +22,7 @@ from typing import ClassVar
 import numpy as np
 from scipy.special import betaln, digamma
 
+from mixtura._validation import column_label
 from mixtura.exceptions import DataValidationError
 from mixtura.families.base import split_missing
 from mixtura.priors.base import (
@@ -109,7 +110,8 @@ class Beta(PerFeaturePrior):
             column = int(np.flatnonzero(~binary.all(axis=0))[0])
             value = X[:, column][~binary[:, column]][0]
             raise DataValidationError(
-                f"family='bernoulli' needs binary data (0 or 1), but column {column} "
+                "family='bernoulli' needs binary data (0 or 1), but "
+                f"{column_label(column)} "
                 f"holds {float(value):g}. Recode the column to 0/1, or use "
                 "family='categorical' for columns with more than two levels."
             )
