@@ -426,20 +426,8 @@ class MixtureRegression(RegressorMixin, BaseEstimator):
             if bar is not None:
                 bar.close(finished=interrupt is None)
         self._adopt_mixture(steps.to_mixture(result.mixture), np.float64)
-        self.converged_ = bool(result.converged)
-        self.n_iter_ = int(result.n_iter)
-        self.lower_bound_ = float(result.lower_bound)
-        self.lower_bounds_ = [float(b) for b in result.lower_bounds]
-        self.fit_events_ = [
-            {
-                "restart": event.restart,
-                "iteration": event.iteration,
-                "event": event.kind,
-                "components": list(event.components),
-                "message": event.message,
-            }
-            for event in result.events
-        ]
+        for name, value in result.fitted_attributes().items():
+            setattr(self, name, value)
         self._after_fit(X)
         if interrupt is not None:
             raise interrupt

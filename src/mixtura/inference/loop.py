@@ -96,6 +96,32 @@ class FitResult:
     lower_bounds: list = field(default_factory=list)
     collapsed: bool = False
     events: list = field(default_factory=list)
+
+    def fitted_attributes(self):
+        """What an estimator stores of the fit, by scikit-learn's names.
+
+        Returns
+        -------
+        attributes : dict
+            ``converged_``, ``n_iter_``, ``lower_bound_``, ``lower_bounds_``
+            and ``fit_events_`` (one plain dict per :class:`FitEvent`).
+        """
+        return {
+            "converged_": bool(self.converged),
+            "n_iter_": int(self.n_iter),
+            "lower_bound_": float(self.lower_bound),
+            "lower_bounds_": [float(b) for b in self.lower_bounds],
+            "fit_events_": [
+                {
+                    "restart": event.restart,
+                    "iteration": event.iteration,
+                    "event": event.kind,
+                    "components": list(event.components),
+                    "message": event.message,
+                }
+                for event in self.events
+            ],
+        }
     interrupted: bool = False
 
 
