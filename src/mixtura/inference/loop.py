@@ -122,6 +122,7 @@ class FitResult:
                 for event in self.events
             ],
         }
+
     interrupted: bool = False
 
 
