@@ -11,6 +11,7 @@ __all__ = [
     "ConvergenceWarning",
     "DataTypeError",
     "DataValidationError",
+    "EmptyComponentError",
     "MixturaError",
     "ModelFileError",
     "SingularCovarianceError",
@@ -48,3 +49,21 @@ class SingularCovarianceError(MixturaError, ValueError):
     def __init__(self, message, components=None):
         super().__init__(message)
         self.components = None if components is None else tuple(components)
+
+
+class EmptyComponentError(SingularCovarianceError):
+    """A component's mixing weight fell to (next to) zero during a fit.
+
+    Raised with ``on_degenerate='raise'`` where the responsibilities give a
+    component less than
+    :data:`~mixtura.inference.degenerate.MIN_EFFECTIVE_ROWS` rows' worth: its
+    parameters, made from no rows, may still look valid, but it is dead
+    weight. A :class:`SingularCovarianceError`, so that code catching a
+    degenerate component catches it too.
+
+    Parameters
+    ----------
+    message : str
+    components : sequence of int, optional
+        The emptied components (indices into the fit's components).
+    """

@@ -101,7 +101,11 @@ def test_some_frozen_weights_stay_and_the_others_share_the_rest():
         frozen={"weights": [0]},
         max_iter=50,
     ).fit(X)
-    assert np.log(model.weights_[0]) == np.log(weights[0])
+    # the other shares the rest, and the stored weights are normalised once
+    # more (their sum is added in the BLAS's order, 1 to within an ulp or
+    # two): the frozen weight stays to a few ulps, whichever kernel runs
+    eps = np.finfo(np.float64).eps
+    assert model.weights_[0] == pytest.approx(weights[0], rel=4 * eps, abs=0)
     np.testing.assert_allclose(model.weights_.sum(), 1.0)
 
 

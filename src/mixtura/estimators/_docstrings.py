@@ -67,7 +67,11 @@ on_degenerate : {'reseed', 'regularize', 'prune', 'stop', 'raise'}, \
     with ten times the regularisation, remove the component, end the
     restart with the last valid parameters, or raise. A recovery that
     fails escalates in that order; each one is recorded in ``fit_events_``
-    (see :mod:`mixtura.inference.degenerate`).""",
+    (see :mod:`mixtura.inference.degenerate`). A component that empties
+    instead (its weight falls under a thousandth of a row's worth) is
+    re-seeded, removed, kept (``'regularize'``, ``'stop'``) or raised as an
+    :class:`~mixtura.exceptions.EmptyComponentError`, recorded with
+    ``'reason': 'emptied'``.""",
     "frozen": """\
 frozen : str, list of str or dict, default=None
     Parameters EM keeps at their starting values (``means_init``, a warm

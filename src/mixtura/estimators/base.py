@@ -44,7 +44,7 @@ from mixtura.inference.data import (
     predict_log_resp,
 )
 from mixtura.inference.degenerate import ON_DEGENERATE, DegenerateRecovery
-from mixtura.inference.frozen import FrozenParameters
+from mixtura.inference.frozen import WEIGHTS, FrozenParameters
 from mixtura.inference.labelled import (
     UNLABELLED,
     LabelledRows,
@@ -825,16 +825,16 @@ class BaseMixture(DensityMixin, BaseEstimator):
     def _degenerate_recovery(self, data, rows, frozen=None):
         """The fit loop's ``recover`` for ``on_degenerate`` (None: stop).
 
-        Only EM's steps recover (:mod:`mixtura.inference.degenerate`); the
-        variational ones keep their priors' own protection. With frozen
+        Only EM's steps recover (:mod:`mixtura.inference.degenerate`), and
+        only they look for emptied components (every policy); the
+        variational ones keep their priors' own protection (and prune their
+        own empty components). With frozen
         parameters the recovered restart keeps its frozen step, and no
         component is removed (the frozen values are per component).
         """
         policy = getattr(self, "on_degenerate", "reseed")
-        if policy == "raise":
-            return _raise_collapse
-        if policy == "stop" or self._inference_step() is not em_step:
-            return None
+        if self._inference_step() is not em_step:
+            return _raise_collapse if policy == "raise" else None
         if frozen is None:
 
             def make_steps(template, n_components):
@@ -851,6 +851,8 @@ class BaseMixture(DensityMixin, BaseEstimator):
             self._family_template(),
             make_steps,
             can_prune=frozen is None,
+            # a frozen weight is the user's, however small
+            watch_weights=frozen is None or WEIGHTS not in frozen.spec,
         )
 
     def _frozen_parameters(self):

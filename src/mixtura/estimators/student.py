@@ -66,6 +66,13 @@ class StudentMixture(_FamilyMixture):
     chunk_size : int or None, default=None
         Rows per chunk of the E-step (None: sized to the cache).
     {{shared: on_degenerate frozen}}
+    missing : {'error', 'em'}, default='error'
+        What NaN entries mean: an error (say what to do), or missing values
+        that EM integrates out, for every ``covariance_type``: the E-step uses
+        the t density of each row's observed coordinates, the M-step their
+        conditional expectations and each row's number of observed
+        coordinates in the degrees-of-freedom step (Liu & Rubin 1995).
+        Infinity is always an error.
 
     Attributes
     ----------
@@ -123,6 +130,7 @@ class StudentMixture(_FamilyMixture):
         "reg_covar": [Interval(Real, 0.0, None, closed="left")],
         "df_update": [StrOptions(set(DF_UPDATES))],
         "df_init": [Interval(Real, MIN_DF, None, closed="left")],
+        "missing": [StrOptions({"error", "em"})],
     }
 
     def __init__(
@@ -146,6 +154,7 @@ class StudentMixture(_FamilyMixture):
         chunk_size=None,
         on_degenerate="reseed",
         frozen=None,
+        missing="error",
     ):
         super().__init__(
             n_components,
@@ -167,6 +176,7 @@ class StudentMixture(_FamilyMixture):
         self.df_update = df_update
         self.df_init = df_init
         self.reg_covar = reg_covar
+        self.missing = missing
 
     def outlier_weights(self, X):
         """Each row's expected precision weight ``E[u_ik | x_i]`` in each component.
@@ -176,6 +186,8 @@ class StudentMixture(_FamilyMixture):
         for a row close to the component's centre, small for a row in its
         tails. ``(model.predict_proba(X) * model.outlier_weights(X)).sum(1)``
         is the weight each row had in the fit; small values flag outliers.
+        With ``missing='em'``, a row with NaN entries has the weight of its
+        ``p_o`` observed coordinates, ``(nu_k + p_o) / (nu_k + delta_o)``.
 
         Parameters
         ----------

@@ -475,20 +475,43 @@ class IncompleteRows:
         log_prob : ndarray of shape (n_components, n_samples)
             Column ``i`` is row ``order[i]``.
         """
+        constant = self.n_observed * _LOG_2PI + self.sorted_log_det()
+        constant += self.sorted_distances()
+        constant *= -0.5
+        return constant
+
+    def sorted_distances(self):
+        """Squared Mahalanobis distances of the observed coordinates, sorted rows.
+
+        Returns
+        -------
+        distances : ndarray of shape (n_components, n_samples)
+            ``(x_o - mu_o)' Sigma_oo^-1 (x_o - mu_o) = z' P z``; column ``i``
+            is row ``order[i]`` (0 for a row with nothing observed).
+        """
         whitened = np.matmul(
             self.precisions.whitening,
             self.deviations,
             out=_scratch("product", self.deviations.shape),
         )
         whitened *= whitened
-        distances = whitened.sum(axis=1)  # (K, n), sorted rows
-        # log det Sigma_oo = log det Sigma + log det P_mm (exactly 0 when o = 0)
-        constant = self.n_observed * _LOG_2PI + self.precisions.log_det[:, None]
+        return whitened.sum(axis=1)
+
+    def sorted_log_det(self):
+        """``log det Sigma_oo`` of each sorted row's observed block.
+
+        Returns
+        -------
+        log_det : ndarray of shape (n_components, n_samples)
+            ``log det Sigma + log det P_mm``, exactly 0 for a row with nothing
+            observed; column ``i`` is row ``order[i]``.
+        """
+        log_det = np.repeat(
+            self.precisions.log_det[:, None], self.n_observed.size, axis=1
+        )
         for group in self.groups:
-            constant[:, group.start : group.stop] += group.per_row(group.log_det)
-        constant += distances
-        constant *= -0.5
-        return constant
+            log_det[:, group.start : group.stop] += group.per_row(group.log_det)
+        return log_det
 
     def statistics(self, weights, full_scatter):
         """Centred moments of the completed rows plus the conditional covariances.
@@ -509,7 +532,7 @@ class IncompleteRows:
             np.ascontiguousarray(weights[self.order].T), full_scatter
         )
 
-    def sorted_statistics(self, weights, full_scatter):
+    def sorted_statistics(self, weights, full_scatter, conditional_weights=None):
         """The statistics, given component-major weights of the sorted rows.
 
         Parameters
@@ -517,6 +540,11 @@ class IncompleteRows:
         weights : ndarray of shape (n_components, n_samples)
             Column ``i`` weighs row ``order[i]`` (C-contiguous, float64).
         full_scatter : bool
+        conditional_weights : ndarray of shape (n_components, n_samples), optional
+            Weights of the conditional covariances, where they differ from
+            ``weights`` (a Student-t's: its rows' moments are weighted by
+            ``tau u``, their conditional covariances by ``tau``,
+            :mod:`mixtura.families.student_missing`); None: ``weights``.
 
         Returns
         -------
@@ -536,8 +564,10 @@ class IncompleteRows:
         else:
             centred *= centred
             scatter = (centred @ weights[:, :, None])[..., 0]
+        if conditional_weights is None:
+            conditional_weights = weights
         for group in self.groups:
-            group.add_conditional(scatter, weights)
+            group.add_conditional(scatter, conditional_weights)
         means = np.where(resp_sum[:, None] > 0, self.precisions.means + shift, 0.0)
         return MomentStats(resp_sum, means, scatter)
 

@@ -38,6 +38,12 @@ left-hand side is the gamma family's shape equation in ``nu / 2``, solved by
 the same Minka (2002) Newton step (:func:`~mixtura.families.gamma.gamma_shape`).
 Each step increases the likelihood, so the fit loop's monotonicity checks hold.
 
+Rows with missing entries (NaN, ``missing='em'`` in the estimators) take the
+marginal t of their observed coordinates in the E-step and the conditional
+expectations of the missing ones in the statistics, with ``p_o``, the number
+observed, in place of ``d`` row by row (Liu & Rubin 1995):
+:mod:`mixtura.families.student_missing`, on the Gaussian's completions.
+
 References
 ----------
 Liu, C. & Rubin, D. B. (1995). ML estimation of the t distribution using EM
@@ -56,10 +62,10 @@ from scipy.special import gammaln
 
 from mixtura.backend import get_namespace, posterior_in_place, to_namespace, to_numpy
 from mixtura.exceptions import ModelFileError
-from mixtura.families.base import Family
+from mixtura.families.base import Family, fill_column_means
 from mixtura.families.covariance import get_covariance_structure
 from mixtura.families.gamma import _log_minus_digamma, gamma_shape
-from mixtura.families.gaussian import Gaussian, stronger_reg_covar
+from mixtura.families.gaussian import Gaussian, _incomplete_rows, stronger_reg_covar
 from mixtura.families.gaussian_fused import (
     centred_rows,
     chunk_features,
@@ -67,6 +73,7 @@ from mixtura.families.gaussian_fused import (
     split_sums,
 )
 from mixtura.families.gaussian_kernel import assemble_moments, weighted_statistics
+from mixtura.families.student_missing import IncompleteStudentRows
 from mixtura.stats import EMPTY_COMPONENT_GUARD, Stats
 
 __all__ = ["DF_UPDATES", "StudentStats", "StudentT"]
@@ -185,10 +192,9 @@ class StudentT(Family):
     """
 
     name = "student_t"
-    missing_unsupported_reason = (
-        "the Student-t family has no missing-value EM yet; impute the missing "
-        "entries or drop their rows"
-    )
+    #: NaN entries are missing values for every scale structure: the observed
+    #: coordinates' marginal t (:mod:`mixtura.families.student_missing`)
+    supports_missing = True
 
     def __init__(
         self,
@@ -341,6 +347,8 @@ class StudentT(Family):
     def squared_mahalanobis(self, X):
         """``delta_ik``: squared Mahalanobis distance of each row to each component.
 
+        Of the observed coordinates only, for a row with missing entries (NaN).
+
         Parameters
         ----------
         X : array of shape (n_samples, n_features)
@@ -350,7 +358,31 @@ class StudentT(Family):
         distances : array of shape (n_samples, n_components)
             Non-negative, in X's namespace and dtype.
         """
+        return self._by_row_kind(
+            X, self._complete_distances, IncompleteStudentRows.squared_mahalanobis
+        )
+
+    def _incomplete(self, X):
+        """The rows with holes, completed once (:class:`IncompleteStudentRows`)."""
+        return IncompleteStudentRows(
+            X, self.gaussian.kernels.missing_precisions(), self.degrees_of_freedom
+        )
+
+    def _by_row_kind(self, X, complete, incomplete):
+        """A per-row (n, K) result: ``complete(X)`` of the complete rows and
+        ``incomplete(rows)`` of the :class:`IncompleteStudentRows` of the others."""
         self._require_parameters()
+        holes = _incomplete_rows(X)
+        if holes is None:
+            return complete(X)
+        result = np.empty((X.shape[0], self.n_components), dtype=X.dtype)
+        if not holes.all():
+            result[~holes] = complete(X[~holes])
+        result[holes] = incomplete(self._incomplete(X[holes]))
+        return result
+
+    def _complete_distances(self, X):
+        """``delta_ik`` of rows without missing entries, (n, K) in X's namespace."""
         distances = self.gaussian.kernels.kernel(X).squared_mahalanobis(X)
         xp = get_namespace(distances)
         # expanded forms can round a tiny distance below zero
@@ -363,8 +395,18 @@ class StudentT(Family):
         return xp.log1p(ratio), ratio
 
     def log_prob(self, X):
-        """Log density of every row under every component, shape (n, K)."""
-        log_ratio, _ = self._log1p_ratio(self.squared_mahalanobis(X))
+        """Log density of every row under every component, shape (n, K).
+
+        A row with missing entries (NaN) has the density of its observed
+        coordinates, a t of their dimension; 0 when nothing is observed.
+        """
+        return self._by_row_kind(
+            X, self._complete_log_prob, IncompleteStudentRows.log_prob
+        )
+
+    def _complete_log_prob(self, X):
+        """:meth:`log_prob` of rows without missing entries."""
+        log_ratio, _ = self._log1p_ratio(self._complete_distances(X))
         return (
             to_namespace(self._constant, log_ratio)[None, :]
             - to_namespace(self._half_shape, log_ratio)[None, :] * log_ratio
@@ -375,7 +417,8 @@ class StudentT(Family):
 
         About 1 for a row near a component's centre and falling as
         ``(nu + d) / delta`` in its tails: how much the row counts in that
-        component's mean and scale.
+        component's mean and scale. A row with missing entries (NaN) has
+        ``(nu_k + p_o) / (nu_k + delta_o)`` of its ``p_o`` observed coordinates.
 
         Parameters
         ----------
@@ -385,22 +428,58 @@ class StudentT(Family):
         -------
         weights : array of shape (n_samples, n_components)
         """
-        _, ratio = self._log1p_ratio(self.squared_mahalanobis(X))
+        return self._by_row_kind(
+            X, self._complete_outlier_weights, IncompleteStudentRows.outlier_weights
+        )
+
+    def _complete_outlier_weights(self, X):
+        """:meth:`outlier_weights` of rows without missing entries."""
+        _, ratio = self._log1p_ratio(self._complete_distances(X))
         return to_namespace(self._weight_scale, ratio)[None, :] / (1.0 + ratio)
 
     def statistics(self, X, resp, sample_weight=None):
         """:class:`StudentStats` of the rows at this family's parameters.
 
         A template has no parameters: its statistics take every outlier weight
-        as 1 (Gaussian moments), for the first M-step from a partition.
+        as 1 (Gaussian moments), for the first M-step from a partition, with
+        missing entries (NaN) filled by their column's observed mean. With
+        parameters, rows with missing entries contribute their conditional
+        expectations (:meth:`IncompleteStudentRows.sorted_statistics`).
         """
         xp = get_namespace(X, resp)
         weighted = resp if sample_weight is None else resp * sample_weight[:, None]
+        holes = _incomplete_rows(X)
         if self.gaussian is None:
+            if holes is not None:
+                X = fill_column_means(X)
             reference = to_numpy(xp.mean(X, axis=0)).astype(np.float64)
             moments = weighted_statistics(self.structure, X, weighted, reference)
             return StudentStats(moments.resp_sum, moments, -moments.resp_sum)
-        log_ratio, ratio = self._log1p_ratio(self.squared_mahalanobis(X))
+        if holes is None:
+            return self._complete_statistics(X, weighted)
+        rows = self._incomplete(X[holes])
+        stats = StudentStats(
+            *rows.statistics(weighted[holes], self.structure.full_scatter)
+        )
+        if holes.all():
+            return stats
+        return self._complete_statistics(X[~holes], weighted[~holes]) + stats
+
+    def _complete_statistics(self, X, weighted):
+        """:meth:`statistics` of rows without missing entries, at the parameters.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        weighted : array of shape (n_samples, n_components)
+            Responsibilities times sample weights.
+
+        Returns
+        -------
+        stats : StudentStats
+        """
+        xp = get_namespace(X, weighted)
+        log_ratio, ratio = self._log1p_ratio(self._complete_distances(X))
         scale = to_namespace(self._weight_scale, ratio)[None, :]
         weights = scale / (1.0 + ratio)
         log_weights = xp.log(scale) - log_ratio
@@ -438,6 +517,9 @@ class StudentT(Family):
         """
         if self.gaussian is None or not isinstance(X, np.ndarray):
             return None
+        holes = _incomplete_rows(X)
+        if holes is not None:
+            return self._fused_incomplete(X, holes, log_weights, sample_weight)
         kernels = self.gaussian.kernels
         kernel = kernels.kernel(X)
         if kernel.form == "pairs":
@@ -491,6 +573,35 @@ class StudentT(Family):
         log_likelihood = float(np.sum(log_density, dtype=np.float64))
         gap = self._expected_log_gap(gap, resp_sum)
         return StudentStats(resp_sum, moments, gap), log_likelihood
+
+    def _fused_incomplete(self, X, holes, log_weights, sample_weight):
+        """:meth:`fused_statistics` of a chunk with holes, completing it once.
+
+        The rows with missing entries go through one
+        :class:`IncompleteStudentRows` (E-step and statistics in pattern
+        order); the complete rows take the fused step.
+        """
+        rows = self._incomplete(X[holes])
+        joint_t = rows.sorted_log_prob()
+        joint_t += np.asarray(log_weights, dtype=np.float64)[:, None]
+        log_density = posterior_in_place(joint_t)  # joint_t: responsibilities
+        if sample_weight is not None:
+            weights = np.asarray(sample_weight, dtype=np.float64)[holes][rows.order]
+            joint_t *= weights
+            log_density *= weights
+        stats = StudentStats(
+            *rows.sorted_statistics(joint_t, self.structure.full_scatter)
+        )
+        log_likelihood = float(np.sum(log_density))
+        complete = ~holes
+        if complete.any():
+            weights = None if sample_weight is None else sample_weight[complete]
+            part, part_log_likelihood = self.fused_statistics(
+                X[complete], log_weights, weights
+            )
+            stats = part + stats
+            log_likelihood += part_log_likelihood
+        return stats, log_likelihood
 
     # -- M-step -----------------------------------------------------------------
     def maximize(self, stats):

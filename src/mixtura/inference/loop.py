@@ -67,9 +67,14 @@ class FitEvent:
         ``'pruned'``: it collapsed and the restart went on from a recovered
         state (:mod:`mixtura.inference.degenerate`). ``'interrupted'``: a
         KeyboardInterrupt (Ctrl-C) ended the fit there (:class:`FitInterrupted`).
+        ``'kept'``: a component emptied and was left as it was.
     message : str
     components : tuple of int
         The degenerate components (indices before the event), where known.
+    reason : str
+        ``'emptied'`` where the components' weights fell to (next to) zero
+        without a collapse (:meth:`~mixtura.inference.degenerate.
+        DegenerateRecovery.emptied`); ``''`` otherwise (see ``kind``).
     """
 
     restart: int
@@ -77,6 +82,7 @@ class FitEvent:
     kind: str
     message: str
     components: tuple = ()
+    reason: str = ""
 
 
 @dataclass
@@ -104,7 +110,9 @@ class FitResult:
         -------
         attributes : dict
             ``converged_``, ``n_iter_``, ``lower_bound_``, ``lower_bounds_``
-            and ``fit_events_`` (one plain dict per :class:`FitEvent`).
+            and ``fit_events_`` (one plain dict per :class:`FitEvent`; its
+            ``'reason'`` is ``'emptied'`` for an emptied component, else
+            ``'collapsed'`` for a collapse's events, ``''`` for others).
         """
         return {
             "converged_": bool(self.converged),
@@ -118,6 +126,7 @@ class FitResult:
                     "event": event.kind,
                     "components": list(event.components),
                     "message": event.message,
+                    "reason": _reason(event),
                 }
                 for event in self.events
             ],
@@ -201,6 +210,12 @@ def _run_one(
     bound, unconverged. A collapse that leaves no valid parameters (the
     initialisation itself) propagates. The result's state is a mixture
     wherever a recovery changed the stepper.
+
+    After each step ``recover`` (a
+    :class:`~mixtura.inference.degenerate.DegenerateRecovery`) also looks at
+    the new weights for components the M-step emptied: a re-seeded or
+    removed one is a recovery as above; a kept one is recorded once, and the
+    restart goes on (its bound monotone).
     """
     lower_bounds = []
     converged = False
@@ -208,6 +223,7 @@ def _run_one(
     events = []
     recovered = False
     interrupted = False
+    kept = set()  # emptied components left as they were, recorded once
     for n_iter in range(1, max_iter + 1):
         previous = lower_bound
         try:
@@ -251,6 +267,25 @@ def _run_one(
             except KeyboardInterrupt:  # in a callback (a progress bar): the
                 interrupted = True  # iteration is complete, and kept
                 break
+        emptied = _emptied(recover, mixture, steps, data, events, kept)
+        if emptied is not None:
+            events.append(
+                FitEvent(
+                    init,
+                    n_iter,
+                    emptied.kind,
+                    emptied.message,
+                    emptied.components,
+                    "emptied",
+                )
+            )
+            if emptied.kind == "kept":
+                kept.update(emptied.components)
+            else:  # re-seeded or removed: a new state, whose bound may drop
+                mixture, steps, recovered = emptied.state, emptied.steps, True
+                kept.clear()  # the indices may have moved
+                lower_bound = -math.inf
+                continue
         if _settled(change, lower_bound, tol, relative_tol, data):
             converged = True
             break
@@ -258,6 +293,10 @@ def _run_one(
         events.append(
             FitEvent(init, n_iter, "interrupted", "KeyboardInterrupt: fit stopped")
         )
+    if recovered and not interrupted and not math.isfinite(lower_bound):
+        # max_iter ended the restart right after a recovery: the recovered
+        # state's own bound (one E-step), not the -inf that skipped the test
+        lower_bound = _bound_of(mixture, steps, data, lower_bound)
     if recovered:
         mixture = steps.to_mixture(mixture)
     stopped = bool(events) and events[-1].kind == "collapsed"
@@ -271,6 +310,31 @@ def _run_one(
         events,
         interrupted,
     )
+
+
+def _emptied(recover, state, steps, data, events, kept):
+    """The recovery of the components the last M-step emptied, or None.
+
+    Only a :class:`~mixtura.inference.degenerate.DegenerateRecovery` looks
+    (EM's steps); it reads the new state's K weights. Beyond
+    :data:`~mixtura.inference.degenerate.MAX_RECOVERIES` events in the
+    restart, emptied components are kept.
+    """
+    if not hasattr(recover, "emptied"):
+        return None
+    may_recover = len(events) < MAX_RECOVERIES
+    return recover.emptied(state, steps, data, kept, may_recover)
+
+
+#: ``fit_events_``' reason of the events without one of their own
+_COLLAPSE_KINDS = frozenset({"collapsed", "reseeded", "regularized", "pruned"})
+
+
+def _reason(event):
+    """Why an event happened: its own reason, or a collapse for a recovery."""
+    if event.reason:
+        return event.reason
+    return "collapsed" if event.kind in _COLLAPSE_KINDS else ""
 
 
 def _bound_of(mixture, steps, data, lower_bound):
@@ -315,7 +379,7 @@ def _warn_events(events):
         lines.append(f"... and {len(events) - 3} more.")
     warnings.warn(
         " ".join(lines) + " See the fitted model's fit_events_ "
-        "(on_degenerate chooses what a collapse does).",
+        "(on_degenerate chooses what a collapsed or emptied component does).",
         ConvergenceWarning,
         stacklevel=4,
     )
