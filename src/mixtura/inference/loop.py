@@ -354,7 +354,10 @@ def _bound_of(mixture, steps, data, lower_bound):
 
 
 def _settled(change, lower_bound, tol, relative_tol, data):
-    """Whether a change of the mean bound ends the restart (see ``_restart_iterations``)."""
+    """Whether a change of the mean bound ends the restart.
+
+    See :func:`_restart_iterations`.
+    """
     if not relative_tol:
         return abs(change) < tol
     return abs(change) <= tol * (1.0 / data.total_weight + abs(lower_bound))
