@@ -54,9 +54,9 @@ def check_random_state(seed):
     if isinstance(seed, np.random.Generator):
         words = seed.integers(0, 2**32, size=4, dtype=np.uint64)
         return np.random.RandomState(np.random.MT19937(words))
-    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-        if 0 <= seed < 2**32:
-            return seeded_random_state(int(seed))
+    integer = isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)
+    if integer and 0 <= seed < 2**32:
+        return seeded_random_state(int(seed))
     try:
         return _sklearn_check_random_state(seed)
     except ValueError:
