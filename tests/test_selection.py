@@ -413,9 +413,9 @@ def _workers_used(monkeypatch):
     used = []
     original = selection.parallel_map
 
-    def recording(function, tasks, n_workers, serial_seconds=0.0):
+    def recording(function, tasks, n_workers, serial_seconds=0.0, costs=None):
         used.append(n_workers)
-        return original(function, tasks, n_workers, serial_seconds)
+        return original(function, tasks, n_workers, serial_seconds, costs)
 
     monkeypatch.setattr(selection, "parallel_map", recording)
     return used

@@ -34,6 +34,8 @@ def input_column_names(X):
         What scikit-learn records as ``feature_names_in_`` for ``X``; None for
         arrays, and for frames whose column names are not all strings.
     """
+    if type(X) is np.ndarray:  # no names; skips the dataframe detection (40 us)
+        return None
     try:
         return _get_feature_names(X)
     except (TypeError, ValueError, AttributeError):

@@ -120,7 +120,7 @@ class GridProgress:
     Parameters
     ----------
     function : callable
-        ``function(task) -> cell``.
+        ``function(task) -> cell`` or ``-> list of cells``.
     total : int
         Number of cells.
     enabled : bool
@@ -146,9 +146,11 @@ class GridProgress:
     def __call__(self, task):
         result = self.function(task)
         if os.getpid() == self._pid:
-            self.done.append(result)
+            # a task fits one cell, or a list of them (a row of the grid)
+            cells = result if isinstance(result, list) else [result]
+            self.done.extend(cells)
             if self.bar is not None:
-                self.bar.update(1)
+                self.bar.update(len(cells))
         return result
 
     def __getstate__(self):

@@ -25,6 +25,7 @@ max_k r_ik``, where ``r_ik`` are the fitted model's responsibilities.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ from mixtura.families.mclust import (
 )
 from mixtura.inference.hierarchical import hc_labels, svd_scale
 from mixtura.inference.init import kmeans_labels, shared_kmeans
+from mixtura.inference.lockstep import run_together
 from mixtura.inference.parallel import (
     AUTO_SERIAL_SECONDS,
     parallel_map,
@@ -318,20 +320,96 @@ def _fit_cell(X, n_samples, model, n_components, estimator_params):
     """Fit one cell; a failed fit becomes a missing cell with the reason."""
     estimator = GaussianMixture(n_components, covariance_type=model, **estimator_params)
     try:
-        with warnings.catch_warnings():
-            # a collapsed fit is reported as the cell's error, as mclust does
-            warnings.filterwarnings(
-                "ignore", "Restart .* stopped at iteration", ConvergenceWarning
-            )
+        with _collapses_quiet():
             estimator.fit(X)
-        if estimator._fit_collapsed:
-            return _Cell(model, n_components, error=_collapse_reason(estimator))
+    except Exception as error:
+        return _finished_cell(X, n_samples, model, n_components, estimator, error)
+    return _finished_cell(X, n_samples, model, n_components, estimator)
+
+
+@contextlib.contextmanager
+def _collapses_quiet():
+    """A collapsed fit is reported as the cell's error, as mclust does: its
+    warning is not raised."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", "Restart .* stopped at iteration", ConvergenceWarning
+        )
+        yield
+
+
+def _finished_cell(X, n_samples, model, n_components, estimator, error=None):
+    """The cell of a fit that ended (``error``: what it raised, or None).
+
+    A mistake in the call (the same for every cell) is raised; a fit that
+    failed or collapsed is a missing cell with the reason.
+    """
+    if error is not None:
+        if isinstance(error, InvalidParameterError) or not isinstance(
+            error, _FIT_ERRORS
+        ):
+            raise error
+        return _Cell(model, n_components, error=f"{type(error).__name__}: {error}")
+    if estimator._fit_collapsed:
+        return _Cell(model, n_components, error=_collapse_reason(estimator))
+    try:
         return _fitted_cell(X, n_samples, model, n_components, estimator)
-    except InvalidParameterError:
-        raise  # a mistake in the call, the same for every cell
-    except _FIT_ERRORS as error:
-        reason = f"{type(error).__name__}: {error}"
+    except _FIT_ERRORS as failure:
+        reason = f"{type(failure).__name__}: {failure}"
         return _Cell(model, n_components, error=reason)
+
+
+def _fit_cells_together(task):
+    """Fit the cells of several models at one K side by side; keep each best.
+
+    Every model's fit from every start runs its own fit loop, driven by
+    :func:`~mixtura.inference.lockstep.run_together`, which computes the
+    steps of the fits on the same rows together; each cell is the one
+    :func:`_fit_cell_from_starts` gives (up to the rounding of the taller
+    products), in a fraction of the time on small data.
+
+    Parameters
+    ----------
+    task : tuple
+        ``(X, n_samples, models, n_components, params, starts)``.
+
+    Returns
+    -------
+    cells : list of _Cell
+        One per model, in the order of ``models``.
+    """
+    X, n_samples, models, n_components, params, starts = task
+    fits = []  # (model, estimator or a start's error)
+    for model in models:
+        for start in starts:
+            if isinstance(start, Exception):  # the start itself could not be made
+                fits.append((model, start))
+                continue
+            restarts = {} if isinstance(start, str) else {"n_init": 1}
+            options = {**params, "init_params": start, **restarts}
+            fits.append(
+                (model, GaussianMixture(n_components, covariance_type=model, **options))
+            )
+    running = [fit for fit in fits if not isinstance(fit[1], Exception)]
+    with _collapses_quiet():
+        outcomes = iter(
+            run_together(
+                [estimator._fit_iterations(X, None, False) for _, estimator in running]
+            )
+        )
+        best = {}
+        for model, fitted in fits:
+            if isinstance(fitted, Exception):
+                error = f"{type(fitted).__name__}: {fitted}"
+                candidate = _Cell(model, n_components, error=error)
+            else:
+                outcome = next(outcomes)
+                candidate = _finished_cell(
+                    X, n_samples, model, n_components, fitted, outcome.error
+                )
+            if model not in best or _better(candidate, best[model]):
+                best[model] = candidate
+    return [best[model] for model in models]
 
 
 def _fit_cell_from_starts(X, n_samples, model, n_components, params, starts):
@@ -778,7 +856,7 @@ def select(
         return _select_estimators(X, y, ks, grid, criterion, random_state)
     models = _check_models(models, covariance_types, n_features)
     n_fits = len(models) * len(ks)
-    n_workers = worker_count(n_jobs, n_fits, n_samples * n_fits)
+    n_workers = worker_count(n_jobs, len(ks), n_samples * n_fits)
     if n_jobs is None and not isinstance(random_state, (int, np.integer)):
         # a shared generator is drawn from cell after cell: in one process,
         # so that the table is the one a loop over the cells gives
@@ -800,9 +878,8 @@ def select(
     starts = _starts(
         X, ks, params.pop("init_params", "kmeans"), params.get("noise_init")
     )
-    tasks = [
-        (X, n_samples, model, k, params, starts[k]) for model in models for k in ks
-    ]
+    # the models of one K side by side (their steps computed together)
+    tasks = [(X, n_samples, models, k, params, starts[k]) for k in ks]
     # every model at K starts from the same seed: one k-means per K, not per cell
     # (per worker process, when the cells run in several)
     with shared_kmeans():
@@ -810,9 +887,11 @@ def select(
         serial_seconds = AUTO_SERIAL_SECONDS if n_jobs is None else 0.0
         # counts the cells on a bar (progress=True) and keeps those finished
         # here, which an interrupted grid hands on (issue 18)
-        counted = GridProgress(_fit_task, len(tasks), progress)
+        counted = GridProgress(_fit_cells_together, n_fits, progress)
         try:
-            cells = parallel_map(counted, tasks, n_workers, serial_seconds)
+            # a row's cost grows with K (the components each step computes)
+            costs = [float(k) for k in ks]
+            rows = parallel_map(counted, tasks, n_workers, serial_seconds, costs)
         except KeyboardInterrupt as error:
             counted.close()
             error.partial_table = (
@@ -821,6 +900,8 @@ def select(
                 else None
             )
             raise
+        # the cells model by model, the table's order
+        cells = [row[index] for index in range(len(models)) for row in rows]
         counted.finish(len(cells))
         if refit_from_splits:
             cells = _refit_from_splits(X, n_samples, cells, params, n_workers)

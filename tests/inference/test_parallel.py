@@ -161,3 +161,22 @@ def test_numpy_results_travel_intact():
     results = parallel_map(np.cumsum, tasks, 2)
     for task, result in zip(tasks, results, strict=True):
         np.testing.assert_array_equal(result, np.cumsum(task))
+
+
+def test_balanced_shares_give_every_task_once_and_balance_the_costs():
+    from mixtura.inference.parallel import balanced_shares
+
+    costs = [1, 2, 3, 4, 5, 6, 7, 8, 9]  # a grid's rows, K = 1..9
+    shares = balanced_shares(costs, 2)
+    assert sorted(i for share in shares for i in share) == list(range(9))
+    loads = [sum(costs[i] for i in share) for share in shares]
+    assert max(loads) - min(loads) <= 1  # every-other-task would give 25 / 20
+    assert balanced_shares([5.0], 3) == [[0], [], []]
+
+
+def test_parallel_map_with_costs_returns_the_tasks_in_order():
+    from mixtura.inference.parallel import parallel_map
+
+    tasks = list(range(7))
+    result = parallel_map(_square, tasks, 2, costs=[7, 1, 1, 1, 1, 1, 1])
+    assert result == [t * t for t in tasks]

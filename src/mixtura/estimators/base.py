@@ -33,7 +33,6 @@ from mixtura.inference import (
     FitSteps,
     em_step,
     em_stepper,
-    fit_loop,
     initial_responsibilities,
 )
 from mixtura.inference.data import (
@@ -52,7 +51,11 @@ from mixtura.inference.labelled import (
     check_labels,
     marks_unlabelled,
 )
-from mixtura.inference.loop import combine_callbacks
+from mixtura.inference.loop import (
+    combine_callbacks,
+    fit_loop_iterations,
+    run_steps,
+)
 from mixtura.inference.online import online_update
 from mixtura.inference.sources import DataRules, map_rows, to_fit_data
 from mixtura.mixture import Mixture
@@ -591,6 +594,16 @@ class BaseMixture(DensityMixin, BaseEstimator):
         )
 
     def _fit(self, X, sample_weight, labels=True, y=None):
+        return run_steps(self._fit_iterations(X, sample_weight, labels, y))
+
+    def _fit_iterations(self, X, sample_weight, labels=True, y=None):
+        """:meth:`_fit` as a generator of its EM steps.
+
+        Yields the fit loop's :class:`~mixtura.inference.loop.StepRequest`
+        (see :func:`~mixtura.inference.loop.fit_loop_iterations`) and returns
+        what :meth:`_fit` returns: :meth:`_fit` computes each step at once,
+        :mod:`mixtura.inference.lockstep` several fits' steps together.
+        """
         self._validate_params()
         random_state = check_random_state(self.random_state)
         fit_data = self._prepare_fit(X, sample_weight, random_state)
@@ -600,7 +613,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
         if self.warm_start and hasattr(self, "converged_"):
             warm = (self._fitted_state(), self.lower_bound_)
 
-        self._fit_and_store(
+        yield from self._fit_and_store(
             data, fit_data.initial, fit_data.dtype, random_state, warm, known
         )
         if not labels:
@@ -766,6 +779,9 @@ class BaseMixture(DensityMixin, BaseEstimator):
     ):
         """Run the shared fit loop and store its result as fitted attributes.
 
+        A generator of the loop's steps (``yield from`` in
+        :meth:`_fit_iterations`).
+
         Parameters
         ----------
         data : ArrayData, DaskData or StreamData
@@ -792,7 +808,7 @@ class BaseMixture(DensityMixin, BaseEstimator):
         bar = self._progress_bar(warm)
         interrupt = None
         try:
-            result = fit_loop(
+            result = yield from fit_loop_iterations(
                 data,
                 initialize,
                 steps,

@@ -45,13 +45,19 @@ from mixtura.families.gaussian_fused import (
     upper_pair_indices,
 )
 from mixtura.families.gaussian_kernel import (
+    _cancelled_components,
     cancellation_limit,
     log_density_error,
     recompute_cancelled,
 )
 from mixtura.stats import EMPTY_COMPONENT_GUARD, MomentStats
 
-__all__ = ["LEAN_MAX_VALUES", "LeanGaussianEM", "LeanGaussianState"]
+__all__ = [
+    "LEAN_MAX_VALUES",
+    "LeanGaussianEM",
+    "LeanGaussianState",
+    "steps_together",
+]
 
 #: The lean step keeps the rows' stacked features (d (d + 3) / 2 + 1 values a row)
 #: and a few (n_components, n_samples) arrays, so it serves data while those stay
@@ -133,6 +139,36 @@ class LeanGaussianEM:
         """
         n_quadratic = n_features * (n_features + 3) // 2
         return n_samples * (n_components + n_quadratic) <= LEAN_MAX_VALUES
+
+    # -- steps of several fits together (mixtura.inference.lockstep) -------------
+    def batch_key(self, state):
+        """What fits must share for :meth:`steps_together`: the prepared rows
+        (the same array and weights, the same features) and K.
+
+        Parameters
+        ----------
+        state : LeanGaussianState or Mixture
+
+        Returns
+        -------
+        key : tuple
+        """
+        n_components = (
+            len(state.log_weights)
+            if isinstance(state, LeanGaussianState)
+            else state.n_components
+        )
+        return (
+            id(self.X),
+            id(self.sample_weight),
+            self.structure.full_scatter,
+            n_components,
+        )
+
+    @staticmethod
+    def steps_together(leans, states):
+        """One step of each fit, computed together: :func:`steps_together`."""
+        return steps_together(leans, states)
 
     # -- conversions, once per fit ------------------------------------------------
     def state(self, mixture):
@@ -224,25 +260,42 @@ class LeanGaussianEM:
         float64's limit, as in the general kernels; beyond, the structure's
         explicit deviations.
         """
+        form = self._pair_form(state)
+        if not self._expanded_form_holds(form):
+            return self._joint_from_distances(state)
+        return form.with_constant(state.log_weights, np.float64).T @ self.features
+
+    def _pair_form(self, state):
+        """The general kernels' :class:`PairForm` of a state, about the reference."""
         n_features = self.X.shape[1]
         means = state.means - self.reference
         precisions_cholesky = state.precisions_cholesky
         log_det = self.structure.log_det_cholesky(precisions_cholesky, n_features)
-        log_normalisers = log_det - 0.5 * n_features * LOG_2PI
-        form = PairForm(
+        return PairForm(
             self._precision_coefficients(precisions_cholesky, means.shape[0]),
             means,
-            log_normalisers,
+            log_det - 0.5 * n_features * LOG_2PI,
             pairs=self.structure.full_scatter,
         )
-        if log_density_error(float(form.offsets.max()), n_features, _EPS) > self._limit:
-            distances = self.structure.squared_mahalanobis_centred(
-                self.centred, means, precisions_cholesky, np
-            ).T
-            joint = np.multiply(distances, -0.5, order="C")
-            joint += (state.log_weights + log_normalisers)[:, None]
-            return joint
-        return form.with_constant(state.log_weights, np.float64).T @ self.features
+
+    def _expanded_form_holds(self, form):
+        """Whether the expanded form keeps float64's digits for these means."""
+        n_features = self.X.shape[1]
+        offset = float(form.offsets.max())
+        return log_density_error(offset, n_features, _EPS) <= self._limit
+
+    def _joint_from_distances(self, state):
+        """The joint log-probabilities (K, n) from explicit deviations."""
+        means = state.means - self.reference
+        distances = self.structure.squared_mahalanobis_centred(
+            self.centred, means, state.precisions_cholesky, np
+        ).T
+        joint = np.multiply(distances, -0.5, order="C")
+        n_features = self.X.shape[1]
+        log_det = self.structure.log_det_cholesky(state.precisions_cholesky, n_features)
+        log_normalisers = log_det - 0.5 * n_features * LOG_2PI
+        joint += (state.log_weights + log_normalisers)[:, None]
+        return joint
 
     def _precision_coefficients(self, precisions_cholesky, n_components):
         """Each component's precision: (K, d, d) matrices, or diagonals (K, d)
@@ -260,18 +313,10 @@ class LeanGaussianEM:
         the few components then run along contiguous rows, several times
         faster than along the short axis of an (n, K) array.
         """
-        joint = self._joint_log_prob(state)
-        peak = joint.max(axis=0)
-        joint -= peak
-        np.exp(joint, out=joint)
-        total = joint.sum(axis=0)
-        joint /= total
-        log_density = np.log(total)
-        log_density += peak
-        if self.sample_weight is not None:
-            joint *= self.sample_weight
-            log_density *= self.sample_weight
-        return joint, float(log_density.sum())
+        weighted, log_likelihood = _normalised(
+            self._joint_log_prob(state), self.sample_weight
+        )
+        return weighted, float(log_likelihood)
 
     def log_posterior(self, state):
         """Log responsibilities and log densities of the rows under ``state``.
@@ -331,7 +376,10 @@ class LeanGaussianEM:
         ``start``: the covariances before the step, where an iterative M-step
         begins (as the chunked path's family begins from its own).
         """
-        stats = self._statistics(weighted)
+        return self._maximized(self._statistics(weighted), start)
+
+    def _maximized(self, stats, start=None):
+        """The M-step's state from the components' moments (see ``_m_step``)."""
         means, covariances = self.template.maximized_parameters(stats, start)
         precisions_cholesky = self.structure.precision_cholesky(covariances)
         counts = stats.resp_sum + EMPTY_COMPONENT_GUARD
@@ -360,6 +408,26 @@ class LeanGaussianEM:
             About ``self.reference``.
         scatter : ndarray of shape (K, d, d) or (K, d)
         """
+        resp_sum, means, scatter = self._expanded_moments(weighted)
+        recompute_cancelled(
+            self.structure,
+            self.X,
+            weighted.T,
+            self.reference,
+            resp_sum,
+            means,
+            scatter,
+            _EPS,
+            np,
+        )
+        return resp_sum, means, scatter
+
+    def _expanded_moments(self, weighted):
+        """:meth:`_moments` before the cancelled components are recomputed.
+
+        Row by row of ``weighted``: for the stacked responsibilities of
+        several fits on these rows (:func:`steps_together`) as for one.
+        """
         n_features = self.X.shape[1]
         sums = weighted @ self.features.T
         n_quadratic = sums.shape[1] - n_features - 1
@@ -377,16 +445,206 @@ class LeanGaussianEM:
         else:
             scatter -= resp_sum[:, None] * (means * means)
             scatter = np.ascontiguousarray(scatter)
-        resp_sum = np.ascontiguousarray(resp_sum)
-        recompute_cancelled(
-            self.structure,
-            self.X,
-            weighted.T,
-            self.reference,
-            resp_sum,
-            means,
-            scatter,
-            _EPS,
-            np,
+        return np.ascontiguousarray(resp_sum), means, scatter
+
+
+def _normalised(joint, sample_weight):
+    """Responsibilities and log-likelihood from joint log-probabilities.
+
+    Parameters
+    ----------
+    joint : ndarray of shape (..., K, n)
+        Log of weight times density; overwritten with the responsibilities
+        (times the sample weights).
+    sample_weight : ndarray of shape (n,) or None
+
+    Returns
+    -------
+    weighted : ndarray of shape (..., K, n)
+        ``joint`` itself.
+    log_likelihood : float or ndarray of shape (...)
+        The (weighted) total log-likelihood of each fit.
+    """
+    peak = joint.max(axis=-2, keepdims=True)
+    joint -= peak
+    np.exp(joint, out=joint)
+    total = joint.sum(axis=-2, keepdims=True)
+    joint /= total
+    log_density = np.log(total)
+    log_density += peak
+    if sample_weight is not None:
+        joint *= sample_weight
+        log_density *= sample_weight
+    return joint, log_density.sum(axis=(-2, -1))
+
+
+def steps_together(leans, states):
+    """One EM iteration of several lean fits of the same rows, computed together.
+
+    Each fit's iteration is its own :meth:`LeanGaussianEM.step`: the same
+    coefficients, posterior, moments and M-step, element by element. What is
+    shared is every operation whose cost on small data is its call, not its
+    arithmetic: the coefficients of all the fits' components are one
+    :class:`~mixtura.families.gaussian_fused.PairForm`, their joint
+    log-probabilities one product with the rows' features and one log-sum-exp,
+    their moments one product of the stacked responsibilities with the same
+    features, their factorisations one batched call per kind of structure, and
+    their log weights one division. Only each model's own M-step rule runs
+    per fit. On a few hundred rows this is most of an iteration's cost, so a
+    model-selection grid steps the models of one K side by side
+    (:mod:`mixtura.inference.lockstep`). The products' rows are each fit's
+    and their sums run over the same rows in the same order, so each fit's
+    numbers are those of its own step up to the BLAS's rounding of a taller
+    product (the tests compare them).
+
+    Parameters
+    ----------
+    leans : sequence of LeanGaussianEM
+        Steps of fits with the same rows, weights, ``full_scatter`` and
+        number of components (the same :meth:`LeanGaussianEM.batch_key`).
+    states : sequence of LeanGaussianState or Mixture
+        Each fit's parameters (a mixture on its first step).
+
+    Returns
+    -------
+    outcomes : list
+        Per fit, ``(new_state, mean_log_likelihood)`` as its ``step`` returns,
+        or the :class:`~mixtura.exceptions.SingularCovarianceError` its M-step
+        raised (with the ``lower_bound`` attribute that ``step`` sets).
+    """
+    first = leans[0]
+    states = [
+        state if isinstance(state, LeanGaussianState) else lean.state(state)
+        for lean, state in zip(leans, states, strict=True)
+    ]
+    n_fits, n_components = len(leans), len(states[0].log_weights)
+    joint = _joint_together(leans, states).reshape(n_fits, n_components, -1)
+    weighted, log_likelihoods = _normalised(joint, first.sample_weight)
+    weighted = weighted.reshape(n_fits * n_components, -1)
+    resp_sum, means, scatter = first._expanded_moments(weighted)
+    if _cancelled_components(first.structure, resp_sum, means, scatter, _EPS).size:
+        for c, lean in enumerate(leans):  # each fit checks and redoes its own
+            rows = slice(c * n_components, (c + 1) * n_components)
+            recompute_cancelled(
+                lean.structure,
+                lean.X,
+                weighted[rows].T,
+                lean.reference,
+                resp_sum[rows],
+                means[rows],
+                scatter[rows],
+                _EPS,
+                np,
+            )
+    bounds = [
+        float(log_likelihood) / lean.total_weight
+        for lean, log_likelihood in zip(leans, log_likelihoods, strict=True)
+    ]
+    parameters = {}  # fit -> (means, covariances) of its M-step rule
+    outcomes = [None] * n_fits
+    for c, (lean, state) in enumerate(zip(leans, states, strict=True)):
+        rows = slice(c * n_components, (c + 1) * n_components)
+        stats = MomentStats(resp_sum[rows], means[rows] + lean.reference, scatter[rows])
+        try:
+            parameters[c] = lean.template.maximized_parameters(stats, state.covariances)
+        except SingularCovarianceError as error:
+            error.lower_bound = bounds[c]
+            outcomes[c] = error
+    factors = _factors_together(leans, parameters, bounds, outcomes)
+    counts = resp_sum.reshape(n_fits, n_components) + EMPTY_COMPONENT_GUARD
+    log_weights = np.log(counts / counts.sum(axis=1, keepdims=True))
+    for c, factor in factors.items():
+        fit_means, covariances = parameters[c]
+        state = LeanGaussianState(log_weights[c], fit_means, covariances, factor)
+        outcomes[c] = (state, bounds[c])
+    return outcomes
+
+
+def _joint_together(leans, states):
+    """Joint log-probabilities of every fit's components, stacked: (C K, n).
+
+    One :class:`PairForm` of the stacked coefficients and one product with the
+    rows' features; a fit whose means are too far from the reference for the
+    expanded form gets its own explicit distances, as in its own step.
+    """
+    first = leans[0]
+    n_features = first.X.shape[1]
+    n_components = len(states[0].log_weights)
+    precisions, log_normalisers = [], []
+    for lean, state in zip(leans, states, strict=True):
+        coefficients = lean._precision_coefficients(
+            state.precisions_cholesky, n_components
         )
-        return resp_sum, means, scatter
+        if not first.structure.full_scatter:  # one variance: to each feature
+            coefficients = np.broadcast_to(coefficients, (n_components, n_features))
+        precisions.append(coefficients)
+        log_det = lean.structure.log_det_cholesky(state.precisions_cholesky, n_features)
+        # one value for all components where the structure shares it (tied)
+        log_det = np.broadcast_to(log_det, (n_components,))
+        log_normalisers.append(log_det - 0.5 * n_features * LOG_2PI)
+    means = np.concatenate([state.means for state in states]) - first.reference
+    form = PairForm(
+        np.concatenate(precisions),
+        means,
+        np.concatenate(log_normalisers),
+        pairs=first.structure.full_scatter,
+    )
+    log_weights = np.concatenate([state.log_weights for state in states])
+    joint = form.with_constant(log_weights, np.float64).T @ first.features
+    farthest = form.offsets.reshape(len(leans), n_components).max(axis=1)
+    for c, (lean, state) in enumerate(zip(leans, states, strict=True)):
+        if log_density_error(float(farthest[c]), n_features, _EPS) > lean._limit:
+            rows = slice(c * n_components, (c + 1) * n_components)
+            joint[rows] = lean._joint_from_distances(state)
+    return joint
+
+
+def _factors_together(leans, parameters, bounds, outcomes):
+    """Precision factors of the fits' new covariances, one call per kind.
+
+    Fits whose structures factor alike (the same ``precision_cholesky``, the
+    same covariance shape) are factored in one batched call; a batch that
+    fails is redone fit by fit, so that each collapse is its own fit's error
+    (set in ``outcomes``, with its bound).
+
+    Returns
+    -------
+    factors : dict of int -> ndarray
+        The fits factored, by index.
+    """
+    kinds = {}
+    for c, (_, covariances) in parameters.items():
+        structure = leans[c].structure
+        if _stacks_components(structure, covariances.shape[-1]):
+            key = (type(structure).precision_cholesky, covariances.shape)
+        else:  # one matrix for all components (tied): factored on its own
+            key = ("alone", c)
+        kinds.setdefault(key, []).append(c)
+    factors = {}
+    for fits in kinds.values():
+        structure = leans[fits[0]].structure
+        stacked = np.concatenate([parameters[c][1] for c in fits])
+        try:
+            batch = structure.precision_cholesky(stacked)
+        except SingularCovarianceError:
+            batch = None
+        if batch is not None:
+            for c, factor in zip(fits, np.split(batch, len(fits)), strict=True):
+                factors[c] = factor
+            continue
+        for c in fits:
+            try:
+                factors[c] = leans[c].structure.precision_cholesky(parameters[c][1])
+            except SingularCovarianceError as error:
+                error.lower_bound = bounds[c]
+                outcomes[c] = error
+    return factors
+
+
+def _stacks_components(structure, n_features):
+    """Whether the structure's covariances have one entry per component on
+    their first axis (so that several fits' can be stacked)."""
+    return all(
+        structure.shape(n_components, n_features)[:1] == (n_components,)
+        for n_components in (2, 3)
+    )

@@ -150,7 +150,13 @@ def _start_volumes(start, shape):
 
 
 def _regularised_matrices(scatter, nk, reg_covar):
-    """``W_k + n_k reg_covar I``, shape (K, d, d)."""
+    """``W_k + n_k reg_covar I``, shape (K, d, d).
+
+    ``scatter`` itself without a ridge (mclust's grids): the models' rules
+    below never write into their input.
+    """
+    if reg_covar == 0:
+        return scatter
     regularised = scatter.copy()
     diagonal = np.arange(scatter.shape[-1])
     regularised[:, diagonal, diagonal] += (nk * reg_covar)[:, None]

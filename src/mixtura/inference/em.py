@@ -30,11 +30,16 @@ class FitSteps(NamedTuple):
         ``statistics(data, family, resp) -> Stats``, the initialisation's
         statistics for given responsibilities (by default
         :func:`~mixtura.inference.data.chunked_statistics`).
+    lean : object or None
+        The family's lean stepper behind ``step`` (``step`` is its
+        ``step``), or None: what lets :mod:`mixtura.inference.lockstep`
+        compute the steps of several fits on the same rows together.
     """
 
     step: Callable
     to_mixture: Callable = _as_is
     statistics: Callable = chunked_statistics
+    lean: object = None
 
 
 def em_step(mixture, data):
@@ -109,4 +114,4 @@ def em_stepper(data, template, n_components):
             return lean.statistics(resp)
         return chunked_statistics(rows, family, resp)
 
-    return FitSteps(lean.step, to_mixture, statistics)
+    return FitSteps(lean.step, to_mixture, statistics, lean)

@@ -284,6 +284,24 @@ class _PairCosts:
         i = _last_argmin(self.cost[j, :j])
         self.row_min[j], self.row_arg[j] = self.cost[j, i], i
 
+    def _rescan_rows(self, rows):
+        """:meth:`_rescan` of several rows at once (a merge leaves about a dozen).
+
+        One masked pass over the rows' costs: columns ``i >= j`` of row ``j``
+        are set to infinity and the last minimum of each row taken on the
+        reversed columns, which picks the same ``i`` as the row-by-row scan.
+        """
+        rows = np.asarray(rows)
+        rows = rows[rows > 0]
+        if rows.size == 0:
+            return
+        width = int(rows.max())
+        block = self.cost[rows, :width]
+        block[np.arange(width)[None, :] >= rows[:, None]] = np.inf
+        last = width - 1 - block[:, ::-1].argmin(axis=1)
+        self.row_min[rows] = block[np.arange(rows.size), last]
+        self.row_arg[rows] = last
+
     def _offer(self, rows, column):
         """Let ``column`` become the minimum of ``rows`` (all > column) if it is."""
         values = self.cost[rows, column]
@@ -329,8 +347,9 @@ class _PairCosts:
         self._offer(fresh[fresh > i], i)
         if j < last:
             self._offer(fresh[fresh > j], j)
-        for row in stale:
-            self._rescan(row)
+        if 0 in stale:  # row 0 has no pair (i < 0)
+            self.row_min[0], self.row_arg[0] = np.inf, -1
+        self._rescan_rows(sorted(stale))
 
 
 def _merge_sequence(clusters, min_clusters):

@@ -4,6 +4,15 @@ It owns restarts (``n_init``), the tolerance on the change of the mean per-sampl
 lower bound, ``max_iter``, warm starts, the convergence warning, the choice of the
 best restart and progress callbacks. Algorithms plug in through two callables: one
 that makes an initial mixture and one that takes a step.
+
+The loop is written as a generator (:func:`fit_loop_iterations`) that yields a
+:class:`StepRequest` for each EM step and receives the step's outcome (or has
+the step's exception thrown in), so that who computes the steps is the
+caller's choice: :func:`fit_loop` computes each at once (:func:`run_steps`);
+:mod:`mixtura.inference.lockstep` advances several fits on the same rows side
+by side and computes their steps together (model-selection grids, issue 15).
+Either way the restarts, convergence tests, recoveries, events and callbacks
+are this module's, once.
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from mixtura.exceptions import ConvergenceWarning, SingularCovarianceError
 from mixtura.inference.degenerate import MAX_RECOVERIES, Recovery
@@ -23,9 +33,61 @@ __all__ = [
     "FitInterrupted",
     "FitResult",
     "IterationInfo",
+    "StepRequest",
     "combine_callbacks",
     "fit_loop",
+    "fit_loop_iterations",
+    "run_steps",
 ]
+
+
+class StepRequest(NamedTuple):
+    """One EM step a fit's iterations ask for: ``steps.step(state, data)``.
+
+    Attributes
+    ----------
+    state : Mixture or an inference state
+        The parameters the step starts from.
+    steps : FitSteps
+        The restart's steps (``steps.lean``: the lean stepper, where several
+        requests can be computed together).
+    data : object
+        What the step reads.
+    """
+
+    state: Any
+    steps: FitSteps
+    data: Any
+
+
+def run_steps(iterations):
+    """Drive a fit's iterations, computing each step as it is asked for.
+
+    Parameters
+    ----------
+    iterations : generator
+        From :func:`fit_loop_iterations` (or a generator delegating to it):
+        yields :class:`StepRequest`, receives ``(state, lower_bound)``.
+
+    Returns
+    -------
+    result : object
+        The generator's return value (a :class:`FitResult` for the fit loop).
+    """
+    outcome, error = None, None
+    while True:
+        try:
+            if error is None:
+                request = iterations.send(outcome)
+            else:
+                request = iterations.throw(error)
+        except StopIteration as stop:
+            return stop.value
+        error = None
+        try:
+            outcome = request.steps.step(request.state, request.data)
+        except BaseException as raised:  # the loop decides what a failed step means
+            outcome, error = None, raised
 
 
 @dataclass(frozen=True)
@@ -182,7 +244,7 @@ def combine_callbacks(callbacks):
     return call_all
 
 
-def _run_one(
+def _restart_iterations(
     data,
     mixture,
     steps,
@@ -195,7 +257,10 @@ def _run_one(
     callback,
     recover,
 ):
-    """Iterate ``steps.step`` from ``mixture`` until the bound settles.
+    """Iterate ``steps.step`` from ``mixture`` until the bound settles (a generator).
+
+    Yields a :class:`StepRequest` per step and returns the restart's
+    :class:`FitResult`; the step's outcome is sent in, or its exception thrown.
 
     Until the bound changes by less than ``tol``; with ``relative_tol``, by at
     most ``tol`` relative to the total (mclust's rule, ``|L - L_old| <= tol
@@ -227,7 +292,7 @@ def _run_one(
     for n_iter in range(1, max_iter + 1):
         previous = lower_bound
         try:
-            mixture, lower_bound = steps.step(mixture, data)
+            mixture, lower_bound = yield StepRequest(mixture, steps, data)
         except KeyboardInterrupt:
             # Ctrl-C during a step: the step's assignment never happened, so
             # ``mixture`` and ``lower_bound`` are the last completed
@@ -338,7 +403,8 @@ def _reason(event):
 
 
 def _bound_of(mixture, steps, data, lower_bound):
-    """The bound of a start that takes no step (``max_iter=0``): one E-step.
+    """The bound of a start that takes no step (``max_iter=0``): one E-step
+    (a generator, as :func:`_restart_iterations`).
 
     A step's bound is that of the parameters it starts from, so one step
     gives it (its new parameters are dropped); a warm start's is known.
@@ -346,13 +412,16 @@ def _bound_of(mixture, steps, data, lower_bound):
     if math.isfinite(lower_bound):
         return lower_bound
     try:
-        return steps.step(mixture, data)[1]
+        return (yield StepRequest(mixture, steps, data))[1]
     except SingularCovarianceError as error:
         return getattr(error, "lower_bound", lower_bound)
 
 
 def _settled(change, lower_bound, tol, relative_tol, data):
-    """Whether a change of the mean bound ends the restart (see ``_run_one``)."""
+    """Whether a change of the mean bound ends the restart.
+
+    See :func:`_restart_iterations`.
+    """
     if not relative_tol:
         return abs(change) < tol
     return abs(change) <= tol * (1.0 / data.total_weight + abs(lower_bound))
@@ -385,7 +454,25 @@ def _warn_events(events):
     )
 
 
-def fit_loop(
+def fit_loop(data, initialize, step, **options) -> FitResult:
+    """Fit a mixture from ``n_init`` starts and keep the one with the best bound.
+
+    :func:`fit_loop_iterations` with every step computed as it is asked for
+    (:func:`run_steps`); the parameters, result and exceptions are its.
+
+    Parameters
+    ----------
+    data, initialize, step, **options
+        As for :func:`fit_loop_iterations`.
+
+    Returns
+    -------
+    FitResult
+    """
+    return run_steps(fit_loop_iterations(data, initialize, step, **options))
+
+
+def fit_loop_iterations(
     data,
     initialize: Callable,
     step: Callable,
@@ -399,7 +486,11 @@ def fit_loop(
     callback: Callable | None = None,
     recover: Callable | None = None,
 ) -> FitResult:
-    """Fit a mixture from ``n_init`` starts and keep the one with the best bound.
+    """The fit loop as a generator of its steps (see the module's docstring).
+
+    Yields a :class:`StepRequest` for each step, receives the step's
+    ``(new_state, lower_bound)`` (or has its exception thrown in), and returns
+    the best restart's :class:`FitResult`.
 
     Parameters
     ----------
@@ -472,10 +563,12 @@ def fit_loop(
                 )
                 mixture, restart_steps = mixture.state, mixture.steps
         if max_iter == 0:
-            lower_bound = _bound_of(mixture, restart_steps, data, lower_bound)
+            lower_bound = yield from _bound_of(
+                mixture, restart_steps, data, lower_bound
+            )
             result = FitResult(restart_steps.to_mixture(mixture), False, 0, lower_bound)
         else:
-            result = _run_one(
+            result = yield from _restart_iterations(
                 data,
                 mixture,
                 restart_steps,

@@ -115,7 +115,7 @@ def worker_count(n_jobs, n_tasks, work):
     return max(1, min(wanted, n_tasks))
 
 
-def parallel_map(function, tasks, n_workers, serial_seconds=0.0):
+def parallel_map(function, tasks, n_workers, serial_seconds=0.0, costs=None):
     """``[function(task) for task in tasks]``, on ``n_workers`` processes.
 
     With ``serial_seconds``, the tasks first run here, one after another,
@@ -138,6 +138,11 @@ def parallel_map(function, tasks, n_workers, serial_seconds=0.0):
         From :func:`worker_count`; 1 runs the tasks here.
     serial_seconds : float, default=0.0
         How long to run tasks here before sharing the rest (0: share all).
+    costs : sequence of float, default=None
+        Each task's expected cost, where tasks differ (a grid's rows of
+        several K): the forked shares are then balanced by it, the costliest
+        task first to the lightest share (longest processing time first,
+        Graham 1969), instead of every ``n_workers``-th task.
 
     Returns
     -------
@@ -162,13 +167,44 @@ def parallel_map(function, tasks, n_workers, serial_seconds=0.0):
         return done + Parallel(n_jobs=n_workers)(
             delayed(function)(task) for task in rest
         )
-    return done + _forked_map(function, rest, n_workers)
+    rest_costs = None if costs is None else list(costs)[len(done) :]
+    return done + _forked_map(function, rest, n_workers, rest_costs)
 
 
-def _forked_map(function, tasks, n_workers):
+def balanced_shares(costs, n_shares):
+    """Task indices per share, the costliest first to the lightest share.
+
+    Parameters
+    ----------
+    costs : sequence of float
+    n_shares : int
+
+    Returns
+    -------
+    shares : list of list of int
+        Each share's tasks in increasing order.
+
+    Examples
+    --------
+    >>> balanced_shares([1, 2, 3, 4, 5, 6, 7, 8, 9], 2)
+    [[0, 1, 4, 5, 8], [2, 3, 6, 7]]
+    """
+    loads = [0.0] * n_shares
+    shares = [[] for _ in range(n_shares)]
+    for index in sorted(range(len(costs)), key=lambda i: -costs[i]):
+        lightest = loads.index(min(loads))
+        shares[lightest].append(index)
+        loads[lightest] += costs[index]
+    return [sorted(share) for share in shares]
+
+
+def _forked_map(function, tasks, n_workers, costs=None):
     from mixtura.inference.data import single_threaded_blas
 
-    shares = [range(offset, len(tasks), n_workers) for offset in range(n_workers)]
+    if costs is None:
+        shares = [range(offset, len(tasks), n_workers) for offset in range(n_workers)]
+    else:
+        shares = balanced_shares(costs, n_workers)
     children = []
     results = [None] * len(tasks)
     try:
