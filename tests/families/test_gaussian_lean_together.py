@@ -99,7 +99,7 @@ def test_a_collapsed_fit_gets_its_own_error_and_the_others_go_on():
     fits = [_start(X, labels, name) for name in ("VVV", "EEE", "EEV")]
     leans = [lean for lean, _ in fits]
     states = [state for _, state in fits]
-    for lean, state in zip(leans, states, strict=True):
+    for lean in leans:
         lean.template = Gaussian(lean.structure, 0.0)  # no ridge: VVV collapses
     together = steps_together(leans, states)
     with pytest.raises(SingularCovarianceError) as alone:

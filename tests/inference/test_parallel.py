@@ -43,7 +43,8 @@ def _fail_unpicklably(value):
 
 
 def _unpicklable_result(value):
-    return (lambda: value) if value == 1 else value
+    time.sleep(0.1)  # long enough that the worker takes some of the tasks
+    return lambda: value
 
 
 def _warn_and_return(value):
@@ -110,18 +111,19 @@ def test_a_batch_shorter_than_serial_seconds_starts_no_worker():
 @needs_fork
 def test_after_serial_seconds_the_rest_is_shared():
     # the first task alone outlasts the serial time: the other six are shared
-    tasks = [0.2] + [0.0] * 6
+    # (each long enough that every process takes some from the queue)
+    tasks = [0.2] + [0.15] * 6
     pids = parallel_map(_sleep_then_pid, tasks, 3, serial_seconds=0.1)
     assert pids[0] == os.getpid()
     assert len(set(pids[1:])) == 3
-    assert pids[1::3] == [os.getpid()] * 2
+    assert os.getpid() in pids[1:]  # the caller works through the queue too
 
 
 @needs_fork
 def test_tasks_run_in_several_processes():
-    pids = parallel_map(_pid, list(range(6)), 3)
+    pids = parallel_map(_sleep_then_pid, [0.15] * 6, 3)
     assert len(set(pids)) == 3
-    assert pids[0::3] == [os.getpid()] * 2  # the caller takes the first share
+    assert os.getpid() in pids  # the caller takes tasks from the queue too
 
 
 @needs_fork
@@ -163,15 +165,22 @@ def test_numpy_results_travel_intact():
         np.testing.assert_array_equal(result, np.cumsum(task))
 
 
-def test_balanced_shares_give_every_task_once_and_balance_the_costs():
-    from mixtura.inference.parallel import balanced_shares
+def test_the_queue_keeps_every_process_busy_with_tasks_of_unequal_cost():
+    # one long task first in the list: a fixed share would leave its process
+    # the other long one too; from the queue the other process takes the rest
+    durations = [0.4, 0.4] + [0.02] * 10
+    start = time.perf_counter()
+    result = parallel.parallel_map(_sleep, durations, 2)
+    elapsed = time.perf_counter() - start
+    assert result == durations
+    assert parallel._forks()  # the queue is the forked path's
+    assert elapsed < 0.4 + 0.4  # the two long tasks ran side by side
 
-    costs = [1, 2, 3, 4, 5, 6, 7, 8, 9]  # a grid's rows, K = 1..9
-    shares = balanced_shares(costs, 2)
-    assert sorted(i for share in shares for i in share) == list(range(9))
-    loads = [sum(costs[i] for i in share) for share in shares]
-    assert max(loads) - min(loads) <= 1  # every-other-task would give 25 / 20
-    assert balanced_shares([5.0], 3) == [[0], [], []]
+
+def test_a_long_task_list_goes_through_slices_of_the_queue(monkeypatch):
+    monkeypatch.setattr(parallel, "_MAX_QUEUED", 4)
+    tasks = list(range(11))
+    assert parallel.parallel_map(_square, tasks, 2) == [t * t for t in tasks]
 
 
 def test_parallel_map_with_costs_returns_the_tasks_in_order():
@@ -180,3 +189,8 @@ def test_parallel_map_with_costs_returns_the_tasks_in_order():
     tasks = list(range(7))
     result = parallel_map(_square, tasks, 2, costs=[7, 1, 1, 1, 1, 1, 1])
     assert result == [t * t for t in tasks]
+
+
+def _sleep(seconds):
+    time.sleep(seconds)
+    return seconds

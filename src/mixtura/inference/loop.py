@@ -361,7 +361,7 @@ def _restart_iterations(
     if recovered and not interrupted and not math.isfinite(lower_bound):
         # max_iter ended the restart right after a recovery: the recovered
         # state's own bound (one E-step), not the -inf that skipped the test
-        lower_bound = _bound_of(mixture, steps, data, lower_bound)
+        lower_bound = yield from _bound_of(mixture, steps, data, lower_bound)
     if recovered:
         mixture = steps.to_mixture(mixture)
     stopped = bool(events) and events[-1].kind == "collapsed"

@@ -33,6 +33,7 @@ import multiprocessing
 import os
 import pickle
 import signal
+import struct
 import sys
 import time
 import warnings
@@ -122,10 +123,10 @@ def parallel_map(function, tasks, n_workers, serial_seconds=0.0, costs=None):
     until that much time has passed: a batch that finishes sooner never pays
     for workers (about 50 ms on this project's machine, mostly the children's
     first touches of the memory they share with this process). Then, where
-    workers fork, the caller's process takes one share of the remaining tasks and
-    ``n_workers - 1`` forked children the others (every ``n_workers``-th task
-    from their offset, so that a grid ordered model by model spreads each
-    model's cells over all of them); each child sends its results back through
+    workers fork, the caller's process and ``n_workers - 1`` forked children
+    take the remaining tasks from one queue, each the next task as soon as it
+    is free (tasks of unequal and unknown cost, as a grid's rows are, keep
+    every process busy to the end); each child sends its results back through
     a pipe, pickled, with the warnings its tasks raised, which are raised again
     here. An exception in a child's task is raised here.
 
@@ -139,10 +140,9 @@ def parallel_map(function, tasks, n_workers, serial_seconds=0.0, costs=None):
     serial_seconds : float, default=0.0
         How long to run tasks here before sharing the rest (0: share all).
     costs : sequence of float, default=None
-        Each task's expected cost, where tasks differ (a grid's rows of
-        several K): the forked shares are then balanced by it, the costliest
-        task first to the lightest share (longest processing time first,
-        Graham 1969), instead of every ``n_workers``-th task.
+        Each task's expected cost, where tasks differ: the queue then holds
+        the costliest first (longest processing time first, Graham 1969), so
+        that the last tasks to start are short.
 
     Returns
     -------
@@ -171,68 +171,71 @@ def parallel_map(function, tasks, n_workers, serial_seconds=0.0, costs=None):
     return done + _forked_map(function, rest, n_workers, rest_costs)
 
 
-def balanced_shares(costs, n_shares):
-    """Task indices per share, the costliest first to the lightest share.
-
-    Parameters
-    ----------
-    costs : sequence of float
-    n_shares : int
-
-    Returns
-    -------
-    shares : list of list of int
-        Each share's tasks in increasing order.
-
-    Examples
-    --------
-    >>> balanced_shares([1, 2, 3, 4, 5, 6, 7, 8, 9], 2)
-    [[0, 1, 4, 5, 8], [2, 3, 6, 7]]
-    """
-    loads = [0.0] * n_shares
-    shares = [[] for _ in range(n_shares)]
-    for index in sorted(range(len(costs)), key=lambda i: -costs[i]):
-        lightest = loads.index(min(loads))
-        shares[lightest].append(index)
-        loads[lightest] += costs[index]
-    return [sorted(share) for share in shares]
+#: bytes of one task index in the queue (a pipe): reads this small are atomic
+_INDEX = struct.Struct("<i")
+#: the most tasks a queue holds: its indices are written before the workers
+#: start, so they must fit in a pipe's buffer (64 KiB on Linux, at least 4 KiB
+#: by POSIX); longer lists are shared in fixed slices
+_MAX_QUEUED = 1000
 
 
 def _forked_map(function, tasks, n_workers, costs=None):
     from mixtura.inference.data import single_threaded_blas
 
-    if costs is None:
-        shares = [range(offset, len(tasks), n_workers) for offset in range(n_workers)]
-    else:
-        shares = balanced_shares(costs, n_workers)
+    order = list(range(len(tasks)))
+    if costs is not None:
+        order.sort(key=lambda index: -costs[index])
+    if len(order) > _MAX_QUEUED:
+        return _forked_slices(function, tasks, n_workers)
+    queue_fd, fill_fd = os.pipe()
+    os.write(fill_fd, b"".join(_INDEX.pack(index) for index in order))
+    os.close(fill_fd)  # an empty queue then reads as its end
     children = []
     results = [None] * len(tasks)
     try:
-        for share in shares[1:]:
-            children.append(_fork_child(function, tasks, share))
+        for _ in range(n_workers - 1):
+            children.append(_fork_child(function, tasks, queue_fd))
         with single_threaded_blas():  # one thread here too: the cores are shared
-            for index in shares[0]:
+            for index in _queued(queue_fd):
                 results[index] = function(tasks[index])
         for child in children:
-            for index, result in zip(child.share, child.collect(), strict=True):
+            for index, result in child.collect():
                 results[index] = result
     finally:
+        os.close(queue_fd)
         for child in children:
             child.stop()
     return results
 
 
-class _Child:
-    """A forked worker: its process id, the read end of its pipe, its tasks."""
+def _queued(queue_fd):
+    """Task indices taken from the queue until it is empty (in any process)."""
+    while True:
+        data = os.read(queue_fd, _INDEX.size)
+        if len(data) < _INDEX.size:
+            return
+        yield _INDEX.unpack(data)[0]
 
-    def __init__(self, pid, read_fd, share):
+
+def _forked_slices(function, tasks, n_workers):
+    """:func:`_forked_map` for task lists longer than a queue holds: one
+    queue (and set of children) per slice of :data:`_MAX_QUEUED` tasks."""
+    results = []
+    for start in range(0, len(tasks), _MAX_QUEUED):
+        results += _forked_map(function, tasks[start : start + _MAX_QUEUED], n_workers)
+    return results
+
+
+class _Child:
+    """A forked worker: its process id and the read end of its results' pipe."""
+
+    def __init__(self, pid, read_fd):
         self.pid = pid
         self.read_fd = read_fd
-        self.share = share
         self.done = False
 
     def collect(self):
-        """The child's results, in its share's order (its warnings re-raised)."""
+        """The child's ``(task index, result)`` pairs (its warnings re-raised)."""
         pipe = os.fdopen(self.read_fd, "rb")
         self.read_fd = None  # the file object owns it now
         with pipe:
@@ -267,7 +270,7 @@ class _Child:
         self.done = True
 
 
-def _fork_child(function, tasks, share):
+def _fork_child(function, tasks, queue_fd):
     read_fd, write_fd = os.pipe()
     with warnings.catch_warnings():
         # Python >= 3.12 warns on every fork of a process with threads; the
@@ -277,14 +280,14 @@ def _fork_child(function, tasks, share):
             "ignore", ".*use of fork\\(\\) may lead to deadlocks", DeprecationWarning
         )
         pid = os.fork()
-    if pid == 0:  # the child: run the share, send the results, exit
+    if pid == 0:  # the child: run tasks from the queue, send the results, exit
         os.close(read_fd)
-        _child_main(function, tasks, share, write_fd)
+        _child_main(function, tasks, queue_fd, write_fd)
     os.close(write_fd)
-    return _Child(pid, read_fd, share)
+    return _Child(pid, read_fd)
 
 
-def _child_main(function, tasks, share, write_fd):  # pragma: no cover - in a child
+def _child_main(function, tasks, queue_fd, write_fd):  # pragma: no cover - in a child
     code = 0
     try:
         from mixtura.inference.data import _blas_controller
@@ -293,7 +296,8 @@ def _child_main(function, tasks, share, write_fd):  # pragma: no cover - in a ch
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                message = ("ok", [function(tasks[index]) for index in share])
+                done = [(i, function(tasks[i])) for i in _queued(queue_fd)]
+                message = ("ok", done)
             except Exception as error:  # raised again in the caller
                 message = ("error", _picklable(error))
         message += ([(w.category, str(w.message)) for w in caught],)
