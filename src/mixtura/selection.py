@@ -49,7 +49,6 @@ from mixtura.inference.hierarchical import hc_labels, svd_scale
 from mixtura.inference.init import kmeans_labels, shared_kmeans
 from mixtura.inference.lockstep import run_together
 from mixtura.inference.parallel import (
-    AUTO_SERIAL_SECONDS,
     parallel_map,
     worker_count,
 )
@@ -737,13 +736,13 @@ def select(
         of mclust's grid (32 from the hierarchical start alone), at about six
         times the time.
     n_jobs : int, default=None
-        Processes the cells are fitted in (:mod:`mixtura.inference.parallel`):
-        None uses every usable CPU where the workers can be forked (Linux)
-        for a grid that takes long enough to pay for them (n_samples x cells
-        of at least :data:`~mixtura.inference.parallel.AUTO_MIN_WORK`, and
-        cells left after the first
-        :data:`~mixtura.inference.parallel.AUTO_SERIAL_SECONDS` in this
-        process), else one; 1 fits the cells one by one in this process; -1 all CPUs
+        Processes the cells are fitted in (:mod:`mixtura.inference.parallel`),
+        a row of the grid (every model at one K, fitted side by side) at a
+        time, each process taking the next row from one queue: None uses
+        every usable CPU where the workers can be forked (Linux) for a grid
+        large enough to pay for them (n_samples x cells of at least
+        :data:`~mixtura.inference.parallel.AUTO_MIN_WORK`), else one; 1 fits
+        the rows one by one in this process; -1 all CPUs
         (elsewhere than Linux through joblib, whose workers take about a
         second to start). The table is the same either way (to the rounding
         of a BLAS on one thread per process), except with a ``random_state``
@@ -883,8 +882,11 @@ def select(
     # every model at K starts from the same seed: one k-means per K, not per cell
     # (per worker process, when the cells run in several)
     with shared_kmeans():
-        # asked for no number of processes: only a grid that takes a while
-        serial_seconds = AUTO_SERIAL_SECONDS if n_jobs is None else 0.0
+        # the workers start at once: a grid's rows are few, coarse tasks of
+        # unequal cost (Old Faithful's K = 3 row takes 8 times its K = 2 row),
+        # so a serial start that runs rows until a deadline overruns it, and
+        # worker_count already keeps small grids in this process
+        serial_seconds = 0.0
         # counts the cells on a bar (progress=True) and keeps those finished
         # here, which an interrupted grid hands on (issue 18)
         counted = GridProgress(_fit_cells_together, n_fits, progress)

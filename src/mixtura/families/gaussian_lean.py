@@ -575,12 +575,12 @@ def _joint_together(leans, states):
         coefficients = lean._precision_coefficients(
             state.precisions_cholesky, n_components
         )
-        if not first.structure.full_scatter:  # one variance: to each feature
+        if coefficients.shape[1:] == (1,) and n_features > 1:  # one variance
             coefficients = np.broadcast_to(coefficients, (n_components, n_features))
         precisions.append(coefficients)
         log_det = lean.structure.log_det_cholesky(state.precisions_cholesky, n_features)
-        # one value for all components where the structure shares it (tied)
-        log_det = np.broadcast_to(log_det, (n_components,))
+        if np.ndim(log_det) == 0:  # one for all components (tied)
+            log_det = np.full(n_components, log_det)
         log_normalisers.append(log_det - 0.5 * n_features * LOG_2PI)
     means = np.concatenate([state.means for state in states]) - first.reference
     form = PairForm(
@@ -629,8 +629,9 @@ def _factors_together(leans, parameters, bounds, outcomes):
         except SingularCovarianceError:
             batch = None
         if batch is not None:
-            for c, factor in zip(fits, np.split(batch, len(fits)), strict=True):
-                factors[c] = factor
+            size = len(batch) // len(fits)
+            for i, c in enumerate(fits):
+                factors[c] = batch[i * size : (i + 1) * size]
             continue
         for c in fits:
             try:

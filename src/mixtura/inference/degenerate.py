@@ -47,6 +47,7 @@ is recorded once per restart, and after it the bound stays monotone.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -250,6 +251,10 @@ class DegenerateRecovery:
         if not self.watch_weights or log_weights is None:
             return None
         n_rows = self._n_rows(data)
+        # every EM iteration asks: one comparison of the smallest log weight
+        # (NaN fails it, and takes the full look below)
+        if float(np.min(log_weights)) >= math.log(MIN_EFFECTIVE_ROWS / n_rows):
+            return None
         components = tuple(
             k
             for k in emptied_components(log_weights, n_rows, self._watched(state))

@@ -140,9 +140,10 @@ def parallel_map(function, tasks, n_workers, serial_seconds=0.0, costs=None):
     serial_seconds : float, default=0.0
         How long to run tasks here before sharing the rest (0: share all).
     costs : sequence of float, default=None
-        Each task's expected cost, where tasks differ: the queue then holds
-        the costliest first (longest processing time first, Graham 1969), so
-        that the last tasks to start are short.
+        Each task's expected cost, where tasks differ: the serial start then
+        runs the cheapest, and the queue holds the rest costliest first
+        (longest processing time first, Graham 1969), so that the last tasks
+        to start are short.
 
     Returns
     -------
@@ -150,25 +151,34 @@ def parallel_map(function, tasks, n_workers, serial_seconds=0.0, costs=None):
         In the tasks' order; the same values as the loop (up to the rounding of
         a BLAS run on one thread instead of several).
     """
-    done = []
+    order = list(range(len(tasks)))
+    if costs is not None:  # the cheapest here first, the costliest queued first
+        order.sort(key=lambda index: costs[index])
+    results = [None] * len(tasks)
+    n_started = 0
     if n_workers > 1 and serial_seconds > 0:
         deadline = time.perf_counter() + serial_seconds
-        for task in tasks:
-            done.append(function(task))
+        for index in order:
+            results[index] = function(tasks[index])
+            n_started += 1
             if time.perf_counter() >= deadline:
                 break
-    rest = tasks[len(done) :]
+    rest = order[n_started:]
     n_workers = min(n_workers, len(rest))
     if n_workers <= 1:
-        return done + [function(task) for task in rest]
-    if not _forks():
+        values = [function(tasks[index]) for index in rest]
+    elif not _forks():
         from joblib import Parallel, delayed
 
-        return done + Parallel(n_jobs=n_workers)(
-            delayed(function)(task) for task in rest
+        values = Parallel(n_jobs=n_workers)(
+            delayed(function)(tasks[index]) for index in rest
         )
-    rest_costs = None if costs is None else list(costs)[len(done) :]
-    return done + _forked_map(function, rest, n_workers, rest_costs)
+    else:
+        rest_costs = None if costs is None else [costs[index] for index in rest]
+        values = _forked_map(function, [tasks[i] for i in rest], n_workers, rest_costs)
+    for index, value in zip(rest, values, strict=True):
+        results[index] = value
+    return results
 
 
 #: bytes of one task index in the queue (a pipe): reads this small are atomic
