@@ -155,13 +155,20 @@ class _Clusters:
             left out for ``n <= d`` (it is zero there, and mclust does not form
             it) and clipped at zero where rounding makes it negative.
         """
-        trace_term = self.beta * (np.trace(scatter, axis1=-2, axis2=-1) + self.alpha)
+        trace_term = self.beta * (scatter.trace(axis1=-2, axis2=-1) + self.alpha)
         trace_term = trace_term / count
-        det = np.zeros_like(count)
         large = count > self.d
-        if large.any():
-            det[large] = np.linalg.det(scatter[large] / count[large, None, None])
-        return count * np.log(np.clip(det, 0.0, None) + trace_term)
+        # every merge asks this of all the other clusters: no masking where
+        # all of them are large (or none is), the usual cases
+        if large.all():
+            det = np.linalg.det(scatter / count[:, None, None])
+        else:
+            det = np.zeros_like(count)
+            if large.any():
+                det[large] = np.linalg.det(scatter[large] / count[large, None, None])
+        np.maximum(det, 0.0, out=det)
+        det += trace_term
+        return count * np.log(det)
 
     def merged(self, i, others):
         """Count, mean and scatter of cluster i merged with each of ``others``.
