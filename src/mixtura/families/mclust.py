@@ -593,20 +593,20 @@ class _CommonOrientationModel(_MatrixModel):
         raise NotImplementedError
 
     def _constrained(self, scatter, nk, start=None):
-        d = scatter.shape[-1]
         start = _usable_start(start, scatter.shape)
         # the previous covariances D diag(s_k) D^T share D, the eigenvectors of
         # their sum; without them, those of the pooled scatter
         orientation = _eigenvectors(
             scatter.sum(axis=0) if start is None else start.sum(axis=0)
         )
-        largest = np.linalg.eigvalsh(scatter)[:, -1]
-        shifted = -scatter
-        diagonal = np.arange(d)
-        shifted[:, diagonal, diagonal] += largest[:, None]
+        largest = np.linalg.eigvalsh(scatter)[:, -1, None, None]
         previous = np.inf
         for _ in range(INNER_MAX_ITER):
-            rotated = np.einsum("ji,kjl,li->ki", orientation, scatter, orientation)
+            # W_k D once: its columns against D's give diag(D^T W_k D), and
+            # (w_k I - W_k) D = w_k D - W_k D gives the gradient (one product
+            # an inner iteration instead of an einsum and a second product)
+            projected = scatter @ orientation
+            rotated = (orientation * projected).sum(axis=1)
             diagonals = self._diagonals(rotated, nk)
             objective = np.log(diagonals).sum(axis=1) @ nk + (rotated / diagonals).sum()
             if not math.isfinite(objective):  # a zero diagonal (singular scatter):
@@ -615,10 +615,11 @@ class _CommonOrientationModel(_MatrixModel):
             if _converged(previous, objective):
                 break  # the diagonals are those of the current orientation
             previous = objective
-            gradient = ((shifted @ orientation) / diagonals[:, None, :]).sum(axis=0)
+            shifted = largest * orientation - projected
+            gradient = (shifted / diagonals[:, None, :]).sum(axis=0)
             orientation = _orthogonal_factor(gradient)
         else:  # out of iterations: the diagonals of the last orientation
-            rotated = np.einsum("ji,kjl,li->ki", orientation, scatter, orientation)
+            rotated = (orientation * (scatter @ orientation)).sum(axis=1)
             diagonals = self._diagonals(rotated, nk)
         return _compose(orientation, diagonals)
 
