@@ -209,3 +209,25 @@ def test_the_pipeline_document_names_no_module(saved):
         text = archive.read("model.json").decode()
     assert "sklearn" not in text and "pickle" not in text
     assert json.loads(text)["estimator"] == "Pipeline"
+
+
+def test_a_pipeline_fitted_on_a_dataframe_keeps_its_column_names(tmp_path):
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    values = np.vstack([rng.normal(size=(60, 2)), rng.normal(size=(60, 2)) + 4.0])
+    frame = pd.DataFrame(values, columns=["eruptions", "waiting"])
+    pipeline = make_pipeline(StandardScaler(), GaussianMixture(2, random_state=0))
+    pipeline.fit(frame)
+    path = tmp_path / "pipeline.mixtura"
+    save(pipeline, path)
+    loaded = load(path)
+    np.testing.assert_array_equal(
+        loaded.predict_proba(frame), pipeline.predict_proba(frame)
+    )
+    np.testing.assert_array_equal(loaded.feature_names_in_, ["eruptions", "waiting"])
+    np.testing.assert_array_equal(
+        loaded.steps[0][1].feature_names_in_, pipeline.steps[0][1].feature_names_in_
+    )
+    # the fitted names are checked at predict time, as in the pipeline saved
+    with pytest.raises(ValueError, match="feature names"):
+        loaded.predict(frame[["waiting", "eruptions"]])
