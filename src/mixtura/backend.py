@@ -47,7 +47,10 @@ def to_namespace(array, like):
     xp = array_namespace(like)
     if is_numpy_namespace(xp):
         return np.asarray(array, dtype=like.dtype)
-    return xp.asarray(np.asarray(array), dtype=like.dtype, device=device(like))
+    array = np.asarray(array)
+    if not array.flags.writeable:  # cached parameters: torch warns on read-only
+        array = array.copy()
+    return xp.asarray(array, dtype=like.dtype, device=device(like))
 
 
 def widened_for(X, *parameters):
