@@ -216,10 +216,20 @@ class _Clusters:
         return self.terms(count, scatter) - (self.term[i] + self.term[others])
 
     def absorb(self, i, j):
-        """Put the union of slots i and j in slot i."""
-        count, mean, scatter = self.merged(i, np.array([j]))
-        self.count[i], self.mean[i], self.scatter[i] = count[0], mean[0], scatter[0]
-        self.term[i] = self.terms(count, scatter)[0]
+        """Put the union of slots i and j in slot i.
+
+        The same operations as :meth:`merged` for one pair, on that pair's
+        rows (every merge calls this once: the fancy indexing of the general
+        form cost more than the arithmetic).
+        """
+        n_i, n_j = self.count[i], self.count[j]
+        total = n_i + n_j
+        delta = self.mean[j] - self.mean[i]
+        weight = n_i * n_j / total
+        scatter = self.scatter[i] + self.scatter[j] + weight * delta[:, None] * delta
+        mean = (n_i * self.mean[i] + n_j * self.mean[j]) / total
+        self.count[i], self.mean[i], self.scatter[i] = total, mean, scatter
+        self.term[i] = self.terms(np.array([total]), scatter[None])[0]
 
     def move(self, source, target):
         """Copy the cluster of slot ``source`` into slot ``target``."""
