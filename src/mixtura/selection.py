@@ -363,8 +363,8 @@ def _fit_cells_together(task):
 
     Every model's fit from every start runs its own fit loop, driven by
     :func:`~mixtura.inference.lockstep.run_together`, which computes the
-    steps of the fits on the same rows together; each cell is the one
-    :func:`_fit_cell_from_starts` gives (up to the rounding of the taller
+    steps of the fits on the same rows together; each cell is the fit of
+    :func:`_fit_cell` from its best start (up to the rounding of the taller
     products), in a fraction of the time on small data.
 
     Parameters
@@ -409,29 +409,6 @@ def _fit_cells_together(task):
             if model not in best or _better(candidate, best[model]):
                 best[model] = candidate
     return [best[model] for model in models]
-
-
-def _fit_cell_from_starts(X, n_samples, model, n_components, params, starts):
-    """Fit one cell from each start (an init method or labels); keep the best."""
-    best = None
-    for start in starts:
-        if isinstance(start, Exception):  # the start itself could not be made
-            candidate = _Cell(
-                model, n_components, error=f"{type(start).__name__}: {start}"
-            )
-        else:
-            # labels are one start: restarts from them would repeat the same fit
-            restarts = {} if isinstance(start, str) else {"n_init": 1}
-            candidate = _fit_cell(
-                X,
-                n_samples,
-                model,
-                n_components,
-                {**params, "init_params": start, **restarts},
-            )
-        if best is None or _better(candidate, best):
-            best = candidate
-    return best
 
 
 def _hc_starts(X, ks):
@@ -634,10 +611,6 @@ def _check_models(models, covariance_types, n_features):
             "models must name at least one model (covariance type)."
         )
     return models
-
-
-def _fit_task(task):
-    return _fit_cell_from_starts(*task)
 
 
 #: how a grid of mclust's models is fitted unless the caller says otherwise, so

@@ -84,7 +84,8 @@ def test_a_fit_far_from_the_reference_takes_its_own_distances():
         far_state.covariances,
         far_state.precisions_cholesky,
     )
-    assert not far_lean._expanded_form_holds(far_lean._pair_form(far_state))
+    farthest = float(far_lean._pair_form(far_state).offsets.max())
+    assert not far_lean._expansion_holds(farthest)
     together = steps_together([near[0], far_lean], [near[1], far_state])
     _assert_same_outcome(together[0], near[0].step(near[1]))
     _assert_same_outcome(together[1], far_lean.step(far_state))

@@ -165,16 +165,22 @@ def test_numpy_results_travel_intact():
         np.testing.assert_array_equal(result, np.cumsum(task))
 
 
-def test_the_queue_keeps_every_process_busy_with_tasks_of_unequal_cost():
-    # one long task first in the list: a fixed share would leave its process
-    # the other long one too; from the queue the other process takes the rest
-    durations = [0.4, 0.4] + [0.02] * 10
-    start = time.perf_counter()
-    result = parallel.parallel_map(_sleep, durations, 2)
-    elapsed = time.perf_counter() - start
-    assert result == durations
-    assert parallel._forks()  # the queue is the forked path's
-    assert elapsed < 0.4 + 0.4  # the two long tasks ran side by side
+@needs_fork
+def test_the_queue_gives_the_two_long_tasks_to_two_processes():
+    # the two long tasks first in the queue: while one process sleeps in the
+    # first, the other takes the second (fixed shares of every other task
+    # would do the same here only by luck of the order; see the next test)
+    pids = parallel_map(_sleep_then_pid, [0.3, 0.3] + [0.0] * 10, 2)
+    assert pids[0] != pids[1]
+    assert os.getpid() in pids[:2]
+
+
+def test_with_costs_the_serial_start_runs_the_cheapest_tasks_first():
+    ran = []
+    tasks = ["c", "a", "b"]
+    result = parallel_map(ran.append, tasks, 2, serial_seconds=60, costs=[3, 1, 2])
+    assert ran == ["a", "b", "c"]  # all ran here, before the deadline
+    assert result == [None, None, None]  # and the results in the tasks' order
 
 
 def test_a_long_task_list_goes_through_slices_of_the_queue(monkeypatch):
@@ -189,8 +195,3 @@ def test_parallel_map_with_costs_returns_the_tasks_in_order():
     tasks = list(range(7))
     result = parallel_map(_square, tasks, 2, costs=[7, 1, 1, 1, 1, 1, 1])
     assert result == [t * t for t in tasks]
-
-
-def _sleep(seconds):
-    time.sleep(seconds)
-    return seconds

@@ -261,28 +261,33 @@ class LeanGaussianEM:
         explicit deviations.
         """
         form = self._pair_form(state)
-        if not self._expanded_form_holds(form):
+        if not self._expansion_holds(float(form.offsets.max())):
             return self._joint_from_distances(state)
         return form.with_constant(state.log_weights, np.float64).T @ self.features
 
     def _pair_form(self, state):
         """The general kernels' :class:`PairForm` of a state, about the reference."""
-        n_features = self.X.shape[1]
         means = state.means - self.reference
-        precisions_cholesky = state.precisions_cholesky
-        log_det = self.structure.log_det_cholesky(precisions_cholesky, n_features)
         return PairForm(
-            self._precision_coefficients(precisions_cholesky, means.shape[0]),
+            self._precision_coefficients(state.precisions_cholesky, means.shape[0]),
             means,
-            log_det - 0.5 * n_features * LOG_2PI,
+            self._log_normalisers(state),
             pairs=self.structure.full_scatter,
         )
 
-    def _expanded_form_holds(self, form):
-        """Whether the expanded form keeps float64's digits for these means."""
+    def _log_normalisers(self, state):
+        """``log det U_k - d/2 log 2 pi`` of each component, shape (K,)."""
         n_features = self.X.shape[1]
-        offset = float(form.offsets.max())
-        return log_density_error(offset, n_features, _EPS) <= self._limit
+        log_det = self.structure.log_det_cholesky(state.precisions_cholesky, n_features)
+        if np.ndim(log_det) == 0:  # one for all components (tied)
+            log_det = np.full(len(state.log_weights), log_det)
+        return log_det - 0.5 * n_features * LOG_2PI
+
+    def _expansion_holds(self, farthest):
+        """Whether the expanded form keeps float64's digits when the farthest
+        mean's squared Mahalanobis distance from the reference is ``farthest``."""
+        n_features = self.X.shape[1]
+        return log_density_error(farthest, n_features, _EPS) <= self._limit
 
     def _joint_from_distances(self, state):
         """The joint log-probabilities (K, n) from explicit deviations."""
@@ -291,10 +296,7 @@ class LeanGaussianEM:
             self.centred, means, state.precisions_cholesky, np
         ).T
         joint = np.multiply(distances, -0.5, order="C")
-        n_features = self.X.shape[1]
-        log_det = self.structure.log_det_cholesky(state.precisions_cholesky, n_features)
-        log_normalisers = log_det - 0.5 * n_features * LOG_2PI
-        joint += (state.log_weights + log_normalisers)[:, None]
+        joint += (state.log_weights + self._log_normalisers(state))[:, None]
         return joint
 
     def _precision_coefficients(self, precisions_cholesky, n_components):
@@ -578,10 +580,7 @@ def _joint_together(leans, states):
         if coefficients.shape[1:] == (1,) and n_features > 1:  # one variance
             coefficients = np.broadcast_to(coefficients, (n_components, n_features))
         precisions.append(coefficients)
-        log_det = lean.structure.log_det_cholesky(state.precisions_cholesky, n_features)
-        if np.ndim(log_det) == 0:  # one for all components (tied)
-            log_det = np.full(n_components, log_det)
-        log_normalisers.append(log_det - 0.5 * n_features * LOG_2PI)
+        log_normalisers.append(lean._log_normalisers(state))
     means = np.concatenate([state.means for state in states]) - first.reference
     form = PairForm(
         np.concatenate(precisions),
@@ -593,7 +592,7 @@ def _joint_together(leans, states):
     joint = form.with_constant(log_weights, np.float64).T @ first.features
     farthest = form.offsets.reshape(len(leans), n_components).max(axis=1)
     for c, (lean, state) in enumerate(zip(leans, states, strict=True)):
-        if log_density_error(float(farthest[c]), n_features, _EPS) > lean._limit:
+        if not lean._expansion_holds(float(farthest[c])):
             rows = slice(c * n_components, (c + 1) * n_components)
             joint[rows] = lean._joint_from_distances(state)
     return joint

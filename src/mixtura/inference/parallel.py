@@ -40,7 +40,6 @@ import warnings
 
 __all__ = [
     "AUTO_MIN_WORK",
-    "AUTO_SERIAL_SECONDS",
     "parallel_map",
     "usable_cpus",
     "worker_count",
@@ -50,12 +49,6 @@ __all__ = [
 #: many (n_samples x number of fits): below it a grid takes a few tens of
 #: milliseconds in one process, about what starting the workers costs.
 AUTO_MIN_WORK = 20_000
-#: With ``n_jobs=None``, tasks run in the caller's process for this long before
-#: the rest are shared (:func:`parallel_map`'s ``serial_seconds``): grids that
-#: take less never start workers. Measured here (Old Faithful): scikit-learn's
-#: four covariance types x K = 1..9 take 0.06 s in one process and 0.13 s with
-#: a worker from the start; mclust's 14 x 9 grid 0.75 s and 0.5 s.
-AUTO_SERIAL_SECONDS = 0.05
 
 
 def usable_cpus():
