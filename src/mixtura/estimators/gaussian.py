@@ -15,13 +15,11 @@ from mixtura.estimators.base import BaseMixture
 from mixtura.exceptions import DataValidationError
 from mixtura.families.covariance import COVARIANCE_STRUCTURES, get_covariance_structure
 from mixtura.families.gaussian import Gaussian
-from mixtura.families.gaussian_missing import (
-    conditional_completions,
-    missingness_patterns,
-)
+from mixtura.families.gaussian_missing import conditional_completions
 from mixtura.families.noise import WithNoise, data_region
 from mixtura.inference import initial_responsibilities
 from mixtura.inference.data import chunked_statistics
+from mixtura.inference.imputation import Conditional, impute_rows
 from mixtura.mixture import Mixture
 from mixtura.priors.mclust import MclustPrior, resolve_prior
 
@@ -600,64 +598,20 @@ class GaussianMixture(BaseMixture):
         X = check_data(self, X, reset=False, allow_nan=True)
         mixture = self._fitted_mixture()
         resp = np.exp(mixture.log_responsibilities(X)[0])
+        means = mixture.family.means
         covariances = mixture.family._covariance_matrices()
-        if n_imputations is None:
-            filled = X.copy()
-            for rows, observed in missingness_patterns(X):
-                if observed.all():
-                    continue
-                completed, _ = conditional_completions(
-                    X[rows], observed, mixture.family.means, covariances
-                )
-                missing = ~observed
-                filled[np.ix_(rows, missing)] = np.einsum(
-                    "nk,knd->nd", resp[rows], completed[:, :, missing]
-                )
-            return filled
-        rng = check_random_state(random_state)
-        draws = np.broadcast_to(X, (int(n_imputations), *X.shape)).copy()
-        for rows, observed in missingness_patterns(X):
-            if not observed.all():
-                draws[:, rows] = _draw_completions(
-                    X[rows],
-                    observed,
-                    mixture,
-                    covariances,
-                    resp[rows],
-                    rng,
-                    int(n_imputations),
-                )
-        return draws
+
+        def conditional(X_pattern, observed):
+            return Conditional(
+                *conditional_completions(X_pattern, observed, means, covariances)
+            )
+
+        rng = None if n_imputations is None else check_random_state(random_state)
+        return impute_rows(X, resp, conditional, n_imputations, rng)
 
 
 #: initial noise responsibility of every row when no row is marked as noise
 _DEFAULT_NOISE_SHARE = 0.1
-
-
-def _draw_completions(X, observed, mixture, covariances, resp, rng, n_draws):
-    """Random completions of rows sharing one missingness pattern.
-
-    Returns an array of shape (n_draws, n_rows, n_features).
-    """
-    completed, conditional = conditional_completions(
-        X, observed, mixture.family.means, covariances
-    )
-    missing = ~observed
-    out = np.broadcast_to(X, (n_draws, *X.shape)).copy()
-    # a component per draw and row, from the posterior memberships
-    cumulative = np.cumsum(resp, axis=1)
-    uniforms = rng.uniform(size=(n_draws, X.shape[0], 1)) * cumulative[:, -1:]
-    components = (uniforms > cumulative[None]).sum(axis=2)
-    for k in np.unique(components):
-        draw, row = np.nonzero(components == k)
-        # conditional covariances are SPD; eigh tolerates round-off at the edge
-        values, vectors = np.linalg.eigh(conditional[k])
-        factor = vectors * np.sqrt(np.clip(values, 0.0, None))
-        noise = rng.standard_normal((draw.size, int(missing.sum()))) @ factor.T
-        out[draw[:, None], row[:, None], np.flatnonzero(missing)[None, :]] = (
-            completed[k][row][:, missing] + noise
-        )
-    return out
 
 
 def _in_dtype_if_it_fits(values, dtype):

@@ -3,20 +3,27 @@
 A thin estimator over :class:`~mixtura.families.student.StudentT`: fitting,
 restarts, prediction, sampling, information criteria, streams and Dask are
 :class:`~mixtura.estimators.base.BaseMixture`'s; this module names the family's
-options and its fitted attributes, and adds :meth:`StudentMixture.outlier_weights`.
+options and its fitted attributes, and adds :meth:`StudentMixture.outlier_weights`
+and :meth:`StudentMixture.impute`.
 """
 
 from __future__ import annotations
 
 from numbers import Real
 
+import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
+from mixtura._random import check_random_state
+from mixtura._validation import check_data
 from mixtura.estimators._docstrings import shared_docstring
 from mixtura.estimators.base import BaseMixture
 from mixtura.estimators.discrete import _FamilyMixture
 from mixtura.families.covariance import COVARIANCE_STRUCTURES
 from mixtura.families.student import DF_UPDATES, MIN_DF, StudentT
+from mixtura.families.student_missing import conditional_t
+from mixtura.inference.imputation import Conditional, impute_rows
 
 __all__ = ["StudentMixture"]
 
@@ -199,3 +206,57 @@ class StudentMixture(_FamilyMixture):
         """
         data, mixture = self._checked_rows(X)
         return mixture.family.outlier_weights(data.X)
+
+    def impute(self, X, n_imputations=None, random_state=None):
+        """Fill missing entries (NaN) from the fitted mixture.
+
+        Under component k, the missing block given the observed one is a t
+        with ``nu_k + p_o`` degrees of freedom, location
+        ``mu_m + S_mo S_oo^-1 (x_o - mu_o)`` and scale
+        ``(nu_k + delta_o) / (nu_k + p_o) (S_mm - S_mo S_oo^-1 S_om)``
+        (Ding 2016); the memberships ``P(k | x_o)`` come from the observed
+        block's marginal t. Single imputation gives each missing entry its
+        conditional mean ``sum_k P(k | x_o) E[x_m | x_o, k]`` (each
+        component's conditional location, see Notes). Multiple
+        imputation draws ``n_imputations`` completions: a component from
+        ``P(k | x_o)``, then ``x_m`` from that component's conditional t.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data with NaN for missing entries (observed entries are kept as they
+            are; rows without NaN come back unchanged).
+        n_imputations : int, default=None
+            None for the single (conditional mean) imputation; otherwise the
+            number of random completions.
+        random_state : int, RandomState instance, Generator or None, default=None
+            Seed of the draws of multiple imputation.
+
+        Returns
+        -------
+        X_filled : ndarray of shape (n_samples, n_features) or \
+                (n_imputations, n_samples, n_features)
+            The completed data.
+
+        Notes
+        -----
+        The conditional t has a mean only where ``nu_k + p_o > 1``; for a
+        row with nothing observed under ``nu_k <= 1`` the single imputation is
+        the location ``mu_k``, the conditional median.
+        """
+        check_is_fitted(self)
+        X = check_data(self, X, reset=False, allow_nan=True)
+        mixture = self._fitted_mixture()
+        family = mixture.family
+        resp = np.exp(mixture.log_responsibilities(X)[0])
+        scales = family.gaussian._covariance_matrices()
+
+        def conditional(X_pattern, observed):
+            return Conditional(
+                *conditional_t(
+                    X_pattern, observed, family.means, scales, family.degrees_of_freedom
+                )
+            )
+
+        rng = None if n_imputations is None else check_random_state(random_state)
+        return impute_rows(X, resp, conditional, n_imputations, rng)
