@@ -20,7 +20,14 @@ from sklearn.preprocessing import (
     StandardScaler,
 )
 
-from mixtura import GaussianMixture, MixtureModel, load, save
+from mixtura import (
+    GaussianMixture,
+    GaussianMixtureRegression,
+    MixtureDiscriminantAnalysis,
+    MixtureModel,
+    load,
+    save,
+)
 from mixtura.exceptions import ModelFileError
 
 
@@ -231,3 +238,198 @@ def test_a_pipeline_fitted_on_a_dataframe_keeps_its_column_names(tmp_path):
     # the fitted names are checked at predict time, as in the pipeline saved
     with pytest.raises(ValueError, match="feature names"):
         loaded.predict(frame[["waiting", "eruptions"]])
+
+
+# -- a composite estimator as the last step ----------------------------------------
+def _classes():
+    X = _data()
+    return X, np.repeat(np.array(["a", "b"]), 100)
+
+
+def _composites():
+    """name -> (unfitted pipeline, X, y, the prediction methods to compare)."""
+    X, labels = _classes()
+    target = X[:, 0] - 2.0 * X[:, 1] + np.random.RandomState(1).normal(size=200)
+    classifier = ("predict", "predict_proba", "predict_log_proba")
+    return {
+        "scaler+mclustda": (
+            make_pipeline(
+                StandardScaler(), MixtureDiscriminantAnalysis(models=["VVV", "EEE"])
+            ),
+            X,
+            labels,
+            classifier,
+        ),
+        "pca+edda": (
+            make_pipeline(PCA(3), MixtureDiscriminantAnalysis("EDDA")),
+            X,
+            labels,
+            classifier,
+        ),
+        "scaler+regression": (
+            make_pipeline(
+                StandardScaler(), GaussianMixtureRegression(2, random_state=0)
+            ),
+            X,
+            target,
+            ("predict", "predict_covariance"),
+        ),
+    }
+
+
+@pytest.fixture(scope="module")
+def saved_composite(tmp_path_factory):
+    pipeline, X, y, _ = _composites()["scaler+mclustda"]
+    pipeline.fit(X, y)
+    path = tmp_path_factory.mktemp("composite") / "mclustda.mixtura"
+    save(pipeline, path)
+    return pipeline, path
+
+
+@pytest.mark.parametrize("name", list(_composites()))
+def test_a_pipeline_ending_in_a_composite_round_trips_bit_for_bit(tmp_path, name):
+    pipeline, X, y, methods = _composites()[name]
+    pipeline.fit(X, y)
+    path = tmp_path / "pipeline.mixtura"
+    save(pipeline, path)
+    loaded = load(path)
+    assert type(loaded[-1]) is type(pipeline[-1])
+    for method in methods:
+        np.testing.assert_array_equal(
+            _call(loaded, method, X), _call(pipeline, method, X), err_msg=method
+        )
+
+
+def _call(pipeline, method, X):
+    """``pipeline.method(X)``, through the transformers where Pipeline lacks it."""
+    if hasattr(pipeline, method):
+        return getattr(pipeline, method)(X)
+    return getattr(pipeline[-1], method)(pipeline[:-1].transform(X))
+
+
+@pytest.mark.parametrize("name", list(_composites()))
+def test_the_composite_is_its_own_archive_nested_under_models_0(tmp_path, name):
+    # the reference is the composite's own file, written by save() alone: the
+    # pipeline's document and members under models/0/ must be exactly that file's
+    pipeline, X, y, _ = _composites()[name]
+    pipeline.fit(X, y)
+    save(pipeline, tmp_path / "pipeline.mixtura")
+    save(pipeline[-1], tmp_path / "alone.mixtura")
+    with zipfile.ZipFile(tmp_path / "pipeline.mixtura") as archive:
+        nested = {n: archive.read(n) for n in archive.namelist()}
+    with zipfile.ZipFile(tmp_path / "alone.mixtura") as archive:
+        alone = {n: archive.read(n) for n in archive.namelist()}
+    document = json.loads(nested.pop("model.json"))
+    assert document["models"] == [json.loads(alone.pop("model.json"))]
+    below = {
+        n[len("models/0/") :]: data for n, data in nested.items() if "models/" in n
+    }
+    assert below == alone
+    assert any(n.startswith("models/0/models/0/arrays/") for n in nested)
+
+
+def test_a_composite_fitted_on_a_dataframe_keeps_its_column_names(tmp_path):
+    pd = pytest.importorskip("pandas")
+    X, labels = _classes()
+    frame = pd.DataFrame(X, columns=list("vwxyz"))
+    pipeline = make_pipeline(
+        StandardScaler(), MixtureDiscriminantAnalysis("EDDA", models=["EEE"])
+    ).fit(frame, labels)
+    save(pipeline, tmp_path / "p.mixtura")
+    loaded = load(tmp_path / "p.mixtura")
+    np.testing.assert_array_equal(loaded.feature_names_in_, list("vwxyz"))
+    np.testing.assert_array_equal(
+        loaded.predict_proba(frame), pipeline.predict_proba(frame)
+    )
+    assert loaded.classes_.tolist() == ["a", "b"]
+
+
+def _nested_part_shape(members):
+    name = "models/0/models/1/arrays/family.means.npy"
+    members[name] = _npy(np.zeros((7, 5)))
+
+
+def _nested_manifest_traversal(document):
+    part = document["models"][0]["models"][1]
+    part["arrays"]["../../x"] = part["arrays"].pop("log_weights")
+
+
+def _deeper_nesting(document):
+    # a composite's part is a mixture estimator, never another composite
+    composite = document["models"][0]
+    composite["models"][0] = json.loads(json.dumps(composite))
+
+
+def _fewer_features(document):
+    document["models"][0]["n_features_in_"] = 4
+
+
+@pytest.mark.parametrize(
+    ("edit_json", "edit_members", "match"),
+    [
+        (None, _nested_part_shape, "has shape"),
+        (_nested_manifest_traversal, None, r"invalid array name '\.\./\.\./x'"),
+        (
+            None,
+            lambda m: m.update({"models/0/models/../../x.npy": _npy(np.zeros(2))}),
+            "unexpected members",
+        ),
+        (
+            None,
+            lambda m: m.update(
+                {"models/0/models/0/arrays/../../../../x.npy": _npy(np.zeros(2))}
+            ),
+            "unexpected members",
+        ),
+        (
+            None,
+            lambda m: m.pop("models/0/models/1/arrays/log_weights.npy"),
+            "missing",
+        ),
+        (
+            lambda doc: doc["models"][0].update(estimator="os.system"),
+            None,
+            "unknown composite estimator 'os.system'",
+        ),
+        (_deeper_nesting, None, r"\[part 0\] \[part 0\].*lacks the keys"),
+        (_fewer_features, None, "the last step has 4 features"),
+        (
+            lambda doc: doc["models"][0]["state"].update(priors=[1.0]),
+            None,
+            "disagree",
+        ),
+    ],
+    ids=[
+        "nested-array-shape",
+        "nested-manifest-traversal",
+        "traversal-below-models",
+        "traversal-below-a-part",
+        "missing-part-member",
+        "foreign-composite",
+        "composite-in-a-composite",
+        "width",
+        "state",
+    ],
+)
+def test_an_edited_composite_pipeline_file_is_refused(
+    saved_composite, tmp_path, edit_json, edit_members, match
+):
+    _, path = saved_composite
+    target = _edited(path, tmp_path, edit_json, edit_members)
+    before = sorted(os.listdir(tmp_path.parent))
+    with pytest.raises(ModelFileError, match=match):
+        load(target)
+    assert sorted(os.listdir(tmp_path.parent)) == before  # nothing extracted
+
+
+def test_a_pickle_planted_in_a_nested_part_never_runs(saved_composite, tmp_path):
+    _, path = saved_composite
+    sentinel = str(tmp_path / "payload-ran")
+    member = "models/0/models/0/arrays/family.means.npy"
+
+    def plant(members):
+        members[member] = _npy(np.array([Payload(sentinel)]), allow_pickle=True)
+
+    with pytest.raises(ModelFileError, match="dtype"):
+        load(_edited(path, tmp_path, edit_members=plant))
+    assert not os.path.exists(sentinel)

@@ -12,6 +12,15 @@ composite document (see :mod:`mixtura.io`)::
                             the manifest of the transformers' arrays
     arrays/steps.<i>.<attribute>.npy
     models/0/arrays/...     the last step's arrays
+    models/0/models/<j>/arrays/...
+                            when the last step is a composite estimator
+                            (:data:`~mixtura.estimators.COMPOSITE_ESTIMATORS`:
+                            ``MixtureDiscriminantAnalysis``,
+                            ``GaussianMixtureRegression``), its part ``j``'s
+
+The last step's document and members below ``models/0/`` are those of its own
+file (:mod:`mixtura.io`), so a composite is audited, read and built by the same
+code as when it is saved alone.
 
 A transformer is stored as its constructor parameters (JSON scalars) and the
 fitted attributes its class lists in :data:`TRANSFORMERS`, each an array
@@ -236,25 +245,21 @@ def describe_pipeline(pipeline, arrays, dropped):
             "set them to None before saving."
         )
     *transformers, (final_name, final) = pipeline.steps
-    if _io.COMPOSITE_ESTIMATORS.get(type(final).__name__) is type(final):
-        raise TypeError(
-            f"the last step {final_name!r} of the pipeline is a composite estimator "
-            f"({type(final).__name__}); a pipeline in a model file ends in a single "
-            "mixture estimator."
-        )
-    try:
-        _io._check_registered(final)
-    except TypeError as exc:
-        raise TypeError(
-            f"the last step {final_name!r} of the pipeline cannot be saved: {exc}"
-        ) from exc
+    if not _io._is_composite(final):
+        try:
+            _io._check_registered(final)
+        except TypeError as exc:
+            raise TypeError(
+                f"the last step {final_name!r} of the pipeline cannot be saved: {exc}"
+            ) from exc
     specs = _specs()
     steps = [
         _describe_step(index, name, step, specs, arrays, dropped)
         for index, (name, step) in enumerate(transformers)
     ]
     part_arrays = {}
-    model_document = _io._describe_checked(final, part_arrays, dropped)
+    # a composite's own document and parts, as its own file holds them
+    model_document, nested = _io._describe_estimator(final, part_arrays, dropped)
     document = {
         "format": _io.FORMAT_NAME,
         "format_version": _io.FORMAT_VERSION,
@@ -269,7 +274,7 @@ def describe_pipeline(pipeline, arrays, dropped):
             for name, value in sorted(arrays.items())
         },
     }
-    return document, [part_arrays]
+    return document, [_io._NestedArrays(part_arrays, tuple(nested))]
 
 
 def _refuse_step(name, step, why=""):
@@ -277,7 +282,8 @@ def _refuse_step(name, step, why=""):
         f"mixtura.save cannot store the pipeline step {name!r} "
         f"({type(step).__qualname__}){': ' + why if why else ''}. A pipeline in a "
         f"model file holds the transformers {list(TRANSFORMERS)} (or "
-        "'passthrough') followed by a registered mixtura estimator."
+        "'passthrough') followed by a registered mixtura estimator or a "
+        "composite one (e.g. MixtureDiscriminantAnalysis)."
     )
 
 
@@ -421,18 +427,15 @@ def load_pipeline(archive, document, path):
     """
     manifest, steps, final_name, part, verbose = _audit_pipeline(document, path)
     expected = {_io._member(name) for name in manifest}
-    expected |= {_io._member(name, _io._part_prefix(0)) for name in part.manifest}
+    expected |= part.members(_io._part_prefix(0))
     _io._check_member_names(archive, expected, path)
     arrays = {
         name: _io._read_array(archive, name, shape, dtype, path)
         for name, (shape, dtype) in manifest.items()
     }
-    part_arrays = {
-        name: _io._read_array(archive, name, shape, dtype, path, _io._part_prefix(0))
-        for name, (shape, dtype) in part.manifest.items()
-    }
+    part_arrays = part.read(archive, path, _io._part_prefix(0))
     built = [_construct_step(step, arrays, path) for step in steps]
-    final = _io._construct(part, part_arrays, f"{path} [part 0]")
+    final = part.build(part_arrays, f"{path} [part 0]")
     from sklearn.pipeline import Pipeline
 
     with _io._wrap_errors(path, "its steps do not make a pipeline"):
@@ -489,7 +492,7 @@ def _audit_pipeline(document, path):
     where = f"{path} [part 0]"
     if not isinstance(models[0], dict) or models[0].get("format") != _io.FORMAT_NAME:
         raise _io._error(where, f"a part must be a {_io.FORMAT_NAME!r} document")
-    part = _io._audit(models[0], where)
+    part = _io._audit_estimator_document(models[0], where)
     if width is not None and part.n_features_in != width:
         raise _io._error(
             path,

@@ -23,10 +23,12 @@ discriminant classifier) is stored with its parts::
     models/<i>/arrays/...   part ``i``'s arrays
 
 A part is always a registered mixture estimator (:data:`ESTIMATORS`), never
-another composite, so nesting is one level deep. A fitted scikit-learn
+another composite, so a composite nests one level deep. A fitted scikit-learn
 ``Pipeline`` ending in a mixtura estimator is stored the same way: its
 transformers' parameters and fitted arrays under ``steps`` and the last step as
-its one part (see :mod:`mixtura._io_pipeline`).
+its one part (see :mod:`mixtura._io_pipeline`); a last step that is a composite
+keeps its own layout below ``models/0/`` (``models/0/models/<j>/arrays/...``),
+the one place where nesting goes two levels deep.
 
 The arrays are ``log_weights`` (the mixing weights), ``family.<name>`` (the family's
 parameters, :meth:`~mixtura.families.Family.arrays`) and ``params.<parameter>``
@@ -231,7 +233,7 @@ def save(model, path):
         fitted parts, or a fitted :class:`sklearn.pipeline.Pipeline` of
         allowlisted transformers (``mixtura._io_pipeline.TRANSFORMERS``: the
         scalers, PCA, SimpleImputer, FunctionTransformer with ``func=None``)
-        ending in a registered mixtura estimator.
+        ending in a registered mixtura estimator or a composite one.
     path : str or os.PathLike
         Where to write the file (``.mixtura`` by convention); an existing file is
         replaced.
@@ -273,10 +275,8 @@ def save(model, path):
     container = _container_format_of(model)
     if container is not None:
         document, parts = container.describe(model, arrays, dropped)
-    elif COMPOSITE_ESTIMATORS.get(type(model).__name__) is type(model):
-        document, parts = _describe_composite(model, arrays, dropped)
     else:
-        document, parts = _describe_checked(model, arrays, dropped), []
+        document, parts = _describe_estimator(model, arrays, dropped)
     for name, what in dropped:
         warnings.warn(
             f"mixtura.save: parameter {name!r} holds {what}, which a model file "
@@ -285,6 +285,50 @@ def save(model, path):
             stacklevel=2,
         )
     _write_archive(os.fspath(path), document, arrays, parts)
+
+
+def _is_composite(model):
+    return COMPOSITE_ESTIMATORS.get(type(model).__name__) is type(model)
+
+
+def _describe_estimator(model, arrays, dropped):
+    """The document of a mixture or composite estimator, and its parts' arrays.
+
+    What a container (a pipeline) calls for the estimator it holds, as
+    :func:`save` does for one on its own.
+
+    Parameters
+    ----------
+    model : estimator
+        A fitted registered mixture estimator or composite estimator.
+    arrays : dict
+        Filled with the estimator's own arrays (name -> array).
+    dropped : list
+        Filled with (parameter, reason) for parameters saved as None.
+
+    Returns
+    -------
+    document : dict
+    parts : list of dict
+        The parts' arrays, in the order of the document's ``models`` (empty for
+        a mixture estimator).
+    """
+    if _is_composite(model):
+        return _describe_composite(model, arrays, dropped)
+    return _describe_checked(model, arrays, dropped), []
+
+
+@dataclass(frozen=True)
+class _NestedArrays:
+    """The arrays of a part that has parts of its own (a composite in a pipeline).
+
+    A part of :func:`_write_archive` is either a dict of its arrays or this;
+    the nested parts' members go below the part's prefix
+    (``models/<i>/models/<j>/arrays/...``).
+    """
+
+    arrays: dict
+    parts: tuple = ()
 
 
 def _describe_checked(model, arrays, dropped):
@@ -520,12 +564,7 @@ def _write_archive(path, document, arrays, parts=()):
     except ValueError as exc:
         raise ValueError(f"cannot save: a value is not finite ({exc}).") from exc
     members = [(_JSON_MEMBER, text.encode("utf-8"))]
-    members += [(_member(name), _npy_bytes(arrays[name])) for name in sorted(arrays)]
-    for index, part in enumerate(parts):
-        prefix = _part_prefix(index)
-        members += [
-            (_member(name, prefix), _npy_bytes(part[name])) for name in sorted(part)
-        ]
+    members += _array_members(arrays, parts)
     directory, base = os.path.split(os.path.abspath(path))
     temporary = os.path.join(directory, f".{base}.{secrets.token_hex(8)}.tmp")
     try:
@@ -540,6 +579,19 @@ def _write_archive(path, document, arrays, parts=()):
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def _array_members(arrays, parts, prefix=""):
+    """(member name, .npy bytes) of ``arrays`` and of every part below ``prefix``."""
+    members = [
+        (_member(name, prefix), _npy_bytes(arrays[name])) for name in sorted(arrays)
+    ]
+    for index, part in enumerate(parts):
+        nested = part if isinstance(part, _NestedArrays) else _NestedArrays(part)
+        members += _array_members(
+            nested.arrays, nested.parts, prefix + _part_prefix(index)
+        )
+    return members
 
 
 def _member(name, prefix=""):
@@ -589,6 +641,21 @@ class _Plan:
     fitted: tuple
     manifest: dict
     encoding: object = None
+
+    def members(self, prefix=""):
+        """The archive members this plan's arrays are read from."""
+        return {_member(name, prefix) for name in self.manifest}
+
+    def read(self, archive, path, prefix=""):
+        """The arrays, each header checked against the manifest first."""
+        return {
+            name: _read_array(archive, name, shape, dtype, path, prefix)
+            for name, (shape, dtype) in self.manifest.items()
+        }
+
+    def build(self, arrays, path):
+        """The fitted estimator, from the arrays :meth:`read` gave."""
+        return _construct(self, arrays, path)
 
 
 def load(path):
@@ -640,15 +707,23 @@ def load(path):
         container = CONTAINER_FORMATS.get(name) if isinstance(name, str) else None
         if container is not None:
             return container.load(archive, document, path)
-        if "models" in document:
-            return _load_composite(archive, document, path)
-        plan = _audit(document, path)
-        _check_members(archive, plan.manifest, path)
-        arrays = {
-            name: _read_array(archive, name, shape, dtype, path)
-            for name, (shape, dtype) in plan.manifest.items()
-        }
-    return _construct(plan, arrays, path)
+        plan = _audit_estimator_document(document, path)
+        _check_member_names(archive, plan.members(), path)
+        arrays = plan.read(archive, path)
+    return plan.build(arrays, path)
+
+
+def _audit_estimator_document(document, path):
+    """The plan of a mixture estimator's or a composite estimator's document.
+
+    A composite's document is the one with ``models`` (its parts'); either
+    plan offers ``n_features_in``, ``members(prefix)``, ``read(archive, path,
+    prefix)`` and ``build(arrays, path)``, so that a container (a pipeline)
+    holds either the same way.
+    """
+    if "models" in document:
+        return _audit_composite(document, path)
+    return _audit(document, path)
 
 
 @dataclass(frozen=True)
@@ -663,26 +738,29 @@ class _CompositePlan:
     parts: tuple
     manifest: dict
 
+    def members(self, prefix=""):
+        """The members of its own arrays and of its parts' (below ``prefix``)."""
+        expected = {_member(name, prefix) for name in self.manifest}
+        for index, part in enumerate(self.parts):
+            expected |= part.members(prefix + _part_prefix(index))
+        return expected
 
-def _load_composite(archive, document, path):
-    """Audit a composite estimator's document, read its arrays, then build it."""
-    plan = _audit_composite(document, path)
-    expected = {_member(name) for name in plan.manifest}
-    for index, part in enumerate(plan.parts):
-        expected |= {_member(name, _part_prefix(index)) for name in part.manifest}
-    _check_member_names(archive, expected, path)
-    arrays = {
-        name: _read_array(archive, name, shape, dtype, path)
-        for name, (shape, dtype) in plan.manifest.items()
-    }
-    part_arrays = [
-        {
-            name: _read_array(archive, name, shape, dtype, path, _part_prefix(index))
-            for name, (shape, dtype) in part.manifest.items()
+    def read(self, archive, path, prefix=""):
+        """Its own arrays and a list of its parts' arrays."""
+        arrays = {
+            name: _read_array(archive, name, shape, dtype, path, prefix)
+            for name, (shape, dtype) in self.manifest.items()
         }
-        for index, part in enumerate(plan.parts)
-    ]
-    return _construct_composite(plan, arrays, part_arrays, path)
+        part_arrays = [
+            part.read(archive, path, prefix + _part_prefix(index))
+            for index, part in enumerate(self.parts)
+        ]
+        return arrays, part_arrays
+
+    def build(self, arrays, path):
+        """The fitted composite estimator, from the arrays :meth:`read` gave."""
+        own, part_arrays = arrays
+        return _construct_composite(self, own, part_arrays, path)
 
 
 def _audit_composite(document, path):
@@ -1130,10 +1208,6 @@ def _audit_features(document, path):
     ):
         raise _error(path, f"feature_names_in_ must be null or {n_features} strings")
     return n_features, names
-
-
-def _check_members(archive, manifest, path):
-    _check_member_names(archive, {_member(name) for name in manifest}, path)
 
 
 def _check_member_names(archive, array_members, path):
