@@ -426,13 +426,10 @@ def load_pipeline(archive, document, path):
         If anything in the file is not as :func:`describe_pipeline` writes it.
     """
     manifest, steps, final_name, part, verbose = _audit_pipeline(document, path)
-    expected = {_io._member(name) for name in manifest}
+    expected = _io._manifest_members(manifest, "")
     expected |= part.members(_io._part_prefix(0))
     _io._check_member_names(archive, expected, path)
-    arrays = {
-        name: _io._read_array(archive, name, shape, dtype, path)
-        for name, (shape, dtype) in manifest.items()
-    }
+    arrays = _io._read_manifest(archive, manifest, path, "")
     part_arrays = part.read(archive, path, _io._part_prefix(0))
     built = [_construct_step(step, arrays, path) for step in steps]
     final = part.build(part_arrays, f"{path} [part 0]")

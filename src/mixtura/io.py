@@ -644,18 +644,28 @@ class _Plan:
 
     def members(self, prefix=""):
         """The archive members this plan's arrays are read from."""
-        return {_member(name, prefix) for name in self.manifest}
+        return _manifest_members(self.manifest, prefix)
 
     def read(self, archive, path, prefix=""):
         """The arrays, each header checked against the manifest first."""
-        return {
-            name: _read_array(archive, name, shape, dtype, path, prefix)
-            for name, (shape, dtype) in self.manifest.items()
-        }
+        return _read_manifest(archive, self.manifest, path, prefix)
 
     def build(self, arrays, path):
         """The fitted estimator, from the arrays :meth:`read` gave."""
         return _construct(self, arrays, path)
+
+
+def _manifest_members(manifest, prefix):
+    """The archive members of a manifest's arrays (below ``prefix``)."""
+    return {_member(name, prefix) for name in manifest}
+
+
+def _read_manifest(archive, manifest, path, prefix):
+    """A manifest's arrays, each header checked against its shape and dtype first."""
+    return {
+        name: _read_array(archive, name, shape, dtype, path, prefix)
+        for name, (shape, dtype) in manifest.items()
+    }
 
 
 def load(path):
@@ -740,17 +750,14 @@ class _CompositePlan:
 
     def members(self, prefix=""):
         """The members of its own arrays and of its parts' (below ``prefix``)."""
-        expected = {_member(name, prefix) for name in self.manifest}
+        expected = _manifest_members(self.manifest, prefix)
         for index, part in enumerate(self.parts):
             expected |= part.members(prefix + _part_prefix(index))
         return expected
 
     def read(self, archive, path, prefix=""):
         """Its own arrays and a list of its parts' arrays."""
-        arrays = {
-            name: _read_array(archive, name, shape, dtype, path, prefix)
-            for name, (shape, dtype) in self.manifest.items()
-        }
+        arrays = _read_manifest(archive, self.manifest, path, prefix)
         part_arrays = [
             part.read(archive, path, prefix + _part_prefix(index))
             for index, part in enumerate(self.parts)
